@@ -1,0 +1,38 @@
+import { Clock, Effect, Schema } from "effect"
+import { v7, validate, version } from "uuid"
+
+// Time-ordered (version 7) UUIDs: their text sorts by creation time, in every store.
+const TimeOrderedUuid = (what: string) =>
+  Schema.String.pipe(
+    Schema.filter(
+      (s) => (validate(s) && version(s) === 7) || `${what} "${s}" is not a time-ordered (version 7) UUID`,
+    ),
+  )
+
+/** One execution of a job. */
+export const JobId = TimeOrderedUuid("job id").pipe(Schema.brand("JobId"))
+export type JobId = typeof JobId.Type
+
+/** One logical trigger; every retry of it keeps the trigger id and gets a new job id. */
+export const TriggerId = TimeOrderedUuid("trigger id").pipe(Schema.brand("TriggerId"))
+export type TriggerId = typeof TriggerId.Type
+
+// Monotonic within this process even when the clock stands still (TestClock) or steps back.
+const state = { msecs: Number.NEGATIVE_INFINITY, seq: 0 }
+
+const nextUuid = Effect.map(Clock.currentTimeMillis, (now) => {
+  if (now > state.msecs) {
+    state.msecs = now
+    state.seq = Math.floor(Math.random() * 0x3fffffff)
+  } else {
+    state.seq = (state.seq + 1) | 0
+    if (state.seq === 0) state.msecs++
+  }
+  return v7({ msecs: state.msecs, seq: state.seq })
+})
+
+export const makeJobId: Effect.Effect<JobId> = nextUuid as Effect.Effect<JobId>
+export const makeTriggerId: Effect.Effect<TriggerId> = nextUuid as Effect.Effect<TriggerId>
+
+/** The creation time embedded in a version 7 UUID (milliseconds since the epoch). */
+export const timestampOf = (id: string): number => Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16)

@@ -1,0 +1,147 @@
+import {
+  Clock,
+  Context,
+  Deferred,
+  Duration,
+  Effect,
+  Either,
+  Fiber,
+  Layer,
+  Option,
+  Ref,
+  type Scope,
+} from "effect"
+import type { StoreError } from "../domain/Errors.js"
+import type { JobId } from "../domain/Ids.js"
+import type { LeaseTiming } from "../domain/LeaseTiming.js"
+import type { JobType, LockType } from "../domain/Names.js"
+import { type LeaseKey, type LockHolder, LockRepository } from "./LockRepository.js"
+
+/** Why a lease stopped being trustworthy. */
+export interface LeaseLoss {
+  /** "rejected": a renewal found the lease gone; "deadline": no renewal confirmed in time. */
+  readonly reason: "rejected" | "deadline"
+}
+
+export interface HeldLease {
+  readonly key: LeaseKey
+  /** Completes when the lease is lost; the holder must stop at once. */
+  readonly lost: Effect.Effect<LeaseLoss>
+  /** Completes when a renewal reported a cancel request made through the store. */
+  readonly cancelRequested: Effect.Effect<void>
+  /** The local deadline, in monotonic milliseconds. */
+  readonly deadline: Effect.Effect<number>
+  /** Stops the keeper and frees the lock, unless it was lost (then it is not ours to free). */
+  readonly release: Effect.Effect<boolean, StoreError>
+}
+
+export type LeaseAcquisition =
+  | { readonly _tag: "Acquired"; readonly lease: HeldLease }
+  | { readonly _tag: "Held"; readonly holder: LockHolder }
+
+/**
+ * Scoped leases with a keeper fiber. The keeper lives in the lease's scope; closing the scope stops
+ * it and releases the lock if it is still ours.
+ */
+export class Lease extends Context.Tag("effect-ha-jobs/Lease")<
+  Lease,
+  {
+    readonly acquire: (
+      request: { readonly lockType: LockType; readonly jobType: JobType; readonly jobId: JobId },
+      timing: LeaseTiming,
+    ) => Effect.Effect<LeaseAcquisition, StoreError, Scope.Scope>
+  }
+>() {}
+
+const deadlineLoss: LeaseLoss = { reason: "deadline" }
+const rejectedLoss: LeaseLoss = { reason: "rejected" }
+
+// Monotonic milliseconds: Effect's live clock derives nanos from performance.now().
+const monotonicMillis = Effect.map(Clock.currentTimeNanos, (n) => Number(n / 1_000_000n))
+
+export const make = Effect.gen(function* () {
+  const repo = yield* LockRepository
+
+  const acquire = (
+    request: { readonly lockType: LockType; readonly jobType: JobType; readonly jobId: JobId },
+    timing: LeaseTiming,
+  ) =>
+    Effect.gen(function* () {
+      const sentAt = yield* monotonicMillis
+      const result = yield* repo.acquire({ ...request, ttl: timing.ttl })
+      if (result._tag === "Held") return result
+      const key: LeaseKey = { lockType: request.lockType, jobId: request.jobId, token: result.token }
+      const ttlMs = Duration.toMillis(timing.ttl)
+      const marginMs = Duration.toMillis(timing.margin)
+      const lost = yield* Deferred.make<LeaseLoss>()
+      const cancelRequested = yield* Deferred.make<void>()
+      const deadline = yield* Ref.make(sentAt + ttlMs - marginMs)
+      const released = yield* Ref.make(false)
+
+      const keeper = Effect.gen(function* () {
+        let nextAt = sentAt + Duration.toMillis(timing.renewEvery)
+        while (true) {
+          const due = Math.min(nextAt, yield* Ref.get(deadline))
+          const now = yield* monotonicMillis
+          if (due > now) yield* Effect.sleep(Duration.millis(due - now))
+          const sent = yield* monotonicMillis
+          const remaining = (yield* Ref.get(deadline)) - sent
+          if (remaining <= 0) return yield* Deferred.succeed(lost, deadlineLoss)
+          const outcome = yield* repo
+            .renew(key, timing.ttl)
+            .pipe(Effect.either, Effect.timeoutOption(Duration.millis(remaining)))
+          if (Option.isNone(outcome)) return yield* Deferred.succeed(lost, deadlineLoss)
+          const renewal = outcome.value
+          if (Either.isLeft(renewal)) {
+            yield* Effect.logWarning("lease renewal failed; retrying until the local deadline").pipe(
+              Effect.annotateLogs({ lockType: key.lockType, jobId: key.jobId, error: renewal.left.message }),
+            )
+            nextAt = sent + Duration.toMillis(timing.retryEvery)
+            continue
+          }
+          switch (renewal.right) {
+            case "lost":
+              return yield* Deferred.succeed(lost, rejectedLoss)
+            case "cancel-requested":
+              yield* Deferred.succeed(cancelRequested, undefined)
+              break
+            case "renewed":
+              yield* Ref.set(deadline, sent + ttlMs - marginMs)
+              break
+          }
+          nextAt = sent + Duration.toMillis(timing.renewEvery)
+        }
+      })
+      const keeperFiber = yield* Effect.forkScoped(keeper)
+
+      const release = Effect.gen(function* () {
+        if (yield* Ref.getAndSet(released, true)) return false
+        yield* Fiber.interrupt(keeperFiber)
+        if (yield* Deferred.isDone(lost)) return false
+        return yield* repo.release(key)
+      })
+      yield* Effect.addFinalizer(() =>
+        release.pipe(
+          Effect.catchAll((e) =>
+            Effect.logWarning("lease release failed; the lock expires at its ttl").pipe(
+              Effect.annotateLogs({ lockType: key.lockType, jobId: key.jobId, error: e.message }),
+              Effect.as(false),
+            ),
+          ),
+        ),
+      )
+
+      const lease: HeldLease = {
+        key,
+        lost: Deferred.await(lost),
+        cancelRequested: Deferred.await(cancelRequested),
+        deadline: Ref.get(deadline),
+        release,
+      }
+      return { _tag: "Acquired", lease } as const
+    })
+
+  return Lease.of({ acquire })
+})
+
+export const layer: Layer.Layer<Lease, never, LockRepository> = Layer.effect(Lease, make)

@@ -1,0 +1,59 @@
+import { Context, type Duration, type Effect, type Option } from "effect"
+import type { StoreError } from "../domain/Errors.js"
+import type { JobId } from "../domain/Ids.js"
+import type { JobType, LockType } from "../domain/Names.js"
+
+/** Who holds a lock type right now. */
+export interface LockHolder {
+  readonly lockType: LockType
+  readonly jobType: JobType
+  readonly jobId: JobId
+  readonly token: number
+}
+
+export type AcquireResult =
+  | { readonly _tag: "Acquired"; readonly token: number }
+  | { readonly _tag: "Held"; readonly holder: LockHolder }
+
+/**
+ * What one renewal found: extended; rejected because the lease is no longer ours; or still ours but
+ * a cancel was requested through the store (not extended, so the holder stops soon either way).
+ */
+export type RenewResult = "renewed" | "lost" | "cancel-requested"
+
+export interface LeaseKey {
+  readonly lockType: LockType
+  readonly jobId: JobId
+  readonly token: number
+}
+
+/**
+ * The store port for leases. Every operation is one atomic, conditional store operation: the store
+ * decides who holds a lock. Expiry is the store's (server-side TTL or the store's clock).
+ */
+export class LockRepository extends Context.Tag("effect-ha-jobs/LockRepository")<
+  LockRepository,
+  {
+    /** Takes the lock if free or expired, with a fencing token greater than every earlier one. */
+    readonly acquire: (request: {
+      readonly lockType: LockType
+      readonly jobType: JobType
+      readonly jobId: JobId
+      readonly ttl: Duration.Duration
+    }) => Effect.Effect<AcquireResult, StoreError>
+    /** Extends the lease if still ours: exactly one conditional write, no read. */
+    readonly renew: (key: LeaseKey, ttl: Duration.Duration) => Effect.Effect<RenewResult, StoreError>
+    /** Frees the lock only if it is still ours; true when it was. */
+    readonly release: (key: LeaseKey) => Effect.Effect<boolean, StoreError>
+    /** The current, unexpired holder. */
+    readonly holder: (lockType: LockType) => Effect.Effect<Option.Option<LockHolder>, StoreError>
+    /**
+     * Asks the holder of `lockType` to cancel if it runs `jobType`; it sees the request at its next
+     * renewal. Returns the holder that was asked, if any.
+     */
+    readonly requestCancel: (
+      lockType: LockType,
+      jobType: JobType,
+    ) => Effect.Effect<Option.Option<LockHolder>, StoreError>
+  }
+>() {}

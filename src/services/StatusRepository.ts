@@ -1,0 +1,37 @@
+import { Context, type Effect, type Option } from "effect"
+import type { StoreError } from "../domain/Errors.js"
+import type { JobId } from "../domain/Ids.js"
+import type { JobStatus } from "../domain/JobStatus.js"
+import type { JobType } from "../domain/Names.js"
+
+export interface ListOptions {
+  /** At most this many executions (callers validate 1..1000). */
+  readonly limit: number
+  /** Cursor: only executions started before this one (strictly smaller job id). */
+  readonly before?: JobId | undefined
+}
+
+/**
+ * The store port for statuses: an append-only history per execution and the latest status of each
+ * execution, listed newest-started first.
+ */
+export class StatusRepository extends Context.Tag("effect-ha-jobs/StatusRepository")<
+  StatusRepository,
+  {
+    /** Appends to the execution's history and makes it its latest status. */
+    readonly save: (status: JobStatus) => Effect.Effect<void, StoreError>
+    /** Latest status of each execution of a job type, newest job id first. */
+    readonly list: (
+      jobType: JobType,
+      options: ListOptions,
+    ) => Effect.Effect<ReadonlyArray<JobStatus>, StoreError>
+    /** Latest status of one execution. */
+    readonly get: (jobType: JobType, jobId: JobId) => Effect.Effect<Option.Option<JobStatus>, StoreError>
+    /** Every status written for one execution, newest first, at most `limit`. */
+    readonly history: (
+      jobType: JobType,
+      jobId: JobId,
+      limit: number,
+    ) => Effect.Effect<ReadonlyArray<JobStatus>, StoreError>
+  }
+>() {}

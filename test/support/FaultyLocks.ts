@@ -1,0 +1,61 @@
+import { Duration, Effect, Layer, Ref } from "effect"
+import { StoreError } from "../../src/domain/Errors.js"
+import { makeMemoryStores } from "../../src/layers/MemoryLayer.js"
+import { LockRepository } from "../../src/services/LockRepository.js"
+import { StatusRepository } from "../../src/services/StatusRepository.js"
+
+/** What the wrapped lock store does with renewals. */
+export type RenewMode =
+  | { readonly _tag: "pass" }
+  | { readonly _tag: "fail" }
+  | { readonly _tag: "hang" }
+  | { readonly _tag: "delay"; readonly latency: Duration.DurationInput }
+
+export interface Call {
+  readonly op: "acquire" | "renew" | "release" | "holder" | "requestCancel"
+  readonly at: number
+}
+
+/**
+ * A test double around the memory store: records every lock-store call with its (test) time and
+ * can make renewals fail, hang or be slow. Unit tests of our own logic only.
+ */
+export const makeFaultyLocks = Effect.gen(function* () {
+  const { lockRepository: inner, statusRepository } = yield* makeMemoryStores
+  const calls = yield* Ref.make<ReadonlyArray<Call>>([])
+  const mode = yield* Ref.make<RenewMode>({ _tag: "pass" })
+  const record = (op: Call["op"]) =>
+    Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (at) => Ref.update(calls, (cs) => [...cs, { op, at }]))
+
+  const renew: LockRepository["Type"]["renew"] = (key, ttl) =>
+    Effect.zipRight(
+      record("renew"),
+      Effect.flatMap(Ref.get(mode), (m) => {
+        switch (m._tag) {
+          case "pass":
+            return inner.renew(key, ttl)
+          case "fail":
+            return Effect.fail(new StoreError({ operation: "renew", message: "store unreachable (injected)" }))
+          case "hang":
+            return Effect.never
+          case "delay":
+            // Applied at once, answered late: the worst case for a holder that times from the answer.
+            return Effect.zipLeft(inner.renew(key, ttl), Effect.sleep(m.latency))
+        }
+      }),
+    )
+
+  const locks = LockRepository.of({
+    acquire: (r) => Effect.zipRight(record("acquire"), inner.acquire(r)),
+    renew,
+    release: (k) => Effect.zipRight(record("release"), inner.release(k)),
+    holder: (l) => Effect.zipRight(record("holder"), inner.holder(l)),
+    requestCancel: (l, j) => Effect.zipRight(record("requestCancel"), inner.requestCancel(l, j)),
+  })
+  return { locks, inner, statusRepository, calls, mode } as const
+})
+
+export type FaultyLocks = Effect.Effect.Success<typeof makeFaultyLocks>
+
+export const layerOf = (f: FaultyLocks) =>
+  Layer.mergeAll(Layer.succeed(LockRepository, f.locks), Layer.succeed(StatusRepository, f.statusRepository))
