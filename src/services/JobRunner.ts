@@ -235,7 +235,7 @@ export const make = Effect.gen(function* () {
           }),
         )
 
-        const fiber = yield* Effect.forkIn(execute, scope)
+        const fiber = yield* Effect.forkIn(restore(execute), scope)
         const execution: Execution = {
           jobType: job.type,
           lockType: job.lockType,
