@@ -1,0 +1,294 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, type Layer, Option } from "effect"
+import { type JobId, makeJobId, makeTriggerId } from "../../src/domain/Ids.js"
+import { type JobState, stateToResult } from "../../src/domain/JobState.js"
+import { JobStatus } from "../../src/domain/JobStatus.js"
+import type { JobType, LockType } from "../../src/domain/Names.js"
+import { LockRepository } from "../../src/services/LockRepository.js"
+import { StatusRepository } from "../../src/services/StatusRepository.js"
+
+/** How the contract reaches one store. */
+export interface StoreHarness {
+  readonly name: string
+  /** Both repositories. Each test uses fresh names, so one store may serve every test. */
+  readonly layer: Layer.Layer<LockRepository | StatusRepository, unknown>
+  /** Lets the store's time pass: TestClock for stores on Effect's clock, real time for server TTLs. */
+  readonly advance: (d: Duration.DurationInput) => Effect.Effect<void>
+  /** Run on real time (stores whose expiry is server-side). */
+  readonly live: boolean
+  readonly timeout?: number
+}
+
+let counter = 0
+const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}`
+const names = () => {
+  const base = unique("c")
+  return { lockType: `${base}-lock` as LockType, jobType: `${base}-job` as JobType, other: `${base}-other` as JobType }
+}
+
+const statusOf = (
+  jobType: JobType,
+  jobId: JobId,
+  state: JobState,
+  ts: number,
+  extra: Partial<ConstructorParameters<typeof JobStatus>[0]> = {},
+) =>
+  Effect.map(
+    makeTriggerId,
+    (triggerId) =>
+      new JobStatus({
+        triggerId,
+        jobType,
+        jobId,
+        lockType: `${jobType}-lock` as LockType,
+        jobState: state,
+        jobResult: stateToResult(state),
+        jobStatusTs: new Date(ts),
+        attempt: 1,
+        triggerSource: "manual",
+        ...extra,
+      }),
+  )
+
+/** The store contract: every store passes this file unchanged. */
+export const storeContract = (harness: StoreHarness) => {
+  const test = harness.live ? it.live : it.effect
+  const run = <A, E>(name: string, body: Effect.Effect<A, E, LockRepository | StatusRepository>) =>
+    test(name, () => body.pipe(Effect.provide(harness.layer)) as Effect.Effect<A, unknown>, harness.timeout)
+
+  describe(`store contract: ${harness.name}`, () => {
+    describe("leases", () => {
+      run(
+        "acquire takes a free lock; a second owner finds it held and learns the holder",
+        Effect.gen(function* () {
+          const locks = yield* LockRepository
+          const { lockType, jobType, other } = names()
+          const a = yield* makeJobId
+          const b = yield* makeJobId
+          const first = yield* locks.acquire({ lockType, jobType, jobId: a, ttl: Duration.seconds(30) })
+          assert.strictEqual(first._tag, "Acquired")
+          const second = yield* locks.acquire({ lockType, jobType: other, jobId: b, ttl: Duration.seconds(30) })
+          assert.deepStrictEqual(second, {
+            _tag: "Held",
+            holder: { lockType, jobType, jobId: a, token: first._tag === "Acquired" ? first.token : -1 },
+          })
+          assert.deepStrictEqual(
+            Option.map(yield* locks.holder(lockType), (h) => h.jobId),
+            Option.some(a),
+          )
+        }),
+      )
+
+      run(
+        "renew succeeds only for the holder with its token",
+        Effect.gen(function* () {
+          const locks = yield* LockRepository
+          const { lockType, jobType } = names()
+          const jobId = yield* makeJobId
+          const acquired = yield* locks.acquire({ lockType, jobType, jobId, ttl: Duration.seconds(30) })
+          if (acquired._tag !== "Acquired") return assert.fail("not acquired")
+          const key = { lockType, jobId, token: acquired.token }
+          assert.strictEqual(yield* locks.renew(key, Duration.seconds(30)), "renewed")
+          assert.strictEqual(yield* locks.renew({ ...key, jobId: yield* makeJobId }, Duration.seconds(30)), "lost")
+          assert.strictEqual(yield* locks.renew({ ...key, token: key.token + 1 }, Duration.seconds(30)), "lost")
+          assert.strictEqual(yield* locks.renew(key, Duration.seconds(30)), "renewed")
+        }),
+      )
+
+      run(
+        "release frees the lock only for its holder",
+        Effect.gen(function* () {
+          const locks = yield* LockRepository
+          const { lockType, jobType } = names()
+          const jobId = yield* makeJobId
+          const acquired = yield* locks.acquire({ lockType, jobType, jobId, ttl: Duration.seconds(30) })
+          if (acquired._tag !== "Acquired") return assert.fail("not acquired")
+          const key = { lockType, jobId, token: acquired.token }
+          assert.isFalse(yield* locks.release({ ...key, jobId: yield* makeJobId }))
+          assert.isTrue(Option.isSome(yield* locks.holder(lockType)))
+          assert.isTrue(yield* locks.release(key))
+          assert.isTrue(Option.isNone(yield* locks.holder(lockType)))
+          assert.isFalse(yield* locks.release(key))
+          assert.strictEqual(yield* locks.renew(key, Duration.seconds(30)), "lost")
+        }),
+      )
+
+      run(
+        "fencing tokens strictly increase over acquisitions of a lock type",
+        Effect.gen(function* () {
+          const locks = yield* LockRepository
+          const { lockType, jobType } = names()
+          const tokens: Array<number> = []
+          for (let i = 0; i < 5; i++) {
+            const jobId = yield* makeJobId
+            const acquired = yield* locks.acquire({ lockType, jobType, jobId, ttl: Duration.seconds(30) })
+            if (acquired._tag !== "Acquired") return assert.fail("not acquired")
+            tokens.push(acquired.token)
+            yield* locks.release({ lockType, jobId, token: acquired.token })
+          }
+          for (let i = 1; i < tokens.length; i++) assert.isAbove(tokens[i]!, tokens[i - 1]!)
+        }),
+      )
+
+      run(
+        "an expired lease frees the lock; the next owner gets a greater token; the old one cannot renew",
+        Effect.gen(function* () {
+          const locks = yield* LockRepository
+          const { lockType, jobType, other } = names()
+          const old = yield* makeJobId
+          const first = yield* locks.acquire({ lockType, jobType, jobId: old, ttl: Duration.seconds(1) })
+          if (first._tag !== "Acquired") return assert.fail("not acquired")
+          yield* harness.advance("2500 millis")
+          assert.isTrue(Option.isNone(yield* locks.holder(lockType)))
+          const next = yield* locks.acquire({ lockType, jobType: other, jobId: yield* makeJobId, ttl: Duration.seconds(30) })
+          if (next._tag !== "Acquired") return assert.fail("not acquired after expiry")
+          assert.isAbove(next.token, first.token)
+          assert.strictEqual(yield* locks.renew({ lockType, jobId: old, token: first.token }, Duration.seconds(30)), "lost")
+          assert.isFalse(yield* locks.release({ lockType, jobId: old, token: first.token }))
+        }),
+      )
+
+      run(
+        "a renewal keeps the lease alive past its first ttl",
+        Effect.gen(function* () {
+          const locks = yield* LockRepository
+          const { lockType, jobType } = names()
+          const jobId = yield* makeJobId
+          const acquired = yield* locks.acquire({ lockType, jobType, jobId, ttl: Duration.seconds(3) })
+          if (acquired._tag !== "Acquired") return assert.fail("not acquired")
+          const key = { lockType, jobId, token: acquired.token }
+          yield* harness.advance("1500 millis")
+          assert.strictEqual(yield* locks.renew(key, Duration.seconds(3)), "renewed")
+          yield* harness.advance("2000 millis")
+          assert.deepStrictEqual(
+            Option.map(yield* locks.holder(lockType), (h) => h.jobId),
+            Option.some(jobId),
+          )
+        }),
+      )
+
+      run(
+        "a cancel request reaches the holder of that job type at its next renewal",
+        Effect.gen(function* () {
+          const locks = yield* LockRepository
+          const { lockType, jobType, other } = names()
+          assert.isTrue(Option.isNone(yield* locks.requestCancel(lockType, jobType)))
+          const jobId = yield* makeJobId
+          const acquired = yield* locks.acquire({ lockType, jobType, jobId, ttl: Duration.seconds(30) })
+          if (acquired._tag !== "Acquired") return assert.fail("not acquired")
+          const key = { lockType, jobId, token: acquired.token }
+          // Another job type sharing the lock is not what runs: nothing to cancel.
+          assert.isTrue(Option.isNone(yield* locks.requestCancel(lockType, other)))
+          assert.strictEqual(yield* locks.renew(key, Duration.seconds(30)), "renewed")
+          const asked = yield* locks.requestCancel(lockType, jobType)
+          assert.deepStrictEqual(
+            Option.map(asked, (h) => h.jobId),
+            Option.some(jobId),
+          )
+          assert.strictEqual(yield* locks.renew(key, Duration.seconds(30)), "cancel-requested")
+          // Still ours until released: nobody else can take it meanwhile.
+          const rival = yield* locks.acquire({ lockType, jobType, jobId: yield* makeJobId, ttl: Duration.seconds(30) })
+          assert.strictEqual(rival._tag, "Held")
+          assert.isTrue(yield* locks.release(key))
+          // The next owner starts without the old request.
+          const nextId = yield* makeJobId
+          const next = yield* locks.acquire({ lockType, jobType, jobId: nextId, ttl: Duration.seconds(30) })
+          if (next._tag !== "Acquired") return assert.fail("not acquired")
+          assert.strictEqual(
+            yield* locks.renew({ lockType, jobId: nextId, token: next.token }, Duration.seconds(30)),
+            "renewed",
+          )
+        }),
+      )
+    })
+
+    describe("statuses", () => {
+      run(
+        "a saved status reads back equal, with every field",
+        Effect.gen(function* () {
+          const statuses = yield* StatusRepository
+          const { jobType } = names()
+          const jobId = yield* makeJobId
+          const full = yield* statusOf(jobType, jobId, "WARNING", 1_700_000_000_123, {
+            content: { count: 3, items: ["a", { b: null }], ok: true, ratio: 0.5, text: "<img src=x>" },
+            fencingToken: 42,
+            attempt: 2,
+            triggerSource: "retry",
+            reason: "2 rows rejected",
+            scheduledAt: new Date(1_700_000_000_000),
+            instance: "host-1:123",
+          })
+          yield* statuses.save(full)
+          assert.deepStrictEqual(yield* statuses.get(jobType, jobId), Option.some(full))
+          const bare = yield* statusOf(jobType, yield* makeJobId, "RUNNING", 5)
+          yield* statuses.save(bare)
+          assert.deepStrictEqual(yield* statuses.get(jobType, bare.jobId), Option.some(bare))
+        }),
+      )
+
+      run(
+        "history keeps every status of an execution, newest first; get returns the latest",
+        Effect.gen(function* () {
+          const statuses = yield* StatusRepository
+          const { jobType } = names()
+          const jobId = yield* makeJobId
+          const states: Array<JobState> = ["RUNNING", "RUNNING", "RUNNING", "FINISHED"]
+          const written: Array<JobStatus> = []
+          for (const [i, state] of states.entries()) {
+            const s = yield* statusOf(jobType, jobId, state, 1_000 + i, { content: { step: i } })
+            written.push(s)
+            yield* statuses.save(s)
+          }
+          assert.deepStrictEqual(yield* statuses.history(jobType, jobId, 100), [...written].reverse())
+          assert.deepStrictEqual(yield* statuses.history(jobType, jobId, 2), [written[3], written[2]])
+          assert.deepStrictEqual(yield* statuses.get(jobType, jobId), Option.some(written[3]!))
+        }),
+      )
+
+      run(
+        "list: latest status per execution, newest execution first, limited and paged by cursor",
+        Effect.gen(function* () {
+          const statuses = yield* StatusRepository
+          const { jobType, other } = names()
+          const ids: Array<JobId> = []
+          for (let i = 0; i < 25; i++) {
+            const jobId = yield* makeJobId
+            ids.push(jobId)
+            yield* statuses.save(yield* statusOf(jobType, jobId, "RUNNING", 1_000 + i))
+            yield* statuses.save(yield* statusOf(jobType, jobId, "FINISHED", 2_000 + i))
+          }
+          yield* statuses.save(yield* statusOf(other, yield* makeJobId, "RUNNING", 1))
+          const newestFirst = [...ids].reverse()
+          const page1 = yield* statuses.list(jobType, { limit: 10 })
+          assert.deepStrictEqual(
+            page1.map((s) => s.jobId),
+            newestFirst.slice(0, 10),
+          )
+          assert.isTrue(page1.every((s) => s.jobState === "FINISHED"))
+          const page2 = yield* statuses.list(jobType, { limit: 10, before: page1[9]!.jobId })
+          assert.deepStrictEqual(
+            page2.map((s) => s.jobId),
+            newestFirst.slice(10, 20),
+          )
+          const page3 = yield* statuses.list(jobType, { limit: 10, before: page2[9]!.jobId })
+          assert.deepStrictEqual(
+            page3.map((s) => s.jobId),
+            newestFirst.slice(20),
+          )
+          assert.strictEqual((yield* statuses.list(other, { limit: 100 })).length, 1)
+        }),
+      )
+
+      run(
+        "unknown executions and job types read as empty",
+        Effect.gen(function* () {
+          const statuses = yield* StatusRepository
+          const { jobType } = names()
+          assert.deepStrictEqual(yield* statuses.list(jobType, { limit: 10 }), [])
+          assert.isTrue(Option.isNone(yield* statuses.get(jobType, yield* makeJobId)))
+          assert.deepStrictEqual(yield* statuses.history(jobType, yield* makeJobId, 10), [])
+        }),
+      )
+    })
+  })
+}
