@@ -24,7 +24,15 @@ export interface Job<A = unknown, E = unknown, R = never> {
   readonly maxContentBytes?: number | undefined
 }
 
-export const make = <A, E, R>(job: Job<A, E, R>): Job<A, E, R> => job
+export const make = <A, E, R>(job: Job<A, E, R>): Job<A, E, Exclude<R, JobContext>> =>
+  job as Job<A, E, Exclude<R, JobContext>>
+
+/** Any job needing services `R` (a result schema makes `A` invariant, hence the `never` case). */
+export type Any<R = never> = Job<any, any, R> | Job<never, any, R>
+
+/** The services a list of jobs needs. */
+export type Requirements<Jobs extends Iterable<Any<any>>> =
+  Jobs extends Iterable<infer J> ? (J extends Job<any, any, infer R> ? R : never) : never
 
 /** A job definition after validation, as the runner uses it. */
 export interface ResolvedJob {
@@ -32,11 +40,11 @@ export interface ResolvedJob {
   readonly lockType: LockType
   readonly timing: LeaseTiming
   readonly maxContentBytes: number
-  readonly definition: Job<any, any, any>
+  readonly definition: Any<any>
 }
 
 /** Checks names and lease timing; the message names the job and the problem. */
-export const resolve = (job: Job<any, any, any>): Either.Either<ResolvedJob, InvalidJobDefinition> => {
+export const resolve = (job: Any<any>): Either.Either<ResolvedJob, InvalidJobDefinition> => {
   const fail = (message: string) =>
     Either.left(
       new InvalidJobDefinition({ jobType: String(job.type), message: `job "${job.type}": ${message}` }),

@@ -18,7 +18,7 @@ import type { TriggerSource } from "../domain/JobState.js"
 import type { JobStatus } from "../domain/JobStatus.js"
 import type { JobType } from "../domain/Names.js"
 import { TriggerResult } from "../domain/TriggerResult.js"
-import { type Job, type ResolvedJob, resolve } from "./Job.js"
+import { type Any, type Requirements, type ResolvedJob, resolve } from "./Job.js"
 import * as JobRunnerLayer from "./JobRunner.js"
 import { type Execution, JobRunner } from "./JobRunner.js"
 import * as LeaseLayer from "./Lease.js"
@@ -99,8 +99,8 @@ const decode = <A, I>(schema: Schema.Schema<A, I>, field: string, value: unknown
  * running jobs get the grace period, then are interrupted, recorded CANCELED (reason shutdown) and
  * their leases released, so another instance can take over at once.
  */
-export const make = <R = never>(
-  jobs: Iterable<Job<any, any, R>>,
+export const make = <const Jobs extends Iterable<Any<any>>, R = Requirements<Jobs>>(
+  jobs: Jobs,
   options: JobManagerOptions = {},
 ): Effect.Effect<
   JobManager["Type"],
@@ -263,15 +263,15 @@ export const make = <R = never>(
   })
 
 /** The manager as a layer; its scope is the layer's. */
-export const layer = <R = never>(
-  jobs: Iterable<Job<any, any, R>>,
+export const layer = <const Jobs extends Iterable<Any<any>>, R = Requirements<Jobs>>(
+  jobs: Jobs,
   options?: JobManagerOptions,
 ): Layer.Layer<JobManager, InvalidJobDefinition, JobRunner | StatusRepository | LockRepository | R> =>
-  Layer.scoped(JobManager, make(jobs, options))
+  Layer.scoped(JobManager, make<Jobs, R>(jobs, options))
 
 /** The manager with its runner and leases: needs only the two repositories (a store layer). */
-export const layerWithRunner = <R = never>(
-  jobs: Iterable<Job<any, any, R>>,
+export const layerWithRunner = <const Jobs extends Iterable<Any<any>>, R = Requirements<Jobs>>(
+  jobs: Jobs,
   options?: JobManagerOptions,
 ): Layer.Layer<JobManager, InvalidJobDefinition, StatusRepository | LockRepository | R> =>
-  layer(jobs, options).pipe(Layer.provide(JobRunnerLayer.layer), Layer.provide(LeaseLayer.layer))
+  layer<Jobs, R>(jobs, options).pipe(Layer.provide(JobRunnerLayer.layer), Layer.provide(LeaseLayer.layer))

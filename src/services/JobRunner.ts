@@ -10,6 +10,7 @@ import {
   Option,
   Ref,
   Schedule,
+  type Schema,
   Scope,
 } from "effect"
 import { encodeContent } from "../domain/Content.js"
@@ -206,11 +207,9 @@ export const make = Effect.gen(function* () {
             Deferred.await(stop).pipe(Effect.map((reason) => ({ _tag: "Stopped", reason }) as const)),
           ])
           if (ending._tag !== "Done") {
-            yield* Effect.logWarning(
-              ending._tag === "Lost"
-                ? `lease lost (${ending.loss.reason}); interrupting the job`
-                : `job ${ending.reason}`,
-            )
+            yield* ending._tag === "Lost"
+              ? Effect.logWarning(`lease lost (${ending.loss.reason}); interrupting the job`)
+              : Effect.logInfo(`stopping the job: ${ending.reason}`)
             yield* Fiber.interrupt(jobFiber)
           }
           return yield* finish(ending)
@@ -278,7 +277,7 @@ const terminalStatus = (job: ResolvedJob, ending: Ending, lastContent: unknown):
         ? { state: value.state, value: value.value, reason: value.reason }
         : { state: "FINISHED" as const, value, reason: undefined }
       return encodeContent(outcome.value, {
-        schema: job.definition.result,
+        schema: job.definition.result as Schema.Schema<unknown, unknown> | undefined,
         maxBytes: job.maxContentBytes,
       }).pipe(
         Effect.map((content): Terminal => ({ state: outcome.state, content, reason: outcome.reason })),

@@ -23,7 +23,11 @@ let counter = 0
 const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}`
 const names = () => {
   const base = unique("c")
-  return { lockType: `${base}-lock` as LockType, jobType: `${base}-job` as JobType, other: `${base}-other` as JobType }
+  return {
+    lockType: `${base}-lock` as LockType,
+    jobType: `${base}-job` as JobType,
+    other: `${base}-other` as JobType,
+  }
 }
 
 const statusOf = (
@@ -67,7 +71,12 @@ export const storeContract = (harness: StoreHarness) => {
           const b = yield* makeJobId
           const first = yield* locks.acquire({ lockType, jobType, jobId: a, ttl: Duration.seconds(30) })
           assert.strictEqual(first._tag, "Acquired")
-          const second = yield* locks.acquire({ lockType, jobType: other, jobId: b, ttl: Duration.seconds(30) })
+          const second = yield* locks.acquire({
+            lockType,
+            jobType: other,
+            jobId: b,
+            ttl: Duration.seconds(30),
+          })
           assert.deepStrictEqual(second, {
             _tag: "Held",
             holder: { lockType, jobType, jobId: a, token: first._tag === "Acquired" ? first.token : -1 },
@@ -89,8 +98,14 @@ export const storeContract = (harness: StoreHarness) => {
           if (acquired._tag !== "Acquired") return assert.fail("not acquired")
           const key = { lockType, jobId, token: acquired.token }
           assert.strictEqual(yield* locks.renew(key, Duration.seconds(30)), "renewed")
-          assert.strictEqual(yield* locks.renew({ ...key, jobId: yield* makeJobId }, Duration.seconds(30)), "lost")
-          assert.strictEqual(yield* locks.renew({ ...key, token: key.token + 1 }, Duration.seconds(30)), "lost")
+          assert.strictEqual(
+            yield* locks.renew({ ...key, jobId: yield* makeJobId }, Duration.seconds(30)),
+            "lost",
+          )
+          assert.strictEqual(
+            yield* locks.renew({ ...key, token: key.token + 1 }, Duration.seconds(30)),
+            "lost",
+          )
           assert.strictEqual(yield* locks.renew(key, Duration.seconds(30)), "renewed")
         }),
       )
@@ -140,10 +155,18 @@ export const storeContract = (harness: StoreHarness) => {
           if (first._tag !== "Acquired") return assert.fail("not acquired")
           yield* harness.advance("2500 millis")
           assert.isTrue(Option.isNone(yield* locks.holder(lockType)))
-          const next = yield* locks.acquire({ lockType, jobType: other, jobId: yield* makeJobId, ttl: Duration.seconds(30) })
+          const next = yield* locks.acquire({
+            lockType,
+            jobType: other,
+            jobId: yield* makeJobId,
+            ttl: Duration.seconds(30),
+          })
           if (next._tag !== "Acquired") return assert.fail("not acquired after expiry")
           assert.isAbove(next.token, first.token)
-          assert.strictEqual(yield* locks.renew({ lockType, jobId: old, token: first.token }, Duration.seconds(30)), "lost")
+          assert.strictEqual(
+            yield* locks.renew({ lockType, jobId: old, token: first.token }, Duration.seconds(30)),
+            "lost",
+          )
           assert.isFalse(yield* locks.release({ lockType, jobId: old, token: first.token }))
         }),
       )
@@ -187,7 +210,12 @@ export const storeContract = (harness: StoreHarness) => {
           )
           assert.strictEqual(yield* locks.renew(key, Duration.seconds(30)), "cancel-requested")
           // Still ours until released: nobody else can take it meanwhile.
-          const rival = yield* locks.acquire({ lockType, jobType, jobId: yield* makeJobId, ttl: Duration.seconds(30) })
+          const rival = yield* locks.acquire({
+            lockType,
+            jobType,
+            jobId: yield* makeJobId,
+            ttl: Duration.seconds(30),
+          })
           assert.strictEqual(rival._tag, "Held")
           assert.isTrue(yield* locks.release(key))
           // The next owner starts without the old request.
@@ -240,7 +268,7 @@ export const storeContract = (harness: StoreHarness) => {
             yield* statuses.save(s)
           }
           assert.deepStrictEqual(yield* statuses.history(jobType, jobId, 100), [...written].reverse())
-          assert.deepStrictEqual(yield* statuses.history(jobType, jobId, 2), [written[3], written[2]])
+          assert.deepStrictEqual(yield* statuses.history(jobType, jobId, 2), [written[3]!, written[2]!])
           assert.deepStrictEqual(yield* statuses.get(jobType, jobId), Option.some(written[3]!))
         }),
       )

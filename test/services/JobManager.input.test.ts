@@ -9,11 +9,27 @@ const ok = Job.make({ type: "ok", run: Effect.void })
 describe("JobManager bad input", () => {
   const definitions: Array<[string, Job.Job<any, any, never>, RegExp]> = [
     ["an empty name", Job.make({ type: "", run: Effect.void }), /job type must not be empty/],
-    ["an over-long name", Job.make({ type: "x".repeat(101), run: Effect.void }), /at most 100 characters, got 101/],
-    ["an ill-formed name", Job.make({ type: "a/b", run: Effect.void }), /"a\/b" must start with a letter or digit/],
+    [
+      "an over-long name",
+      Job.make({ type: "x".repeat(101), run: Effect.void }),
+      /at most 100 characters, got 101/,
+    ],
+    [
+      "an ill-formed name",
+      Job.make({ type: "a/b", run: Effect.void }),
+      /"a\/b" must start with a letter or digit/,
+    ],
     ["an ill-formed lock type", Job.make({ type: "a", lockType: " x", run: Effect.void }), /lock type " x"/],
-    ["a sub-second lease", Job.make({ type: "a", lease: { ttl: "999 millis" }, run: Effect.void }), /at least 1 second/],
-    ["a non-positive lease", Job.make({ type: "a", lease: { ttl: 0 }, run: Effect.void }), /must be positive/],
+    [
+      "a sub-second lease",
+      Job.make({ type: "a", lease: { ttl: "999 millis" }, run: Effect.void }),
+      /at least 1 second/,
+    ],
+    [
+      "a non-positive lease",
+      Job.make({ type: "a", lease: { ttl: 0 }, run: Effect.void }),
+      /must be positive/,
+    ],
     ["a bad content bound", Job.make({ type: "a", maxContentBytes: 0, run: Effect.void }), /maxContentBytes/],
   ]
   for (const [label, job, message] of definitions)
@@ -37,41 +53,47 @@ describe("JobManager bad input", () => {
     }),
   )
 
-  it.scoped("unknown job types, malformed ids and limits out of range are typed errors; nothing is written", () =>
-    Effect.gen(function* () {
-      const stores = yield* memoryStores
-      const m = yield* managerOn(stores, [ok])
-      const unknown = [
-        m.trigger("nope"),
-        m.cancel("nope"),
-        m.list("nope"),
-        m.latest("nope"),
-        m.status("nope", "x"),
-        m.history("nope", "x"),
-        m.retrigger("nope", "x", 2),
-      ]
-      for (const call of unknown) {
-        const error = yield* Effect.flip(call as Effect.Effect<unknown, { _tag: string; message: string }>)
-        assert.deepStrictEqual([error._tag, error.message], ["UnknownJobType", 'unknown job type "nope"'])
-      }
-      const invalid: Array<[Effect.Effect<unknown, unknown>, string, RegExp]> = [
-        [m.status("ok", "not-an-id"), "jobId", /"not-an-id" is not a time-ordered/],
-        [m.history("ok", "6f1c2a3e-1d2b-4c5d-9e8f-0a1b2c3d4e5f"), "jobId", /not a time-ordered \(version 7\) UUID/],
-        [m.list("ok", { limit: 0 }), "limit", /between 1 and 1000, got 0/],
-        [m.list("ok", { limit: 1001 }), "limit", /got 1001/],
-        [m.list("ok", { limit: 2.5 }), "limit", /got 2.5/],
-        [m.list("ok", { before: "zzz" }), "before", /"zzz"/],
-        [m.retrigger("ok", "bad", 2), "triggerId", /"bad"/],
-        [m.retrigger("ok", "0190d7a2-0000-7000-8000-000000000000", 0), "attempt", />= 1/],
-      ]
-      for (const [call, field, message] of invalid) {
-        const error = (yield* Effect.flip(call)) as { _tag: string; field: string; message: string }
-        assert.deepStrictEqual([error._tag, error.field], ["InvalidInput", field])
-        assert.match(error.message, message)
-      }
-      assert.deepStrictEqual(yield* m.list("ok"), [])
-      assert.isTrue(Option.isNone(yield* stores.lockRepository.holder("ok" as LockType)))
-      assert.isTrue(Option.isNone(yield* stores.lockRepository.holder("nope" as LockType)))
-    }),
+  it.scoped(
+    "unknown job types, malformed ids and limits out of range are typed errors; nothing is written",
+    () =>
+      Effect.gen(function* () {
+        const stores = yield* memoryStores
+        const m = yield* managerOn(stores, [ok])
+        const unknown = [
+          m.trigger("nope"),
+          m.cancel("nope"),
+          m.list("nope"),
+          m.latest("nope"),
+          m.status("nope", "x"),
+          m.history("nope", "x"),
+          m.retrigger("nope", "x", 2),
+        ]
+        for (const call of unknown) {
+          const error = yield* Effect.flip(call as Effect.Effect<unknown, { _tag: string; message: string }>)
+          assert.deepStrictEqual([error._tag, error.message], ["UnknownJobType", 'unknown job type "nope"'])
+        }
+        const invalid: Array<[Effect.Effect<unknown, unknown>, string, RegExp]> = [
+          [m.status("ok", "not-an-id"), "jobId", /"not-an-id" is not a time-ordered/],
+          [
+            m.history("ok", "6f1c2a3e-1d2b-4c5d-9e8f-0a1b2c3d4e5f"),
+            "jobId",
+            /not a time-ordered \(version 7\) UUID/,
+          ],
+          [m.list("ok", { limit: 0 }), "limit", /between 1 and 1000, got 0/],
+          [m.list("ok", { limit: 1001 }), "limit", /got 1001/],
+          [m.list("ok", { limit: 2.5 }), "limit", /got 2.5/],
+          [m.list("ok", { before: "zzz" }), "before", /"zzz"/],
+          [m.retrigger("ok", "bad", 2), "triggerId", /"bad"/],
+          [m.retrigger("ok", "0190d7a2-0000-7000-8000-000000000000", 0), "attempt", />= 1/],
+        ]
+        for (const [call, field, message] of invalid) {
+          const error = (yield* Effect.flip(call)) as { _tag: string; field: string; message: string }
+          assert.deepStrictEqual([error._tag, error.field], ["InvalidInput", field])
+          assert.match(error.message, message)
+        }
+        assert.deepStrictEqual(yield* m.list("ok"), [])
+        assert.isTrue(Option.isNone(yield* stores.lockRepository.holder("ok" as LockType)))
+        assert.isTrue(Option.isNone(yield* stores.lockRepository.holder("nope" as LockType)))
+      }),
   )
 })

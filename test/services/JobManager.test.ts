@@ -15,7 +15,12 @@ describe("JobManager", () => {
       const stores = yield* memoryStores
       const ran = yield* Ref.make(false)
       const holder = Job.make({ type: "import-products", lockType: "products", lease, run: Effect.never })
-      const other = Job.make({ type: "export-products", lockType: "products", lease, run: Ref.set(ran, true) })
+      const other = Job.make({
+        type: "export-products",
+        lockType: "products",
+        lease,
+        run: Ref.set(ran, true),
+      })
       const manager = yield* managerOn(stores, [holder, other])
       const started = yield* manager.trigger("import-products")
       assert.strictEqual(started._tag, "Started")
@@ -38,7 +43,10 @@ describe("JobManager", () => {
         type: "product-import",
         lease,
         result: Imported,
-        run: Effect.zipRight(Effect.sleep("2 seconds"), Effect.succeed(new Imported({ count: 3, at: new Date(0) }))),
+        run: Effect.zipRight(
+          Effect.sleep("2 seconds"),
+          Effect.succeed(new Imported({ count: 3, at: new Date(0) })),
+        ),
       })
       const manager = yield* managerOn(stores, [job], { instance: "a" })
       const started = yield* manager.trigger("product-import")
@@ -82,7 +90,10 @@ describe("JobManager", () => {
       const fb = Option.getOrThrow(yield* manager.latest("dies"))
       assert.strictEqual(a._tag, "Started")
       assert.strictEqual(b._tag, "Started")
-      assert.deepStrictEqual([fa.jobState, fa.jobResult, fa.reason], ["FAILED", "FAILED", "FeedDown: feed answered 502"])
+      assert.deepStrictEqual(
+        [fa.jobState, fa.jobResult, fa.reason],
+        ["FAILED", "FAILED", "FeedDown: feed answered 502"],
+      )
       assert.deepStrictEqual([fb.jobState, fb.jobResult, fb.reason], ["FAILED", "FAILED", "defect: boom"])
     }),
   )
@@ -92,7 +103,10 @@ describe("JobManager", () => {
       const stores = yield* memoryStores
       const { JobOutcome } = yield* Effect.promise(() => import("../../src/domain/JobOutcome.js"))
       const manager = yield* managerOn(stores, [
-        Job.make({ type: "warns", run: Effect.succeed(JobOutcome.warning({ rejected: 2 }, "2 rows rejected")) }),
+        Job.make({
+          type: "warns",
+          run: Effect.succeed(JobOutcome.warning({ rejected: 2 }, "2 rows rejected")),
+        }),
         Job.make({ type: "skips", run: Effect.succeed(JobOutcome.skipped(undefined, "feed unchanged")) }),
         Job.make({ type: "idle", run: Effect.succeed(JobOutcome.noActionNeeded()) }),
       ])
@@ -101,18 +115,14 @@ describe("JobManager", () => {
       const w = Option.getOrThrow(yield* manager.latest("warns"))
       const s = Option.getOrThrow(yield* manager.latest("skips"))
       const i = Option.getOrThrow(yield* manager.latest("idle"))
-      assert.deepStrictEqual([w.jobState, w.jobResult, w.content, w.reason], [
-        "WARNING",
-        "SUCCESS",
-        { rejected: 2 },
-        "2 rows rejected",
-      ])
-      assert.deepStrictEqual([s.jobState, s.jobResult, s.content, s.reason], [
-        "SKIPPED",
-        "SUCCESS",
-        undefined,
-        "feed unchanged",
-      ])
+      assert.deepStrictEqual(
+        [w.jobState, w.jobResult, w.content, w.reason],
+        ["WARNING", "SUCCESS", { rejected: 2 }, "2 rows rejected"],
+      )
+      assert.deepStrictEqual(
+        [s.jobState, s.jobResult, s.content, s.reason],
+        ["SKIPPED", "SUCCESS", undefined, "feed unchanged"],
+      )
       assert.deepStrictEqual([i.jobState, i.jobResult], ["NO_ACTION_NEEDED", "SUCCESS"])
     }),
   )
@@ -160,7 +170,11 @@ describe("JobManager", () => {
       const stores = yield* memoryStores
       const manager = yield* managerOn(stores, [
         Job.make({ type: "bigint", run: Effect.succeed({ total: 1n }) }),
-        Job.make({ type: "schema", result: Schema.Struct({ n: Schema.Positive }), run: Effect.succeed({ n: -1 }) }),
+        Job.make({
+          type: "schema",
+          result: Schema.Struct({ n: Schema.Positive }),
+          run: Effect.succeed({ n: -1 }),
+        }),
       ])
       yield* manager.trigger("bigint")
       yield* manager.trigger("schema")
@@ -181,7 +195,9 @@ describe("JobManager", () => {
       const job = Job.make({
         type: "ctx",
         lease,
-        run: Effect.flatMap(JobContext, (ctx) => Effect.zipRight(Ref.set(seen, Option.some(ctx)), Effect.never)),
+        run: Effect.flatMap(JobContext, (ctx) =>
+          Effect.zipRight(Ref.set(seen, Option.some(ctx)), Effect.never),
+        ),
       })
       const manager = yield* managerOn(stores, [job])
       const started = yield* manager.trigger("ctx")
@@ -229,7 +245,10 @@ describe("JobManager", () => {
       yield* manager.cancel("consumer")
       if (started._tag !== "Started") return assert.fail("not started")
       const final = Option.getOrThrow(yield* manager.awaitExecution(started.jobId))
-      assert.deepStrictEqual([final.jobState, final.jobResult, final.reason], ["CANCELED", "FAILED", "cancelled"])
+      assert.deepStrictEqual(
+        [final.jobState, final.jobResult, final.reason],
+        ["CANCELED", "FAILED", "cancelled"],
+      )
       assert.strictEqual(final.jobStatusTs.getTime(), 0)
       assert.isTrue(Option.isNone(yield* stores.lockRepository.holder("consumer" as LockType)))
     }),
@@ -273,25 +292,27 @@ describe("JobManager", () => {
     }),
   )
 
-  it.effect("shutdown: CANCELED with reason shutdown, lease released, another instance takes over at once", () =>
-    Effect.gen(function* () {
-      const stores = yield* memoryStores
-      const scope = yield* Scope.make()
-      const first = yield* managerOn(stores, [forever], { instance: "a" }).pipe(Scope.extend(scope))
-      const started = yield* first.trigger("consumer")
-      yield* TestClock.adjust("15 seconds")
-      yield* Scope.close(scope, Exit.void)
-      if (started._tag !== "Started") return assert.fail("not started")
-      const final = Option.getOrThrow(yield* first.status("consumer", started.jobId))
-      assert.deepStrictEqual([final.jobState, final.reason], ["CANCELED", "shutdown"])
-      assert.isTrue(Option.isNone(yield* stores.lockRepository.holder("consumer" as LockType)))
-      const next = yield* Effect.scoped(
-        Effect.flatMap(managerOn(stores, [forever], { instance: "b" }), (m) => m.trigger("consumer")),
-      )
-      assert.strictEqual(next._tag, "Started")
-      // A manager that has shut down starts nothing.
-      assert.strictEqual((yield* first.trigger("consumer"))._tag, "Failed")
-    }),
+  it.effect(
+    "shutdown: CANCELED with reason shutdown, lease released, another instance takes over at once",
+    () =>
+      Effect.gen(function* () {
+        const stores = yield* memoryStores
+        const scope = yield* Scope.make()
+        const first = yield* managerOn(stores, [forever], { instance: "a" }).pipe(Scope.extend(scope))
+        const started = yield* first.trigger("consumer")
+        yield* TestClock.adjust("15 seconds")
+        yield* Scope.close(scope, Exit.void)
+        if (started._tag !== "Started") return assert.fail("not started")
+        const final = Option.getOrThrow(yield* first.status("consumer", started.jobId))
+        assert.deepStrictEqual([final.jobState, final.reason], ["CANCELED", "shutdown"])
+        assert.isTrue(Option.isNone(yield* stores.lockRepository.holder("consumer" as LockType)))
+        const next = yield* Effect.scoped(
+          Effect.flatMap(managerOn(stores, [forever], { instance: "b" }), (m) => m.trigger("consumer")),
+        )
+        assert.strictEqual(next._tag, "Started")
+        // A manager that has shut down starts nothing.
+        assert.strictEqual((yield* first.trigger("consumer"))._tag, "Failed")
+      }),
   )
 
   it.effect("shutdown grace: a job that finishes within the grace period is not cancelled", () =>
@@ -299,7 +320,9 @@ describe("JobManager", () => {
       const stores = yield* memoryStores
       const scope = yield* Scope.make()
       const job = Job.make({ type: "short", run: Effect.as(Effect.sleep("2 seconds"), { ok: true }) })
-      const manager = yield* managerOn(stores, [job], { shutdownGrace: "5 seconds" }).pipe(Scope.extend(scope))
+      const manager = yield* managerOn(stores, [job], { shutdownGrace: "5 seconds" }).pipe(
+        Scope.extend(scope),
+      )
       const started = yield* manager.trigger("short")
       const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
       yield* TestClock.adjust("2 seconds")

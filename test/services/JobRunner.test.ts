@@ -44,7 +44,10 @@ describe("JobRunner", () => {
       yield* TestClock.adjust("10 seconds")
       assert.deepStrictEqual(yield* Ref.get(interruptedAt), Option.some(10_000))
       const final = Option.getOrThrow(yield* manager.status("consumer", started.jobId))
-      assert.deepStrictEqual([final.jobState, final.jobResult, final.reason], ["FAILED", "FAILED", "lease lost"])
+      assert.deepStrictEqual(
+        [final.jobState, final.jobResult, final.reason],
+        ["FAILED", "FAILED", "lease lost"],
+      )
       assert.strictEqual(final.jobStatusTs.getTime(), 10_000)
       const calls = yield* Ref.get(faulty.calls)
       assert.isFalse(calls.some((c) => c.op === "release"))
@@ -58,73 +61,77 @@ describe("JobRunner", () => {
     ["timeouts", { _tag: "hang" }],
     ["slow answers (20 s)", { _tag: "delay", latency: "20 seconds" }],
   ] as const) {
-    it.scoped(`renewal ${label}: the job is interrupted at the deadline, before the store could expire the lease`, () =>
-      Effect.gen(function* () {
-        const faulty = yield* makeFaultyLocks
-        const interruptedAt = yield* Ref.make(Option.none<number>())
-        const manager = yield* managerOn(
-          { lockRepository: faulty.locks, statusRepository: faulty.statusRepository },
-          [consumer(interruptedAt)],
-        )
-        yield* TestClock.adjust("5 seconds")
-        const started = yield* manager.trigger("consumer")
-        if (started._tag !== "Started") return assert.fail("not started")
-        yield* Ref.set(faulty.mode, mode)
-        for (let i = 0; i < 40; i++) {
-          yield* TestClock.adjust("1 second")
-          if (Option.isSome(yield* Ref.get(interruptedAt))) break
-        }
-        // acquired at 5 s: deadline 5 + 30 - 3 = 32 s; the store keeps the lease until 35 s at least.
-        assert.deepStrictEqual(yield* Ref.get(interruptedAt), Option.some(32_000))
-        assert.isTrue(Option.isSome(yield* faulty.inner.holder(lockType)))
-        const final = Option.getOrThrow(yield* manager.status("consumer", started.jobId))
-        assert.deepStrictEqual([final.jobState, final.reason], ["FAILED", "lease lost"])
-      }),
+    it.scoped(
+      `renewal ${label}: the job is interrupted at the deadline, before the store could expire the lease`,
+      () =>
+        Effect.gen(function* () {
+          const faulty = yield* makeFaultyLocks
+          const interruptedAt = yield* Ref.make(Option.none<number>())
+          const manager = yield* managerOn(
+            { lockRepository: faulty.locks, statusRepository: faulty.statusRepository },
+            [consumer(interruptedAt)],
+          )
+          yield* TestClock.adjust("5 seconds")
+          const started = yield* manager.trigger("consumer")
+          if (started._tag !== "Started") return assert.fail("not started")
+          yield* Ref.set(faulty.mode, mode)
+          for (let i = 0; i < 40; i++) {
+            yield* TestClock.adjust("1 second")
+            if (Option.isSome(yield* Ref.get(interruptedAt))) break
+          }
+          // acquired at 5 s: deadline 5 + 30 - 3 = 32 s; the store keeps the lease until 35 s at least.
+          assert.deepStrictEqual(yield* Ref.get(interruptedAt), Option.some(32_000))
+          assert.isTrue(Option.isSome(yield* faulty.inner.holder(lockType)))
+          const final = Option.getOrThrow(yield* manager.status("consumer", started.jobId))
+          assert.deepStrictEqual([final.jobState, final.reason], ["FAILED", "lease lost"])
+        }),
     )
   }
 
-  it.scoped("fencing tokens strictly increase, also after expiry and re-acquisition by another instance", () =>
-    Effect.gen(function* () {
-      const faulty = yield* makeFaultyLocks
-      const stores = { lockRepository: faulty.locks, statusRepository: faulty.statusRepository }
-      const tokens = yield* Ref.make<ReadonlyArray<number>>([])
-      const job = Job.make({
-        type: "consumer",
-        lease,
-        run: Effect.flatMap(JobContext, (ctx) =>
-          Effect.zipRight(
-            Ref.update(tokens, (ts) => [...ts, ctx.fencingToken]),
-            Effect.never,
+  it.scoped(
+    "fencing tokens strictly increase, also after expiry and re-acquisition by another instance",
+    () =>
+      Effect.gen(function* () {
+        const faulty = yield* makeFaultyLocks
+        const stores = { lockRepository: faulty.locks, statusRepository: faulty.statusRepository }
+        const tokens = yield* Ref.make<ReadonlyArray<number>>([])
+        const job = Job.make({
+          type: "consumer",
+          lease,
+          run: Effect.flatMap(JobContext, (ctx) =>
+            Effect.zipRight(
+              Ref.update(tokens, (ts) => [...ts, ctx.fencingToken]),
+              Effect.never,
+            ),
           ),
-        ),
-      })
-      const a = yield* managerOn(stores, [job], { instance: "a" })
-      const b = yield* managerOn(stores, [job], { instance: "b" })
-      yield* a.trigger("consumer")
-      yield* TestClock.adjust("1 second")
-      // a's store link dies: it stops at its deadline, the lease expires in the store, b takes over.
-      yield* Ref.set(faulty.mode, { _tag: "hang" })
-      yield* TestClock.adjust("28 seconds")
-      // a was interrupted at 27 s (its deadline); the store still holds the lease until 30 s.
-      assert.strictEqual((yield* b.trigger("consumer"))._tag, "Locked")
-      yield* TestClock.adjust("1 second")
-      yield* Ref.set(faulty.mode, { _tag: "pass" })
-      assert.strictEqual((yield* b.trigger("consumer"))._tag, "Started")
-      yield* b.cancel("consumer")
-      yield* TestClock.adjust("1 second")
-      assert.strictEqual((yield* a.trigger("consumer"))._tag, "Started")
-      yield* TestClock.adjust("1 second")
-      assert.deepStrictEqual(yield* Ref.get(tokens), [1, 2, 3])
-      const rows = yield* a.list("consumer")
-      assert.deepStrictEqual(
-        rows.map((s) => [s.fencingToken, s.instance, s.jobState]),
-        [
-          [3, "a", "RUNNING"],
-          [2, "b", "CANCELED"],
-          [1, "a", "FAILED"],
-        ],
-      )
-    }),
+        })
+        const a = yield* managerOn(stores, [job], { instance: "a" })
+        const b = yield* managerOn(stores, [job], { instance: "b" })
+        yield* a.trigger("consumer")
+        yield* TestClock.adjust("1 second")
+        // a's store link dies: it stops at its deadline, the lease expires in the store, b takes over.
+        yield* Ref.set(faulty.mode, { _tag: "hang" })
+        yield* TestClock.adjust("28 seconds")
+        // a was interrupted at 27 s (its deadline); the store still holds the lease until 30 s.
+        assert.strictEqual((yield* b.trigger("consumer"))._tag, "Locked")
+        yield* TestClock.adjust("1 second")
+        yield* Ref.set(faulty.mode, { _tag: "pass" })
+        assert.strictEqual((yield* b.trigger("consumer"))._tag, "Started")
+        yield* b.cancel("consumer")
+        yield* TestClock.adjust("1 second")
+        assert.strictEqual((yield* a.trigger("consumer"))._tag, "Started")
+        yield* TestClock.adjust("1 second")
+        assert.deepStrictEqual(yield* Ref.get(tokens), [1, 2, 3])
+        const rows = yield* a.list("consumer")
+        assert.deepStrictEqual(
+          rows.map((s) => [s.fencingToken, s.instance, s.jobState]),
+          [
+            [3, "a", "RUNNING"],
+            [2, "b", "CANCELED"],
+            [1, "a", "FAILED"],
+          ],
+        )
+      }),
   )
 
   it.scoped("a store that is down at trigger time: Failed, marked unavailable, nothing runs", () =>

@@ -19,7 +19,10 @@ const setup = Effect.gen(function* () {
   if (acquired._tag !== "Acquired") throw new Error("unreachable")
   // When the lease is lost, remember the (test) time.
   const lostAt = yield* Effect.fork(
-    Effect.zipRight(acquired.lease.lost, Effect.map(Clock.currentTimeMillis, (t) => t)),
+    Effect.zipRight(
+      acquired.lease.lost,
+      Effect.map(Clock.currentTimeMillis, (t) => t),
+    ),
   )
   return { faulty, lease: acquired.lease, lostAt }
 })
@@ -64,7 +67,12 @@ describe("Lease", () => {
       const { faulty, lease, lostAt } = yield* setup
       // Someone else's view of the store: our lease vanished (e.g. expired during a pause) and was taken.
       yield* faulty.inner.release(lease.key)
-      yield* faulty.inner.acquire({ lockType, jobType, jobId: "job-other" as JobId, ttl: Duration.seconds(30) })
+      yield* faulty.inner.acquire({
+        lockType,
+        jobType,
+        jobId: "job-other" as JobId,
+        ttl: Duration.seconds(30),
+      })
       yield* stepSeconds(10)
       assert.deepStrictEqual(yield* Fiber.join(lostAt), 10_000)
       assert.isFalse(yield* lease.release)
@@ -89,7 +97,10 @@ describe("Lease", () => {
     it.scoped(`renewal latency ${latency} s: the lease is lost before the store could expire it`, () =>
       Effect.gen(function* () {
         const { faulty, lease, lostAt } = yield* setup
-        yield* Ref.set(faulty.mode, latency === 60 ? { _tag: "hang" } : { _tag: "delay", latency: `${latency} seconds` })
+        yield* Ref.set(
+          faulty.mode,
+          latency === 60 ? { _tag: "hang" } : { _tag: "delay", latency: `${latency} seconds` },
+        )
         // From 0 s on the store is unreachable for new renewals once the first one is under way.
         yield* stepSeconds(latency === 0 ? 5 : 12)
         yield* Ref.set(faulty.mode, { _tag: "hang" })
@@ -105,7 +116,10 @@ describe("Lease", () => {
         const holder = yield* faulty.inner.holder(lockType)
         assert.strictEqual(Option.getOrThrow(holder).jobId, lease.key.jobId)
         yield* TestClock.adjust(Duration.subtract(timing.margin, Duration.millis(1)))
-        assert.isTrue(Option.isSome(yield* faulty.inner.holder(lockType)), `latency ${latency}: lost at ${at}`)
+        assert.isTrue(
+          Option.isSome(yield* faulty.inner.holder(lockType)),
+          `latency ${latency}: lost at ${at}`,
+        )
       }),
     )
   }

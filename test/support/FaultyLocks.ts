@@ -1,4 +1,4 @@
-import { Duration, Effect, Layer, Ref } from "effect"
+import { type Duration, Effect, Layer, Ref } from "effect"
 import { StoreError } from "../../src/domain/Errors.js"
 import { makeMemoryStores } from "../../src/layers/MemoryLayer.js"
 import { LockRepository } from "../../src/services/LockRepository.js"
@@ -25,7 +25,10 @@ export const makeFaultyLocks = Effect.gen(function* () {
   const calls = yield* Ref.make<ReadonlyArray<Call>>([])
   const mode = yield* Ref.make<RenewMode>({ _tag: "pass" })
   const record = (op: Call["op"]) =>
-    Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (at) => Ref.update(calls, (cs) => [...cs, { op, at }]))
+    Effect.flatMap(
+      Effect.clockWith((c) => c.currentTimeMillis),
+      (at) => Ref.update(calls, (cs) => [...cs, { op, at }]),
+    )
 
   const renew: LockRepository["Type"]["renew"] = (key, ttl) =>
     Effect.zipRight(
@@ -35,7 +38,9 @@ export const makeFaultyLocks = Effect.gen(function* () {
           case "pass":
             return inner.renew(key, ttl)
           case "fail":
-            return Effect.fail(new StoreError({ operation: "renew", message: "store unreachable (injected)" }))
+            return Effect.fail(
+              new StoreError({ operation: "renew", message: "store unreachable (injected)" }),
+            )
           case "hang":
             return Effect.never
           case "delay":

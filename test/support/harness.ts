@@ -1,6 +1,6 @@
 import { Effect, Layer, type Scope } from "effect"
 import { makeMemoryStores } from "../../src/layers/MemoryLayer.js"
-import type { Job } from "../../src/services/Job.js"
+import type { Any } from "../../src/services/Job.js"
 import * as JobManager from "../../src/services/JobManager.js"
 import * as JobRunner from "../../src/services/JobRunner.js"
 import * as Lease from "../../src/services/Lease.js"
@@ -21,7 +21,7 @@ export const storesLayer = (stores: Stores) =>
 /** A manager on the given stores, living in the current scope (one per simulated instance). */
 export const managerOn = (
   stores: Stores,
-  jobs: Iterable<Job<any, any, never>>,
+  jobs: Iterable<Any>,
   options: JobManager.JobManagerOptions = {},
 ): Effect.Effect<JobManager.JobManager["Type"], unknown, Scope.Scope> =>
   JobManager.make(jobs, options).pipe(
