@@ -84,6 +84,8 @@ export class JobManager extends Context.Tag("effect-ha-jobs/JobManager")<
     readonly running: Effect.Effect<ReadonlyArray<Execution>>
     /** Waits for a local execution to end and yields its final status (none if not running here). */
     readonly awaitExecution: (jobId: string) => Effect.Effect<Option.Option<JobStatus>>
+    /** What closing the manager's scope does, callable early: refuse triggers, stop running jobs. */
+    readonly shutdown: Effect.Effect<void>
   }
 >() {}
 
@@ -259,6 +261,7 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Requirements<Job
           const execution = m.get(jobId as JobId)
           return execution ? Effect.asSome(execution.await) : Effect.succeedNone
         }),
+      shutdown,
     })
   })
 

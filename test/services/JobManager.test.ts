@@ -315,6 +315,20 @@ describe("JobManager", () => {
       }),
   )
 
+  it.scoped("shutdown can be called before the scope closes, and twice", () =>
+    Effect.gen(function* () {
+      const stores = yield* memoryStores
+      const manager = yield* managerOn(stores, [forever])
+      const started = yield* manager.trigger("consumer")
+      yield* manager.shutdown
+      yield* manager.shutdown
+      if (started._tag !== "Started") return assert.fail("not started")
+      const final = Option.getOrThrow(yield* manager.status("consumer", started.jobId))
+      assert.deepStrictEqual([final.jobState, final.reason], ["CANCELED", "shutdown"])
+      assert.deepStrictEqual(yield* manager.running, [])
+    }),
+  )
+
   it.effect("shutdown grace: a job that finishes within the grace period is not cancelled", () =>
     Effect.gen(function* () {
       const stores = yield* memoryStores
