@@ -1,4 +1,4 @@
-import { Clock, Context, Duration, Effect, Layer, Option, Ref } from "effect"
+import { Context, Duration, Effect, Layer, Option, Ref } from "effect"
 import type { JobId } from "../domain/Ids.js"
 import type { JobStatus } from "../domain/JobStatus.js"
 import type { JobType, LockType } from "../domain/Names.js"
@@ -8,7 +8,7 @@ import {
   LockRepository,
   type RenewResult,
 } from "../services/LockRepository.js"
-import { StatusRepository } from "../services/StatusRepository.js"
+import { type ListOptions, StatusRepository } from "../services/StatusRepository.js"
 
 interface Lease extends LockHolder {
   readonly expiresAt: number
@@ -27,7 +27,11 @@ interface Execution {
 
 /** In-process store: the reference implementation of the store contract, and the test double. */
 export const makeMemoryStores = Effect.gen(function* () {
+  // The store keeps its own time, like a server: callers' clocks (even skewed ones) do not matter.
+  const clock = yield* Effect.clock
   const locks = yield* Ref.make(new Map<LockType, LockRow>())
+  // jobType -> slot -> claimant
+  const slots = yield* Ref.make(new Map<JobType, ReadonlyMap<number, string>>())
   // jobType -> jobId -> history (oldest first); mutated only inside Ref.update for atomicity.
   const statuses = yield* Ref.make(new Map<JobType, Map<JobId, Execution>>())
 
@@ -35,7 +39,7 @@ export const makeMemoryStores = Effect.gen(function* () {
     row?.lease !== undefined && row.lease.expiresAt > now ? row.lease : undefined
 
   const modifyLock = <A>(lockType: LockType, f: (row: LockRow, now: number) => readonly [A, LockRow]) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    Effect.flatMap(clock.currentTimeMillis, (now) =>
       Ref.modify(locks, (map) => {
         const [a, next] = f(map.get(lockType) ?? { lease: undefined, lastToken: 0 }, now)
         return [a, new Map(map).set(lockType, next)] as const
@@ -75,7 +79,7 @@ export const makeMemoryStores = Effect.gen(function* () {
         return [true, { ...row, lease: undefined }]
       }),
     holder: (lockType) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.flatMap(clock.currentTimeMillis, (now) =>
         Effect.map(Ref.get(locks), (map) =>
           Option.map(Option.fromNullable(live(map.get(lockType), now)), holderOf),
         ),
@@ -86,7 +90,28 @@ export const makeMemoryStores = Effect.gen(function* () {
         if (!current || current.jobType !== jobType) return [Option.none(), row]
         return [Option.some(holderOf(current)), { ...row, lease: { ...current, cancelRequested: true } }]
       }),
+    claimSlot: ({ jobType, slot, instance }) =>
+      Ref.modify(slots, (map) => {
+        const claimed = map.get(jobType) ?? new Map<number, string>()
+        if (claimed.has(slot)) return [false, map]
+        return [true, new Map(map).set(jobType, new Map(claimed).set(slot, instance))]
+      }),
+    lastSlot: (jobType) =>
+      Effect.map(Ref.get(slots), (map) => {
+        const claimed = [...(map.get(jobType)?.keys() ?? [])]
+        return claimed.length === 0 ? Option.none() : Option.some(Math.max(...claimed))
+      }),
   })
+
+  const latestOf = (jobType: JobType, { limit, before }: ListOptions, keep: (latest: JobStatus) => boolean) =>
+    Effect.map(Ref.get(statuses), (map) =>
+      [...(map.get(jobType)?.entries() ?? [])]
+        .filter(([jobId]) => before === undefined || jobId < before)
+        .sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0))
+        .map(([, e]) => e.history[e.history.length - 1]!)
+        .filter(keep)
+        .slice(0, limit),
+    )
 
   const statusRepository = StatusRepository.of({
     save: (status) =>
@@ -97,14 +122,8 @@ export const makeMemoryStores = Effect.gen(function* () {
         executions.set(status.jobId, { history: [...history, status] })
         return next.set(status.jobType, executions)
       }),
-    list: (jobType, { limit, before }) =>
-      Effect.map(Ref.get(statuses), (map) =>
-        [...(map.get(jobType)?.entries() ?? [])]
-          .filter(([jobId]) => before === undefined || jobId < before)
-          .sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0))
-          .slice(0, limit)
-          .map(([, e]) => e.history[e.history.length - 1]!),
-      ),
+    list: (jobType, options) => latestOf(jobType, options, () => true),
+    listPending: (jobType, options) => latestOf(jobType, options, (s) => s.jobResult === "PENDING"),
     get: (jobType, jobId) =>
       Effect.map(Ref.get(statuses), (map) =>
         Option.fromNullable(map.get(jobType)?.get(jobId)?.history.at(-1)),

@@ -55,5 +55,16 @@ export class LockRepository extends Context.Tag("effect-ha-jobs/LockRepository")
       lockType: LockType,
       jobType: JobType,
     ) => Effect.Effect<Option.Option<LockHolder>, StoreError>
+    /**
+     * Claims one cron slot (job type + scheduled instant) for `instance`; true for the first
+     * claimant only, so each slot runs at most once cluster-wide whatever the instances' clocks say.
+     */
+    readonly claimSlot: (claim: {
+      readonly jobType: JobType
+      readonly slot: number
+      readonly instance: string
+    }) => Effect.Effect<boolean, StoreError>
+    /** The latest slot ever claimed for a job type (for catch-up after downtime). */
+    readonly lastSlot: (jobType: JobType) => Effect.Effect<Option.Option<number>, StoreError>
   }
 >() {}

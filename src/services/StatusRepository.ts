@@ -33,5 +33,13 @@ export class StatusRepository extends Context.Tag("effect-ha-jobs/StatusReposito
       jobId: JobId,
       limit: number,
     ) => Effect.Effect<ReadonlyArray<JobStatus>, StoreError>
+    /**
+     * Executions whose latest status is PENDING (RUNNING, PREPARING), newest job id first, paged
+     * like `list`, so a supervisor can cover all of them in bounded queries.
+     */
+    readonly listPending: (
+      jobType: JobType,
+      options: ListOptions,
+    ) => Effect.Effect<ReadonlyArray<JobStatus>, StoreError>
   }
 >() {}

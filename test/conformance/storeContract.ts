@@ -230,7 +230,77 @@ export const storeContract = (harness: StoreHarness) => {
       )
     })
 
+    describe("cron slots", () => {
+      run(
+        "a slot is claimed once, whoever asks; the last slot is remembered per job type",
+        Effect.gen(function* () {
+          const locks = yield* LockRepository
+          const { jobType, other } = names()
+          assert.isTrue(Option.isNone(yield* locks.lastSlot(jobType)))
+          const slot = 1_800_000_000_000
+          assert.isTrue(yield* locks.claimSlot({ jobType, slot, instance: "a" }))
+          assert.isFalse(yield* locks.claimSlot({ jobType, slot, instance: "b" }))
+          assert.isFalse(yield* locks.claimSlot({ jobType, slot, instance: "a" }))
+          assert.isTrue(yield* locks.claimSlot({ jobType: other, slot, instance: "b" }))
+          assert.isTrue(yield* locks.claimSlot({ jobType, slot: slot + 10_000, instance: "b" }))
+          assert.isTrue(yield* locks.claimSlot({ jobType, slot: slot - 10_000, instance: "b" }))
+          assert.deepStrictEqual(yield* locks.lastSlot(jobType), Option.some(slot + 10_000))
+        }),
+      )
+
+      run(
+        "racing claims of one slot: exactly one wins",
+        Effect.gen(function* () {
+          const locks = yield* LockRepository
+          const { jobType } = names()
+          for (let round = 0; round < 5; round++) {
+            const slot = 1_800_000_000_000 + round * 1000
+            const wins = yield* Effect.forEach(
+              ["a", "b", "c", "d"],
+              (instance) => locks.claimSlot({ jobType, slot, instance }),
+              { concurrency: "unbounded" },
+            )
+            assert.strictEqual(wins.filter(Boolean).length, 1)
+          }
+        }),
+      )
+    })
+
     describe("statuses", () => {
+      run(
+        "listPending: only executions whose latest status is PENDING, newest first, paged",
+        Effect.gen(function* () {
+          const statuses = yield* StatusRepository
+          const { jobType } = names()
+          const pending: Array<JobId> = []
+          for (let i = 0; i < 12; i++) {
+            const jobId = yield* makeJobId
+            yield* statuses.save(yield* statusOf(jobType, jobId, "RUNNING", 1_000 + i))
+            if (i % 3 === 0) yield* statuses.save(yield* statusOf(jobType, jobId, "FINISHED", 2_000 + i))
+            else if (i % 3 === 1) yield* statuses.save(yield* statusOf(jobType, jobId, "RUNNING", 2_000 + i))
+            if (i % 3 !== 0) pending.push(jobId)
+          }
+          const newestFirst = [...pending].reverse()
+          const page1 = yield* statuses.listPending(jobType, { limit: 5 })
+          assert.deepStrictEqual(
+            page1.map((s) => s.jobId),
+            newestFirst.slice(0, 5),
+          )
+          assert.isTrue(page1.every((s) => s.jobResult === "PENDING"))
+          const page2 = yield* statuses.listPending(jobType, { limit: 5, before: page1[4]!.jobId })
+          assert.deepStrictEqual(
+            page2.map((s) => s.jobId),
+            newestFirst.slice(5),
+          )
+          // A pending execution that ends leaves the pending list.
+          yield* statuses.save(yield* statusOf(jobType, newestFirst[0]!, "DEAD", 3_000))
+          assert.deepStrictEqual(
+            (yield* statuses.listPending(jobType, { limit: 100 })).map((s) => s.jobId),
+            newestFirst.slice(1),
+          )
+        }),
+      )
+
       run(
         "a saved status reads back equal, with every field",
         Effect.gen(function* () {

@@ -12,7 +12,7 @@ export type RenewMode =
   | { readonly _tag: "delay"; readonly latency: Duration.DurationInput }
 
 export interface Call {
-  readonly op: "acquire" | "renew" | "release" | "holder" | "requestCancel"
+  readonly op: "acquire" | "renew" | "release" | "holder" | "requestCancel" | "claimSlot" | "lastSlot"
   readonly at: number
 }
 
@@ -56,6 +56,8 @@ export const makeFaultyLocks = Effect.gen(function* () {
     release: (k) => Effect.zipRight(record("release"), inner.release(k)),
     holder: (l) => Effect.zipRight(record("holder"), inner.holder(l)),
     requestCancel: (l, j) => Effect.zipRight(record("requestCancel"), inner.requestCancel(l, j)),
+    claimSlot: (c) => Effect.zipRight(record("claimSlot"), inner.claimSlot(c)),
+    lastSlot: (j) => Effect.zipRight(record("lastSlot"), inner.lastSlot(j)),
   })
   return { locks, inner, statusRepository, calls, mode } as const
 })

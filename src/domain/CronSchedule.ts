@@ -1,0 +1,67 @@
+import { Cron } from "croner"
+import { Either } from "effect"
+
+/**
+ * A parsed cron expression in a time zone. Six or seven fields are Quartz syntax as ha-jobs users
+ * write it (seconds first, optional year, `?` in exactly one day field, weekdays 1-7 from Sunday,
+ * `L`, `W`, `#`, `10/20`); five fields are the common Unix form (minutes first, weekdays 0-7).
+ * Parsing and DST handling are croner's; see README "Cron, time zones and DST".
+ */
+export interface CronSchedule {
+  readonly expression: string
+  readonly timeZone: string
+  /** The first slot strictly after `afterMs`, or undefined if the expression never fires again. */
+  readonly next: (afterMs: number) => number | undefined
+  /** The last slot strictly before `beforeMs`, if any. */
+  readonly previous: (beforeMs: number) => number | undefined
+}
+
+export const DefaultTimeZone = "UTC"
+
+export const parseCron = (
+  expression: string,
+  timeZone: string = DefaultTimeZone,
+): Either.Either<CronSchedule, string> => {
+  const fail = (problem: string) => Either.left(`invalid cron expression "${expression}": ${problem}`)
+  if (!isTimeZone(timeZone))
+    return Either.left(`unknown time zone "${timeZone}" (use an IANA name like Europe/Berlin)`)
+  const fields = expression.trim().split(/\s+/)
+  if (fields.length < 5 || fields.length > 7)
+    return fail(`expected 5 fields (Unix) or 6-7 fields (Quartz, seconds first), got ${fields.length}`)
+  const quartz = fields.length >= 6
+  if (quartz) {
+    const dom = fields[3]
+    const dow = fields[5]
+    if ((dom === "?") === (dow === "?"))
+      return fail(
+        "Quartz syntax needs '?' in exactly one of day-of-month (4th field) and day-of-week (6th field)",
+      )
+  }
+  let cron: Cron
+  try {
+    cron = new Cron(expression.trim(), {
+      timezone: timeZone,
+      mode: quartz ? "6-or-7-parts" : "5-part",
+      alternativeWeekdays: quartz,
+      sloppyRanges: true,
+      paused: true,
+    })
+  } catch (e) {
+    return fail(e instanceof Error ? e.message.replace(/^CronPattern: /, "") : String(e))
+  }
+  const next = (afterMs: number) => cron.nextRun(new Date(afterMs))?.getTime()
+  const previous = (beforeMs: number) => cron.previousRuns(1, new Date(beforeMs))[0]?.getTime()
+  // An expression that parses but never fires again (Feb 31st, a past year) would be a silently
+  // unscheduled job.
+  if (next(Date.now()) === undefined) return fail("it never fires (no matching date)")
+  return Either.right({ expression, timeZone, next, previous })
+}
+
+const isTimeZone = (tz: string) => {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz })
+    return true
+  } catch {
+    return false
+  }
+}
