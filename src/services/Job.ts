@@ -1,5 +1,6 @@
-import { type Effect, Either, ParseResult, Schema } from "effect"
+import { Duration, type Effect, Either, Option, ParseResult, Schedule, Schema } from "effect"
 import { DefaultMaxContentBytes } from "../domain/Content.js"
+import { type CronSchedule, DefaultTimeZone, parseCron } from "../domain/CronSchedule.js"
 import { InvalidJobDefinition } from "../domain/Errors.js"
 import type { JobOutcome } from "../domain/JobOutcome.js"
 import { type LeaseOptions, type LeaseTiming, makeLeaseTiming } from "../domain/LeaseTiming.js"
@@ -22,6 +23,21 @@ export interface Job<A = unknown, E = unknown, R = never> {
   readonly lease?: LeaseOptions | undefined
   /** Upper bound of status content, in UTF-8 bytes. Defaults to 64 KiB. */
   readonly maxContentBytes?: number | undefined
+  /** Quartz (6-7 fields, seconds first) or Unix (5 fields) cron expression. */
+  readonly cron?: string | undefined
+  /** IANA time zone for `cron` and its catch-up. Defaults to UTC. */
+  readonly timeZone?: string | undefined
+  /**
+   * After downtime: "run-once" (default) runs the job at start if a slot was missed and the next
+   * regular slot is more than `acceptableDelay` away; "skip" waits for the next slot.
+   */
+  readonly catchUp?: "run-once" | "skip" | undefined
+  /** Defaults to 30 minutes (ha-jobs' acceptableDelayAfterRestart). */
+  readonly acceptableDelay?: Duration.DurationInput | undefined
+  /** How often a failed trigger is run again (same trigger id, new job id). Defaults to 1, as in ha-jobs. */
+  readonly retries?: number | undefined
+  /** Delay before each retry; its n-th delay is waited before retry n. Defaults to exponential from 1 minute. */
+  readonly retryBackoff?: Schedule.Schedule<unknown, unknown> | undefined
 }
 
 export const make = <A, E, R>(job: Job<A, E, R>): Job<A, E, Exclude<R, JobContext>> =>
@@ -40,8 +56,17 @@ export interface ResolvedJob {
   readonly lockType: LockType
   readonly timing: LeaseTiming
   readonly maxContentBytes: number
+  readonly cron: Option.Option<CronSchedule>
+  readonly catchUp: "run-once" | "skip"
+  readonly acceptableDelay: Duration.Duration
+  readonly retries: number
+  readonly retryBackoff: Schedule.Schedule<unknown, unknown>
   readonly definition: Any<any>
 }
+
+export const DefaultRetries = 1
+export const DefaultAcceptableDelay = Duration.minutes(30)
+export const DefaultRetryBackoff: Schedule.Schedule<unknown, unknown> = Schedule.exponential("1 minute")
 
 /** Checks names and lease timing; the message names the job and the problem. */
 export const resolve = (job: Any<any>): Either.Either<ResolvedJob, InvalidJobDefinition> => {
@@ -58,11 +83,28 @@ export const resolve = (job: Any<any>): Either.Either<ResolvedJob, InvalidJobDef
   const maxContentBytes = job.maxContentBytes ?? DefaultMaxContentBytes
   if (!Number.isInteger(maxContentBytes) || maxContentBytes <= 0)
     return fail(`maxContentBytes must be a positive integer, got ${maxContentBytes}`)
+  let cron = Option.none<CronSchedule>()
+  if (job.cron !== undefined) {
+    const parsed = parseCron(job.cron, job.timeZone ?? DefaultTimeZone)
+    if (Either.isLeft(parsed)) return fail(parsed.left)
+    cron = Option.some(parsed.right)
+  } else if (job.timeZone !== undefined) return fail("timeZone is set but there is no cron expression")
+  const retries = job.retries ?? DefaultRetries
+  if (!Number.isInteger(retries) || retries < 0 || retries > 100)
+    return fail(`retries must be an integer between 0 and 100, got ${retries}`)
+  const acceptableDelay = Duration.decodeUnknown(job.acceptableDelay ?? DefaultAcceptableDelay)
+  if (Option.isNone(acceptableDelay))
+    return fail(`acceptableDelay "${String(job.acceptableDelay)}" is not a duration`)
   return Either.right({
     type: type.right,
     lockType: lockType.right,
     timing: timing.right,
     maxContentBytes,
+    cron,
+    catchUp: job.catchUp ?? "run-once",
+    acceptableDelay: acceptableDelay.value,
+    retries,
+    retryBackoff: job.retryBackoff ?? DefaultRetryBackoff,
     definition: job,
   })
 }

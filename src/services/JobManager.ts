@@ -37,6 +37,9 @@ export interface TriggerOptions {
   readonly scheduledAt?: number | undefined
 }
 
+/** What a manager gives its jobs besides their own requirements. */
+export type Provided = JobManager | LockRepository | StatusRepository
+
 /** Bounds of list queries (ha-jobs' default page is 20). */
 export const MaxListLimit = 1000
 export const DefaultListLimit = 20
@@ -101,7 +104,7 @@ const decode = <A, I>(schema: Schema.Schema<A, I>, field: string, value: unknown
  * running jobs get the grace period, then are interrupted, recorded CANCELED (reason shutdown) and
  * their leases released, so another instance can take over at once.
  */
-export const make = <const Jobs extends Iterable<Any<any>>, R = Requirements<Jobs>>(
+export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirements<Jobs>, Provided>>(
   jobs: Jobs,
   options: JobManagerOptions = {},
 ): Effect.Effect<
@@ -124,7 +127,8 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Requirements<Job
     const runner = yield* JobRunner
     const statuses = yield* StatusRepository
     const locks = yield* LockRepository
-    const services = (yield* Effect.context<R>()) as Context.Context<never>
+    // Jobs get the manager's context plus the manager and repositories (a job may trigger others).
+    let services = (yield* Effect.context<R>()) as Context.Context<never>
     const instance = options.instance ?? `${os.hostname()}:${process.pid}`
     const grace = Duration.decode(options.shutdownGrace ?? Duration.zero)
 
@@ -209,7 +213,7 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Requirements<Job
           )
     }
 
-    return JobManager.of({
+    const manager: JobManager["Type"] = JobManager.of({
       instance,
       jobTypes: [...registry.keys()],
       job,
@@ -263,17 +267,26 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Requirements<Job
         }),
       shutdown,
     })
+    services = services.pipe(
+      Context.add(JobManager, manager),
+      Context.add(LockRepository, locks),
+      Context.add(StatusRepository, statuses),
+    ) as Context.Context<never>
+    return manager
   })
 
 /** The manager as a layer; its scope is the layer's. */
-export const layer = <const Jobs extends Iterable<Any<any>>, R = Requirements<Jobs>>(
+export const layer = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirements<Jobs>, Provided>>(
   jobs: Jobs,
   options?: JobManagerOptions,
 ): Layer.Layer<JobManager, InvalidJobDefinition, JobRunner | StatusRepository | LockRepository | R> =>
   Layer.scoped(JobManager, make<Jobs, R>(jobs, options))
 
 /** The manager with its runner and leases: needs only the two repositories (a store layer). */
-export const layerWithRunner = <const Jobs extends Iterable<Any<any>>, R = Requirements<Jobs>>(
+export const layerWithRunner = <
+  const Jobs extends Iterable<Any<any>>,
+  R = Exclude<Requirements<Jobs>, Provided>,
+>(
   jobs: Jobs,
   options?: JobManagerOptions,
 ): Layer.Layer<JobManager, InvalidJobDefinition, StatusRepository | LockRepository | R> =>

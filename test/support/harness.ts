@@ -1,10 +1,11 @@
-import { Effect, Layer, type Scope } from "effect"
+import { Clock, Effect, Layer, type Scope } from "effect"
 import { makeMemoryStores } from "../../src/layers/MemoryLayer.js"
 import type { Any } from "../../src/services/Job.js"
 import * as JobManager from "../../src/services/JobManager.js"
 import * as JobRunner from "../../src/services/JobRunner.js"
 import * as Lease from "../../src/services/Lease.js"
 import { LockRepository } from "../../src/services/LockRepository.js"
+import * as Scheduler from "../../src/services/Scheduler.js"
 import { StatusRepository } from "../../src/services/StatusRepository.js"
 
 export interface Stores {
@@ -29,3 +30,32 @@ export const managerOn = (
   )
 
 export const memoryStores = makeMemoryStores
+
+/** A manager plus its scheduler on the given stores: one simulated instance. */
+export const nodeOn = (
+  stores: Stores,
+  jobs: Iterable<Any>,
+  options: JobManager.JobManagerOptions & { readonly scheduler?: Scheduler.SchedulerOptions } = {},
+) =>
+  Effect.gen(function* () {
+    const manager = yield* managerOn(stores, jobs, options)
+    const scheduler = yield* Scheduler.make(options.scheduler).pipe(
+      Effect.provideService(JobManager.JobManager, manager),
+      Effect.provide(storesLayer(stores)),
+    )
+    return { manager, scheduler }
+  })
+
+/** A clock `offsetMs` ahead of (or behind) the test clock: an instance whose clock is wrong. */
+export const skewedClock = (offsetMs: number) =>
+  Effect.map(
+    Effect.clock,
+    (base): Clock.Clock => ({
+      [Clock.ClockTypeId]: Clock.ClockTypeId,
+      unsafeCurrentTimeMillis: () => base.unsafeCurrentTimeMillis() + offsetMs,
+      currentTimeMillis: Effect.map(base.currentTimeMillis, (t) => t + offsetMs),
+      unsafeCurrentTimeNanos: () => base.unsafeCurrentTimeNanos() + BigInt(offsetMs) * 1_000_000n,
+      currentTimeNanos: Effect.map(base.currentTimeNanos, (t) => t + BigInt(offsetMs) * 1_000_000n),
+      sleep: (d) => base.sleep(d),
+    }),
+  )

@@ -1,0 +1,164 @@
+import { Clock, Context, Deferred, Duration, Effect, Layer, Option, Schema } from "effect"
+import type { CronSchedule } from "../domain/CronSchedule.js"
+import { makeJobId, makeTriggerId } from "../domain/Ids.js"
+import { JobStatus } from "../domain/JobStatus.js"
+import type { ResolvedJob } from "./Job.js"
+import { JobManager } from "./JobManager.js"
+import { failureMessage } from "./JobRunner.js"
+import { LockRepository } from "./LockRepository.js"
+import { StatusRepository } from "./StatusRepository.js"
+
+/** The preconditions hook failed: nothing was scheduled. */
+export class SchedulingPreconditionsFailed extends Schema.TaggedError<SchedulingPreconditionsFailed>()(
+  "SchedulingPreconditionsFailed",
+  { message: Schema.String },
+) {}
+
+export interface SchedulerOptions {
+  /** false disables cron scheduling (manual triggers keep working). Defaults to true. */
+  readonly enabled?: boolean | undefined
+  /** Must succeed before anything is scheduled (ha-jobs' ensureJobPreconditions). */
+  readonly preconditions?: Effect.Effect<void, unknown> | undefined
+  /** A slot found later than this (a paused process) is not fired; catch-up covers downtime. Defaults to 1 minute. */
+  readonly misfireThreshold?: Duration.DurationInput | undefined
+}
+
+/** Fires cron slots: every instance schedules every cron job; the store lets each slot run once. */
+export class Scheduler extends Context.Tag("effect-ha-jobs/Scheduler")<
+  Scheduler,
+  {
+    /**
+     * Completes once every cron job is scheduled and its catch-up decided: true, or false when
+     * scheduling is disabled; fails when the preconditions failed.
+     */
+    readonly scheduled: Effect.Effect<boolean, SchedulingPreconditionsFailed>
+    /** The next `count` slots of a job type, from now (empty for jobs without cron). */
+    readonly nextRuns: (jobType: ResolvedJob, count: number) => Effect.Effect<ReadonlyArray<Date>>
+  }
+>() {}
+
+export const make = (options: SchedulerOptions = {}) =>
+  Effect.gen(function* () {
+    const manager = yield* JobManager
+    const locks = yield* LockRepository
+    const statuses = yield* StatusRepository
+    const misfireMs = Duration.toMillis(Duration.decode(options.misfireThreshold ?? "1 minute"))
+    const scheduled = yield* Deferred.make<boolean, SchedulingPreconditionsFailed>()
+    const jobs = yield* Effect.forEach(manager.jobTypes, (t) => manager.job(t)).pipe(Effect.orDie)
+    const cronJobs = jobs.flatMap((job) => (Option.isSome(job.cron) ? [{ job, cron: job.cron.value }] : []))
+
+    /** Claims the slot; the claimant triggers, and records an overlap when the lock is held. */
+    const fire = (job: ResolvedJob, slot: number, source: "cron" | "catch-up") =>
+      Effect.gen(function* () {
+        if (!(yield* locks.claimSlot({ jobType: job.type, slot, instance: manager.instance }))) return
+        const result = yield* manager.trigger(job.type, { source, scheduledAt: slot })
+        if (result._tag === "Locked") {
+          const now = yield* Clock.currentTimeMillis
+          yield* statuses.save(
+            new JobStatus({
+              triggerId: yield* makeTriggerId,
+              jobType: job.type,
+              jobId: yield* makeJobId,
+              lockType: job.lockType,
+              jobState: "SKIPPED",
+              jobResult: "SUCCESS",
+              jobStatusTs: new Date(now),
+              attempt: 1,
+              triggerSource: source,
+              reason: `overlap: ${result.jobType} ${result.jobId} still holds lock ${job.lockType}`,
+              scheduledAt: new Date(slot),
+              instance: manager.instance,
+            }),
+          )
+        } else if (result._tag === "Failed") {
+          yield* Effect.logWarning(`scheduled run did not start: ${result.message}`)
+        }
+      }).pipe(
+        Effect.catchAll((e) =>
+          Effect.logError("firing a cron slot failed").pipe(Effect.annotateLogs("error", String(e))),
+        ),
+        Effect.annotateLogs({ jobType: job.type, slot: new Date(slot).toISOString() }),
+      )
+
+    const catchUp = (job: ResolvedJob, cron: CronSchedule) =>
+      Effect.gen(function* () {
+        if (job.catchUp === "skip") return
+        const last = yield* locks.lastSlot(job.type)
+        if (Option.isNone(last)) return // never scheduled before: nothing was missed
+        const now = yield* Clock.currentTimeMillis
+        const missed = cron.next(last.value)
+        if (missed === undefined || missed >= now) return
+        const upcoming = cron.next(now)
+        if (upcoming !== undefined && upcoming - now <= Duration.toMillis(job.acceptableDelay)) {
+          yield* Effect.logInfo("a slot was missed during downtime; the next regular run is soon enough")
+          return
+        }
+        const latestMissed = cron.previous(now + 1) ?? missed
+        yield* Effect.logInfo("a slot was missed during downtime; running the job now")
+        // Claiming the missed slot makes the catch-up run once, however many instances start.
+        yield* fire(job, latestMissed, "catch-up")
+      }).pipe(
+        Effect.catchAll((e) =>
+          Effect.logError("catch-up check failed").pipe(Effect.annotateLogs("error", String(e))),
+        ),
+      )
+
+    const loop = (job: ResolvedJob, cron: CronSchedule) =>
+      Effect.gen(function* () {
+        let after = yield* Clock.currentTimeMillis
+        while (true) {
+          const slot = cron.next(after)
+          if (slot === undefined) return yield* Effect.logInfo("the cron expression fires no more")
+          const now = yield* Clock.currentTimeMillis
+          if (slot > now) yield* Effect.sleep(Duration.millis(slot - now))
+          const firedAt = yield* Clock.currentTimeMillis
+          if (firedAt - slot <= misfireMs) yield* fire(job, slot, "cron")
+          else yield* Effect.logWarning(`slot ${new Date(slot).toISOString()} missed by ${firedAt - slot} ms`)
+          after = Math.max(slot, firedAt - misfireMs)
+        }
+      }).pipe(Effect.annotateLogs({ jobType: job.type }))
+
+    const start = Effect.gen(function* () {
+      if (options.enabled === false) {
+        yield* Effect.logWarning("cron scheduling is disabled; manual triggers still work")
+        return yield* Deferred.succeed(scheduled, false)
+      }
+      const ready = yield* Effect.exit(options.preconditions ?? Effect.void)
+      if (ready._tag === "Failure") {
+        const message = `scheduling preconditions failed: ${failureMessage(ready.cause)}`
+        yield* Effect.logError(message)
+        return yield* Deferred.fail(scheduled, new SchedulingPreconditionsFailed({ message }))
+      }
+      yield* Effect.forEach(cronJobs, ({ job, cron }) => catchUp(job, cron), {
+        concurrency: "unbounded",
+        discard: true,
+      })
+      yield* Effect.forEach(cronJobs, ({ job, cron }) => Effect.forkScoped(loop(job, cron)), {
+        discard: true,
+      })
+      yield* Deferred.succeed(scheduled, true)
+    })
+    yield* Effect.forkScoped(start)
+
+    return Scheduler.of({
+      scheduled: Deferred.await(scheduled),
+      nextRuns: (job, count) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          if (Option.isNone(job.cron)) return []
+          const out: Array<Date> = []
+          let after = now
+          for (let i = 0; i < count; i++) {
+            const next = job.cron.value.next(after)
+            if (next === undefined) break
+            out.push(new Date(next))
+            after = next
+          }
+          return out
+        }),
+    })
+  })
+
+export const layer = (
+  options?: SchedulerOptions,
+): Layer.Layer<Scheduler, never, JobManager | LockRepository | StatusRepository> =>
+  Layer.scoped(Scheduler, make(options))

@@ -1,0 +1,304 @@
+import { assert, describe, it } from "@effect/vitest"
+import { type Duration, Effect, Ref, TestClock } from "effect"
+import type { JobStatus } from "../../src/domain/JobStatus.js"
+import * as Job from "../../src/services/Job.js"
+import type { JobManager } from "../../src/services/JobManager.js"
+import { memoryStores, nodeOn, skewedClock } from "../support/harness.js"
+
+const all = (manager: JobManager["Type"], jobType: string) => manager.list(jobType, { limit: 1000 })
+const slotsOf = (rows: ReadonlyArray<JobStatus>, state?: string) =>
+  rows
+    .filter((s) => state === undefined || s.jobState === state)
+    .map((s) => s.scheduledAt?.toISOString() ?? "none")
+    .sort()
+const iso = (ms: number) => new Date(ms).toISOString()
+const stepBy = (step: Duration.DurationInput, times: number) =>
+  Effect.repeatN(TestClock.adjust(step), times - 1)
+
+describe("Scheduler", () => {
+  it.scoped(
+    "two instances whose clocks differ by 30 s: every slot of a 10-second job runs exactly once",
+    () =>
+      Effect.gen(function* () {
+        const stores = yield* memoryStores
+        const job = Job.make({ type: "tick", cron: "0/10 * * * * ?", run: Effect.void })
+        const a = yield* nodeOn(stores, [job], { instance: "a" })
+        const behind = yield* skewedClock(-30_000)
+        const b = yield* nodeOn(stores, [job], { instance: "b" }).pipe(Effect.withClock(behind))
+        yield* stepBy("1 second", 180)
+        const rows = yield* all(a.manager, "tick")
+        const ran = slotsOf(rows, "FINISHED")
+        // No slot ran twice, whichever instance fired it.
+        assert.strictEqual(new Set(ran).size, ran.length)
+        // Every slot of the steady state (after b's first 30 s of old slots) ran exactly once.
+        for (let s = 40_000; s <= 180_000; s += 10_000) assert.include(ran, iso(s))
+        const instances = new Set(rows.filter((r) => r.jobState === "FINISHED").map((r) => r.instance))
+        assert.isTrue(instances.has("a"))
+        void b
+      }),
+  )
+
+  it.scoped("an instance 30 s ahead claims slots early; the other never runs them again", () =>
+    Effect.gen(function* () {
+      const stores = yield* memoryStores
+      const job = Job.make({ type: "tick", cron: "0/10 * * * * ?", run: Effect.void })
+      const ahead = yield* skewedClock(30_000)
+      const b = yield* nodeOn(stores, [job], { instance: "b" }).pipe(Effect.withClock(ahead))
+      yield* stepBy("1 second", 30)
+      const a = yield* nodeOn(stores, [job], { instance: "a" })
+      yield* stepBy("1 second", 120)
+      const rows = yield* all(a.manager, "tick")
+      const ran = slotsOf(rows, "FINISHED")
+      assert.strictEqual(new Set(ran).size, ran.length)
+      for (let s = 40_000; s <= 180_000; s += 10_000) assert.include(ran, iso(s))
+      assert.deepStrictEqual([...new Set(rows.map((r) => r.instance))], ["b"])
+      void b
+    }),
+  )
+
+  it.scoped("`* * * * * ?` runs every second", () =>
+    Effect.gen(function* () {
+      const stores = yield* memoryStores
+      const { manager } = yield* nodeOn(stores, [
+        Job.make({ type: "sec", cron: "* * * * * ?", run: Effect.void }),
+      ])
+      yield* stepBy("1 second", 10)
+      const ran = slotsOf(yield* all(manager, "sec"), "FINISHED")
+      assert.deepStrictEqual(
+        ran,
+        Array.from({ length: 10 }, (_, i) => iso((i + 1) * 1000)),
+      )
+    }),
+  )
+
+  it.scoped("`0 0 12 * * ?` in Europe/Berlin fires at noon Berlin time", () =>
+    Effect.gen(function* () {
+      const stores = yield* memoryStores
+      yield* TestClock.setTime(Date.parse("2026-06-01T00:00:00Z"))
+      const noon = Job.make({
+        type: "noon",
+        cron: "0 0 12 * * ?",
+        timeZone: "Europe/Berlin",
+        run: Effect.void,
+      })
+      const { manager } = yield* nodeOn(stores, [noon])
+      yield* stepBy("1 hour", 48)
+      assert.deepStrictEqual(slotsOf(yield* all(manager, "noon"), "FINISHED"), [
+        "2026-06-01T10:00:00.000Z",
+        "2026-06-02T10:00:00.000Z",
+      ])
+    }),
+  )
+
+  describe("daylight saving time", () => {
+    const runDays = (cron: string, timeZone: string, from: string, hours: number) =>
+      Effect.gen(function* () {
+        const stores = yield* memoryStores
+        yield* TestClock.setTime(Date.parse(from))
+        const { manager } = yield* nodeOn(stores, [
+          Job.make({ type: "dst", cron, timeZone, run: Effect.void }),
+        ])
+        yield* stepBy("15 minutes", hours * 4)
+        return slotsOf(yield* all(manager, "dst"), "FINISHED")
+      }).pipe(Effect.scoped)
+
+    it.scoped("Europe/Berlin spring forward: 02:30 does not exist, the run happens once at 03:00 local", () =>
+      Effect.gen(function* () {
+        const ran = yield* runDays("0 30 2 * * ?", "Europe/Berlin", "2026-03-28T12:00:00Z", 48)
+        assert.deepStrictEqual(ran, ["2026-03-29T01:00:00.000Z", "2026-03-30T00:30:00.000Z"])
+      }),
+    )
+
+    it.scoped("Europe/Berlin fall back: 02:30 happens twice, the run happens once", () =>
+      Effect.gen(function* () {
+        const ran = yield* runDays("0 30 2 * * ?", "Europe/Berlin", "2026-10-24T12:00:00Z", 48)
+        assert.deepStrictEqual(ran, ["2026-10-25T00:30:00.000Z", "2026-10-26T01:30:00.000Z"])
+      }),
+    )
+
+    it.scoped("America/New_York spring forward and fall back for a fixed time", () =>
+      Effect.gen(function* () {
+        const spring = yield* runDays("0 30 2 * * ?", "America/New_York", "2026-03-07T12:00:00Z", 48)
+        assert.deepStrictEqual(spring, ["2026-03-08T07:00:00.000Z", "2026-03-09T06:30:00.000Z"])
+        const fall = yield* runDays("0 30 1 * * ?", "America/New_York", "2026-10-31T12:00:00Z", 48)
+        assert.deepStrictEqual(fall, ["2026-11-01T05:30:00.000Z", "2026-11-02T06:30:00.000Z"])
+      }),
+    )
+
+    for (const [zone, spring, fall] of [
+      ["Europe/Berlin", "2026-03-28T22:00:00Z", "2026-10-24T22:00:00Z"],
+      ["America/New_York", "2026-03-08T03:00:00Z", "2026-11-01T02:00:00Z"],
+    ] as const) {
+      it.scoped(`${zone}: \`0 0/30 * * * ?\` runs every 30 real minutes through both transitions`, () =>
+        Effect.gen(function* () {
+          for (const from of [spring, fall]) {
+            const ran = yield* runDays("0 0/30 * * * ?", zone, from, 8)
+            assert.strictEqual(ran.length, 16, `${zone} from ${from}: ${ran.join(", ")}`)
+            const gaps = ran.slice(1).map((t, i) => Date.parse(t) - Date.parse(ran[i]!))
+            assert.isTrue(
+              gaps.every((g) => g === 30 * 60_000),
+              `${zone} from ${from}: ${ran.join(", ")}`,
+            )
+          }
+        }),
+      )
+    }
+  })
+
+  it.scoped("a slot during a running execution gives one SKIPPED(overlap) row, not a second run", () =>
+    Effect.gen(function* () {
+      const stores = yield* memoryStores
+      const runs = yield* Ref.make(0)
+      const slow = Job.make({
+        type: "slow",
+        cron: "0/10 * * * * ?",
+        run: Effect.zipRight(
+          Ref.update(runs, (n) => n + 1),
+          Effect.sleep("15 seconds"),
+        ),
+      })
+      const a = yield* nodeOn(stores, [slow], { instance: "a" })
+      yield* nodeOn(stores, [slow], { instance: "b" })
+      yield* stepBy("1 second", 25)
+      const rows = yield* all(a.manager, "slow")
+      const skipped = rows.filter((r) => r.jobState === "SKIPPED")
+      assert.strictEqual(skipped.length, 1)
+      assert.strictEqual(skipped[0]!.scheduledAt?.toISOString(), iso(20_000))
+      assert.match(skipped[0]!.reason!, /^overlap: slow .* still holds lock slow$/)
+      assert.strictEqual(yield* Ref.get(runs), 1)
+      assert.deepStrictEqual(slotsOf(rows, "FINISHED"), [iso(10_000)])
+    }),
+  )
+
+  describe("catch-up after downtime", () => {
+    const daily = Job.make({
+      type: "daily",
+      cron: "0 0 3 * * ?",
+      timeZone: "Europe/Berlin",
+      run: Effect.void,
+    })
+    /** Runs one instance until `until`, shuts it down, then starts another at `restart`. */
+    const scenario = (until: string | undefined, restart: string) =>
+      Effect.gen(function* () {
+        const stores = yield* memoryStores
+        yield* TestClock.setTime(Date.parse("2026-05-01T00:00:00Z"))
+        if (until !== undefined) {
+          yield* Effect.scoped(
+            Effect.gen(function* () {
+              yield* nodeOn(stores, [daily], { instance: "old" })
+              yield* TestClock.setTime(Date.parse(until))
+            }),
+          )
+        }
+        yield* TestClock.setTime(Date.parse(restart))
+        const { manager, scheduler } = yield* nodeOn(stores, [daily], { instance: "new" })
+        assert.isTrue(yield* scheduler.scheduled)
+        yield* TestClock.adjust("1 second")
+        return (yield* all(manager, "daily")).filter((r) => r.instance === "new")
+      })
+
+    it.scoped("last run 2 days ago and a daily slot missed: triggered at start", () =>
+      Effect.gen(function* () {
+        const rows = yield* scenario("2026-05-01T12:00:00Z", "2026-05-03T12:00:00Z")
+        assert.deepStrictEqual(
+          rows.map((r) => [r.triggerSource, r.scheduledAt?.toISOString(), r.jobState]),
+          [["catch-up", "2026-05-03T01:00:00.000Z", "FINISHED"]],
+        )
+      }),
+    )
+
+    it.scoped("a missed slot but the next regular slot within 30 minutes: not triggered", () =>
+      Effect.gen(function* () {
+        const rows = yield* scenario("2026-05-01T12:00:00Z", "2026-05-03T00:40:00Z")
+        assert.deepStrictEqual(rows, [])
+      }),
+    )
+
+    it.scoped("never run before: not triggered", () =>
+      Effect.gen(function* () {
+        assert.deepStrictEqual(yield* scenario(undefined, "2026-05-03T12:00:00Z"), [])
+      }),
+    )
+
+    it.scoped("no missed slot: not triggered", () =>
+      Effect.gen(function* () {
+        assert.deepStrictEqual(yield* scenario("2026-05-01T12:00:00Z", "2026-05-01T18:00:00Z"), [])
+      }),
+    )
+
+    it.scoped("several instances starting after downtime run the catch-up once", () =>
+      Effect.gen(function* () {
+        const stores = yield* memoryStores
+        yield* TestClock.setTime(Date.parse("2026-05-01T00:00:00Z"))
+        yield* Effect.scoped(
+          Effect.zipRight(nodeOn(stores, [daily]), TestClock.setTime(Date.parse("2026-05-01T12:00:00Z"))),
+        )
+        yield* TestClock.setTime(Date.parse("2026-05-03T12:00:00Z"))
+        const a = yield* nodeOn(stores, [daily], { instance: "a" })
+        yield* nodeOn(stores, [daily], { instance: "b" })
+        yield* TestClock.adjust("1 second")
+        const catchUps = (yield* all(a.manager, "daily")).filter((r) => r.triggerSource === "catch-up")
+        assert.strictEqual(catchUps.length, 1)
+      }),
+    )
+  })
+
+  it.scoped("failing preconditions: nothing is scheduled and the failure is reported", () =>
+    Effect.gen(function* () {
+      const stores = yield* memoryStores
+      const { manager, scheduler } = yield* nodeOn(
+        stores,
+        [Job.make({ type: "sec", cron: "* * * * * ?", run: Effect.void })],
+        {
+          scheduler: { preconditions: Effect.fail(new Error("schema not migrated")) },
+        },
+      )
+      const error = yield* Effect.flip(scheduler.scheduled)
+      assert.strictEqual(error._tag, "SchedulingPreconditionsFailed")
+      assert.match(error.message, /schema not migrated/)
+      yield* stepBy("1 second", 5)
+      assert.deepStrictEqual(yield* all(manager, "sec"), [])
+    }),
+  )
+
+  it.scoped("scheduling disabled: no cron runs, manual triggers work", () =>
+    Effect.gen(function* () {
+      const stores = yield* memoryStores
+      const { manager, scheduler } = yield* nodeOn(
+        stores,
+        [Job.make({ type: "sec", cron: "* * * * * ?", run: Effect.void })],
+        {
+          scheduler: { enabled: false },
+        },
+      )
+      assert.isFalse(yield* scheduler.scheduled)
+      yield* stepBy("1 second", 5)
+      assert.deepStrictEqual(yield* all(manager, "sec"), [])
+      assert.strictEqual((yield* manager.trigger("sec"))._tag, "Started")
+      yield* TestClock.adjust("1 second")
+      assert.deepStrictEqual(
+        (yield* all(manager, "sec")).map((r) => [r.jobState, r.triggerSource]),
+        [["FINISHED", "manual"]],
+      )
+    }),
+  )
+
+  it.scoped("nextRuns lists upcoming slots in the job's time zone", () =>
+    Effect.gen(function* () {
+      const stores = yield* memoryStores
+      yield* TestClock.setTime(Date.parse("2026-06-01T00:00:00Z"))
+      const noon = Job.make({
+        type: "noon",
+        cron: "0 0 12 * * ?",
+        timeZone: "Europe/Berlin",
+        run: Effect.void,
+      })
+      const { manager, scheduler } = yield* nodeOn(stores, [noon])
+      const runs = yield* scheduler.nextRuns(yield* manager.job("noon"), 2)
+      assert.deepStrictEqual(
+        runs.map((d) => d.toISOString()),
+        ["2026-06-01T10:00:00.000Z", "2026-06-02T10:00:00.000Z"],
+      )
+    }),
+  )
+})
