@@ -31,6 +31,32 @@ describe("JobManager bad input", () => {
       /must be positive/,
     ],
     ["a bad content bound", Job.make({ type: "a", maxContentBytes: 0, run: Effect.void }), /maxContentBytes/],
+    [
+      "both Quartz day fields set",
+      Job.make({ type: "a", cron: "0 * * * * *", run: Effect.void }),
+      /job "a": invalid cron expression "0 \* \* \* \* \*": Quartz syntax needs '\?'/,
+    ],
+    [
+      "a cron that is not one",
+      Job.make({ type: "a", cron: "foo", run: Effect.void }),
+      /"foo": expected 5 fields/,
+    ],
+    ["a second out of range", Job.make({ type: "a", cron: "61 * * * * ?", run: Effect.void }), /second: 61/],
+    [
+      "a cron that never fires",
+      Job.make({ type: "a", cron: "0 0 12 31 2 ?", run: Effect.void }),
+      /never fires/,
+    ],
+    [
+      "an unknown time zone",
+      Job.make({ type: "a", cron: "0 0 12 * * ?", timeZone: "Nowhere", run: Effect.void }),
+      /unknown time zone "Nowhere"/,
+    ],
+    [
+      "negative retries",
+      Job.make({ type: "a", retries: -1, run: Effect.void }),
+      /retries must be an integer/,
+    ],
   ]
   for (const [label, job, message] of definitions)
     it.scoped(`a job with ${label} is refused at start with a typed error`, () =>

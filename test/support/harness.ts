@@ -7,6 +7,7 @@ import * as Lease from "../../src/services/Lease.js"
 import { LockRepository } from "../../src/services/LockRepository.js"
 import * as Scheduler from "../../src/services/Scheduler.js"
 import { StatusRepository } from "../../src/services/StatusRepository.js"
+import * as Supervisor from "../../src/services/Supervisor.js"
 
 export interface Stores {
   readonly lockRepository: LockRepository["Type"]
@@ -22,10 +23,10 @@ export const storesLayer = (stores: Stores) =>
 /** A manager on the given stores, living in the current scope (one per simulated instance). */
 export const managerOn = (
   stores: Stores,
-  jobs: Iterable<Any>,
+  jobs: Iterable<Any<JobManager.Provided>>,
   options: JobManager.JobManagerOptions = {},
 ): Effect.Effect<JobManager.JobManager["Type"], unknown, Scope.Scope> =>
-  JobManager.make(jobs, options).pipe(
+  JobManager.make(jobs as Iterable<Any>, options).pipe(
     Effect.provide(JobRunner.layer.pipe(Layer.provide(Lease.layer), Layer.provideMerge(storesLayer(stores)))),
   )
 
@@ -34,11 +35,16 @@ export const memoryStores = makeMemoryStores
 /** A manager plus its scheduler on the given stores: one simulated instance. */
 export const nodeOn = (
   stores: Stores,
-  jobs: Iterable<Any>,
-  options: JobManager.JobManagerOptions & { readonly scheduler?: Scheduler.SchedulerOptions } = {},
+  jobs: Iterable<Any<JobManager.Provided>>,
+  options: JobManager.JobManagerOptions & {
+    readonly scheduler?: Scheduler.SchedulerOptions
+    /** Adds the supervisor job with these options. */
+    readonly supervisor?: Supervisor.SupervisorOptions
+  } = {},
 ) =>
   Effect.gen(function* () {
-    const manager = yield* managerOn(stores, jobs, options)
+    const all = options.supervisor ? [...jobs, Supervisor.job(options.supervisor)] : [...jobs]
+    const manager = yield* managerOn(stores, all, options)
     const scheduler = yield* Scheduler.make(options.scheduler).pipe(
       Effect.provideService(JobManager.JobManager, manager),
       Effect.provide(storesLayer(stores)),

@@ -1,0 +1,36 @@
+import { Layer } from "effect"
+import type { InvalidJobDefinition } from "./domain/Errors.js"
+import type { Any, Requirements } from "./services/Job.js"
+import * as JobManager from "./services/JobManager.js"
+import type { LockRepository } from "./services/LockRepository.js"
+import * as Scheduler from "./services/Scheduler.js"
+import type { StatusRepository } from "./services/StatusRepository.js"
+import * as Supervisor from "./services/Supervisor.js"
+
+export interface HaJobsOptions extends JobManager.JobManagerOptions {
+  readonly scheduler?: Scheduler.SchedulerOptions | undefined
+  /** The supervisor job (dead executions, retries); `false` leaves it out. */
+  readonly supervisor?: Supervisor.SupervisorOptions | false | undefined
+}
+
+/**
+ * Everything an instance runs: the manager with your jobs and the supervisor, and the scheduler
+ * that fires their cron slots. Provide a store layer (MemoryLayer, ...) for the repositories.
+ */
+export const layer = <const Jobs extends Iterable<Any<any>>>(
+  jobs: Jobs,
+  options: HaJobsOptions = {},
+): Layer.Layer<
+  JobManager.JobManager | Scheduler.Scheduler,
+  InvalidJobDefinition,
+  LockRepository | StatusRepository | Exclude<Requirements<Jobs>, JobManager.Provided>
+> => {
+  const all: Array<Any<any>> = [...jobs]
+  if (options.supervisor !== false) all.push(Supervisor.job(options.supervisor ?? {}))
+  const manager = JobManager.layerWithRunner(all, options) as Layer.Layer<
+    JobManager.JobManager,
+    InvalidJobDefinition,
+    LockRepository | StatusRepository | Exclude<Requirements<Jobs>, JobManager.Provided>
+  >
+  return Scheduler.layer(options.scheduler).pipe(Layer.provideMerge(manager))
+}
