@@ -26,6 +26,7 @@ export class ImportResult extends Schema.Class<ImportResult>("ImportResult")({
 
 export const productImport = Job.make({
   type: "product-import",
+  cron: "0 * * * * ?", // every minute, so a newcomer sees it run
   lease: { ttl: "60 seconds" },
   result: ImportResult,
   run: Effect.gen(function* () {

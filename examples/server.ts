@@ -1,18 +1,21 @@
 /**
- * The main job (`npm start`): the examples as a running service on the in-memory store. The product
- * import runs every minute, the queue consumer runs continuously; Ctrl-C shuts down gracefully
- * (running jobs are recorded CANCELED with reason shutdown and their leases released).
+ * The main job (`npm start`): the examples as a running service. The product import runs every
+ * minute (cron), the queue consumer runs continuously, the sales report sometimes fails and is
+ * retried, and the supervisor watches them. Ctrl-C shuts down gracefully: running jobs are recorded
+ * CANCELED with reason shutdown and their leases released.
  *
- * Until the scheduler, HTTP API and SQLite store land, the minute loop is a plain Effect schedule
- * and statuses are printed to the console.
+ * Until the HTTP API and the SQLite store land, it runs on the in-memory store and prints statuses.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer, Queue, Schedule } from "effect"
-import { JobManager, MemoryLayer } from "../src/index.js"
+import { HaJobs, JobManager, MemoryLayer } from "../src/index.js"
+import { flakyReport } from "./flakyReport.js"
 import { ProductFeed, productImport } from "./productImport.js"
 import { OrderQueue, Processed, queueConsumer } from "./queueConsumer.js"
 
-const ServiceLayer = JobManager.layerWithRunner([productImport, queueConsumer]).pipe(
+const ServiceLayer = HaJobs.layer([productImport, queueConsumer, flakyReport], {
+  supervisor: { cron: "0/10 * * * * ?" },
+}).pipe(
   Layer.provideMerge(Layer.mergeAll(ProductFeed.sample, OrderQueue.layer, Processed.layer)),
   Layer.provide(MemoryLayer),
 )
@@ -23,7 +26,7 @@ const report = (jobType: string) =>
     const [latest] = yield* manager.list(jobType, { limit: 1 })
     if (latest)
       yield* Effect.log(
-        `${jobType}: ${latest.jobState} token=${latest.fencingToken ?? "-"} content=${JSON.stringify(latest.content ?? null)}`,
+        `${jobType}: ${latest.jobState} token=${latest.fencingToken ?? "-"} attempt=${latest.attempt} content=${JSON.stringify(latest.content ?? null)}${latest.reason ? ` reason=${latest.reason}` : ""}`,
       )
   })
 
@@ -34,10 +37,9 @@ export const main = Effect.gen(function* () {
     `effect-ha-jobs example service (instance ${manager.instance}, in-memory store): ${manager.jobTypes.join(", ")}`,
   )
   yield* manager.trigger("queue-consumer")
-  yield* Effect.fork(manager.trigger("product-import").pipe(Effect.repeat(Schedule.spaced("1 minute"))))
   let order = 0
   yield* Effect.suspend(() => Queue.offer(queue, { id: ++order })).pipe(
-    Effect.zipRight(Effect.all([report("product-import"), report("queue-consumer")], { discard: true })),
+    Effect.zipRight(Effect.forEach(manager.jobTypes, report, { discard: true })),
     Effect.repeat(Schedule.spaced("5 seconds")),
   )
 }).pipe(Effect.provide(ServiceLayer))

@@ -51,7 +51,7 @@ try {
 } catch (e) {
   console.error(
     "wait-cql: cannot load cassandra-driver (" +
-      (e && e.code ? e.code : String(e)) +
+      (e?.code ? e.code : String(e)) +
       "). Run `npm install` at the repository root first, or set NODE_PATH to a node_modules that has it.",
   )
   process.exit(3)
@@ -101,7 +101,7 @@ while (Date.now() < deadline) {
     process.exit(0)
   } catch (e) {
     await client.shutdown().catch(() => {})
-    const msg = e && e.innerErrors ? Object.values(e.innerErrors).map(String).join("; ") : String(e)
+    const msg = e?.innerErrors ? Object.values(e.innerErrors).map(String).join("; ") : String(e)
     if (msg !== lastError || attempt % 10 === 0) {
       log(`wait-cql: not yet (${Math.round((Date.now() - started) / 1000)}s): ${msg.slice(0, 200)}`)
       lastError = msg
