@@ -7,6 +7,7 @@ import {
   Exit,
   Fiber,
   Layer,
+  Metric,
   Option,
   Ref,
   Schedule,
@@ -22,6 +23,7 @@ import { JobStatus } from "../domain/JobStatus.js"
 import type { JobType, LockType } from "../domain/Names.js"
 import type { ResolvedJob } from "./Job.js"
 import { JobContext } from "./JobContext.js"
+import * as JobMetrics from "./JobMetrics.js"
 import { type HeldLease, Lease, type LeaseLoss } from "./Lease.js"
 import type { LockHolder } from "./LockRepository.js"
 import { StatusRepository } from "./StatusRepository.js"
@@ -188,6 +190,9 @@ export const make = Effect.gen(function* () {
               ),
             )
             if (ending._tag !== "Lost") yield* lease.release.pipe(Effect.ignore)
+            yield* Metric.increment(
+              Metric.tagged(Metric.tagged(JobMetrics.executions, "job_type", job.type), "state", final.state),
+            )
             return written
           })
 

@@ -7,6 +7,7 @@ import {
   Either,
   Fiber,
   Layer,
+  Metric,
   Option,
   Ref,
   type Scope,
@@ -15,6 +16,7 @@ import type { StoreError } from "../domain/Errors.js"
 import type { JobId } from "../domain/Ids.js"
 import type { LeaseTiming } from "../domain/LeaseTiming.js"
 import type { JobType, LockType } from "../domain/Names.js"
+import * as JobMetrics from "./JobMetrics.js"
 import { type LeaseKey, type LockHolder, LockRepository } from "./LockRepository.js"
 
 /** Why a lease stopped being trustworthy. */
@@ -78,6 +80,18 @@ export const make = Effect.gen(function* () {
       const deadline = yield* Ref.make(sentAt + ttlMs - marginMs)
       const released = yield* Ref.make(false)
 
+      const lose = (loss: LeaseLoss) =>
+        Effect.zipRight(
+          Metric.increment(
+            Metric.tagged(
+              Metric.tagged(JobMetrics.leaseLosses, "lock_type", key.lockType),
+              "reason",
+              loss.reason,
+            ),
+          ),
+          Deferred.succeed(lost, loss),
+        )
+
       const keeper = Effect.gen(function* () {
         let nextAt = sentAt + Duration.toMillis(timing.renewEvery)
         while (true) {
@@ -86,12 +100,16 @@ export const make = Effect.gen(function* () {
           if (due > now) yield* Effect.sleep(Duration.millis(due - now))
           const sent = yield* monotonicMillis
           const remaining = (yield* Ref.get(deadline)) - sent
-          if (remaining <= 0) return yield* Deferred.succeed(lost, deadlineLoss)
+          if (remaining <= 0) return yield* lose(deadlineLoss)
           const outcome = yield* repo
             .renew(key, timing.ttl)
             .pipe(Effect.either, Effect.timeoutOption(Duration.millis(remaining)))
-          if (Option.isNone(outcome)) return yield* Deferred.succeed(lost, deadlineLoss)
+          if (Option.isNone(outcome)) return yield* lose(deadlineLoss)
           const renewal = outcome.value
+          yield* Metric.update(
+            Metric.tagged(JobMetrics.renewalLatency, "lock_type", key.lockType),
+            (yield* monotonicMillis) - sent,
+          )
           if (Either.isLeft(renewal)) {
             yield* Effect.logWarning("lease renewal failed; retrying until the local deadline").pipe(
               Effect.annotateLogs({ lockType: key.lockType, jobId: key.jobId, error: renewal.left.message }),
@@ -101,7 +119,7 @@ export const make = Effect.gen(function* () {
           }
           switch (renewal.right) {
             case "lost":
-              return yield* Deferred.succeed(lost, rejectedLoss)
+              return yield* lose(rejectedLoss)
             case "cancel-requested":
               yield* Deferred.succeed(cancelRequested, undefined)
               break

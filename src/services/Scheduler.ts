@@ -1,9 +1,10 @@
-import { Clock, Context, Deferred, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Layer, Metric, Option, Schema } from "effect"
 import type { CronSchedule } from "../domain/CronSchedule.js"
 import { makeJobId, makeTriggerId } from "../domain/Ids.js"
 import { JobStatus } from "../domain/JobStatus.js"
 import type { ResolvedJob } from "./Job.js"
 import { JobManager } from "./JobManager.js"
+import * as JobMetrics from "./JobMetrics.js"
 import { failureMessage } from "./JobRunner.js"
 import { LockRepository } from "./LockRepository.js"
 import { StatusRepository } from "./StatusRepository.js"
@@ -51,8 +52,14 @@ export const make = (options: SchedulerOptions = {}) =>
     const fire = (job: ResolvedJob, slot: number, source: "cron" | "catch-up") =>
       Effect.gen(function* () {
         if (!(yield* locks.claimSlot({ jobType: job.type, slot, instance: manager.instance }))) return
+        if (source === "cron")
+          yield* Metric.update(
+            Metric.tagged(JobMetrics.scheduleLag, "job_type", job.type),
+            (yield* Clock.currentTimeMillis) - slot,
+          )
         const result = yield* manager.trigger(job.type, { source, scheduledAt: slot })
         if (result._tag === "Locked") {
+          yield* Metric.increment(Metric.tagged(JobMetrics.skippedSlots, "job_type", job.type))
           const now = yield* Clock.currentTimeMillis
           yield* statuses.save(
             new JobStatus({

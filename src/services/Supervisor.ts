@@ -1,10 +1,11 @@
-import { Chunk, Clock, Duration, Effect, Option, Schedule, Schema } from "effect"
+import { Chunk, Clock, Duration, Effect, Metric, Option, Schedule, Schema } from "effect"
 import type { JobId } from "../domain/Ids.js"
 import { JobStatus } from "../domain/JobStatus.js"
 import type { LockType } from "../domain/Names.js"
 import * as Job from "./Job.js"
 import { JobContext } from "./JobContext.js"
 import { JobManager } from "./JobManager.js"
+import * as JobMetrics from "./JobMetrics.js"
 import { type LockHolder, LockRepository } from "./LockRepository.js"
 import { StatusRepository } from "./StatusRepository.js"
 
@@ -79,6 +80,7 @@ export const supervise = (options: SupervisorOptions = {}) =>
             }),
           )
           markedDead.push(`${jobType}/${s.jobId}`)
+          yield* Metric.increment(Metric.tagged(JobMetrics.dead, "job_type", jobType))
         }
         if (page.length < pageSize) break
         before = page[page.length - 1]!.jobId
@@ -100,7 +102,10 @@ export const supervise = (options: SupervisorOptions = {}) =>
         const delay = yield* nthDelay(job.retryBackoff, attempts)
         if (now < failedAt + delay) continue
         const result = yield* manager.retrigger(jobType, triggerId, attempts + 1)
-        if (result._tag === "Started") retried.push(`${jobType}/${triggerId}#${attempts + 1}`)
+        if (result._tag === "Started") {
+          retried.push(`${jobType}/${triggerId}#${attempts + 1}`)
+          yield* Metric.increment(Metric.tagged(JobMetrics.retries, "job_type", jobType))
+        }
       }
     }
     if (markedDead.length > 0 || retried.length > 0)

@@ -1,0 +1,47 @@
+import { Metric, MetricBoundaries } from "effect"
+
+/** The library's metrics (Effect Metrics; the HTTP layer renders them as Prometheus text). */
+
+/** Final statuses written, tagged job_type and state. */
+export const executions = Metric.counter("ha_jobs_executions_total", {
+  description: "Executions ended, by job type and final state",
+  incremental: true,
+})
+
+/** Renewal round trips in milliseconds, tagged lock_type. */
+export const renewalLatency = Metric.histogram(
+  "ha_jobs_lease_renewal_latency_ms",
+  MetricBoundaries.exponential({ start: 1, factor: 2, count: 14 }),
+  "Lease renewal round trip in milliseconds",
+)
+
+/** Leases lost, tagged lock_type and reason (rejected, deadline). */
+export const leaseLosses = Metric.counter("ha_jobs_lease_losses_total", {
+  description: "Leases lost, by lock type and reason",
+  incremental: true,
+})
+
+/** How late a cron slot fired, in milliseconds, tagged job_type. */
+export const scheduleLag = Metric.histogram(
+  "ha_jobs_schedule_lag_ms",
+  MetricBoundaries.exponential({ start: 1, factor: 2, count: 16 }),
+  "Delay between a cron slot and its firing, in milliseconds",
+)
+
+/** Slots recorded SKIPPED because the previous run still held the lock, tagged job_type. */
+export const skippedSlots = Metric.counter("ha_jobs_skipped_slots_total", {
+  description: "Cron slots skipped because the lock was held (overlap)",
+  incremental: true,
+})
+
+/** Retries started by the supervisor, tagged job_type. */
+export const retries = Metric.counter("ha_jobs_retries_total", {
+  description: "Failed triggers run again by the supervisor",
+  incremental: true,
+})
+
+/** Executions marked DEAD by the supervisor, tagged job_type. */
+export const dead = Metric.counter("ha_jobs_dead_total", {
+  description: "Executions marked DEAD by the supervisor",
+  incremental: true,
+})
