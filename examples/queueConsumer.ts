@@ -30,6 +30,7 @@ export class Processed extends Context.Tag("examples/Processed")<
 
 export const queueConsumer = Job.make({
   type: "queue-consumer",
+  continuous: true, // every instance starts it when nobody holds its lock
   lease: { ttl: "30 seconds" },
   run: Effect.gen(function* () {
     const ctx = yield* JobContext

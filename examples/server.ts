@@ -36,7 +36,6 @@ export const main = Effect.gen(function* () {
   yield* Effect.log(
     `effect-ha-jobs example service (instance ${manager.instance}, in-memory store): ${manager.jobTypes.join(", ")}`,
   )
-  yield* manager.trigger("queue-consumer")
   let order = 0
   yield* Effect.suspend(() => Queue.offer(queue, { id: ++order })).pipe(
     Effect.zipRight(Effect.forEach(manager.jobTypes, report, { discard: true })),

@@ -36,5 +36,6 @@ export const stateToResult = (state: JobState): JobResult => {
 }
 
 /** Why an execution was started. */
-export const TriggerSource = Schema.Literal("manual", "cron", "catch-up", "retry")
+/** "continuous": started by an instance that found a continuous job's lock free. */
+export const TriggerSource = Schema.Literal("manual", "cron", "catch-up", "retry", "continuous")
 export type TriggerSource = typeof TriggerSource.Type

@@ -38,6 +38,16 @@ export interface Job<A = unknown, E = unknown, R = never> {
   readonly retries?: number | undefined
   /** Delay before each retry; its n-th delay is waited before retry n. Defaults to exponential from 1 minute. */
   readonly retryBackoff?: Schedule.Schedule<unknown, unknown> | undefined
+  /**
+   * Keep one execution running somewhere in the cluster (a queue consumer): every instance checks
+   * the lock every `watchEvery` and starts the job when nobody holds it. A user's cancel sticks
+   * until the next manual trigger; after a failure it waits `restartDelay`. Not retried by the
+   * supervisor (the instances restart it).
+   */
+  readonly continuous?:
+    | { readonly watchEvery?: Duration.DurationInput; readonly restartDelay?: Duration.DurationInput }
+    | boolean
+    | undefined
 }
 
 export const make = <A, E, R>(job: Job<A, E, R>): Job<A, E, Exclude<R, JobContext>> =>
@@ -61,6 +71,10 @@ export interface ResolvedJob {
   readonly acceptableDelay: Duration.Duration
   readonly retries: number
   readonly retryBackoff: Schedule.Schedule<unknown, unknown>
+  readonly continuous: Option.Option<{
+    readonly watchEvery: Duration.Duration
+    readonly restartDelay: Duration.Duration
+  }>
   readonly definition: Any<any>
 }
 
@@ -95,6 +109,17 @@ export const resolve = (job: Any<any>): Either.Either<ResolvedJob, InvalidJobDef
   const acceptableDelay = Duration.decodeUnknown(job.acceptableDelay ?? DefaultAcceptableDelay)
   if (Option.isNone(acceptableDelay))
     return fail(`acceptableDelay "${String(job.acceptableDelay)}" is not a duration`)
+  let continuous = Option.none<{ watchEvery: Duration.Duration; restartDelay: Duration.Duration }>()
+  if (job.continuous) {
+    const c = job.continuous === true ? {} : job.continuous
+    const watchEvery = Duration.decodeUnknown(c.watchEvery ?? "1 second")
+    const restartDelay = Duration.decodeUnknown(c.restartDelay ?? "5 seconds")
+    if (Option.isNone(watchEvery) || Duration.toMillis(watchEvery.value) <= 0)
+      return fail("continuous.watchEvery must be a positive duration")
+    if (Option.isNone(restartDelay)) return fail("continuous.restartDelay must be a duration")
+    if (job.cron !== undefined) return fail("a continuous job cannot also have a cron expression")
+    continuous = Option.some({ watchEvery: watchEvery.value, restartDelay: restartDelay.value })
+  }
   return Either.right({
     type: type.right,
     lockType: lockType.right,
@@ -105,6 +130,7 @@ export const resolve = (job: Any<any>): Either.Either<ResolvedJob, InvalidJobDef
     acceptableDelay: acceptableDelay.value,
     retries,
     retryBackoff: job.retryBackoff ?? DefaultRetryBackoff,
+    continuous,
     definition: job,
   })
 }

@@ -1,4 +1,4 @@
-import { Clock, Context, Deferred, Duration, Effect, Layer, Metric, Option, Schema } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Layer, Metric, Option, Schedule, Schema } from "effect"
 import type { CronSchedule } from "../domain/CronSchedule.js"
 import { makeJobId, makeTriggerId } from "../domain/Ids.js"
 import { JobStatus } from "../domain/JobStatus.js"
@@ -125,6 +125,26 @@ export const make = (options: SchedulerOptions = {}) =>
         }
       }).pipe(Effect.annotateLogs({ jobType: job.type }))
 
+    /** Keeps a continuous job running somewhere: start it whenever its lock is free. */
+    const watch = (job: ResolvedJob, every: Duration.Duration, restartDelay: Duration.Duration) =>
+      Effect.gen(function* () {
+        if (Option.isSome(yield* locks.holder(job.lockType))) return
+        const [latest] = yield* statuses.list(job.type, { limit: 1 })
+        if (latest?.jobState === "CANCELED" && latest.reason === "cancelled") return // a user's cancel sticks
+        const now = yield* Clock.currentTimeMillis
+        // A job that failed by itself waits before restarting (no crash loop); a lost lease does not.
+        const crashed = latest?.jobState === "FAILED" && latest.reason !== "lease lost"
+        if (crashed && now - latest.jobStatusTs.getTime() < Duration.toMillis(restartDelay)) return
+        const result = yield* manager.trigger(job.type, { source: "continuous" })
+        if (result._tag === "Started") yield* Effect.logInfo("lock free: started the continuous job here")
+      }).pipe(
+        Effect.catchAll((e) =>
+          Effect.logWarning("watching a continuous job failed").pipe(Effect.annotateLogs("error", String(e))),
+        ),
+        Effect.repeat(Schedule.spaced(every)),
+        Effect.annotateLogs({ jobType: job.type }),
+      )
+
     const start = Effect.gen(function* () {
       if (options.enabled === false) {
         yield* Effect.logWarning("cron scheduling is disabled; manual triggers still work")
@@ -143,6 +163,11 @@ export const make = (options: SchedulerOptions = {}) =>
       yield* Effect.forEach(cronJobs, ({ job, cron }) => Effect.forkScoped(loop(job, cron)), {
         discard: true,
       })
+      for (const job of jobs)
+        if (Option.isSome(job.continuous))
+          yield* Effect.forkScoped(
+            watch(job, job.continuous.value.watchEvery, job.continuous.value.restartDelay),
+          )
       yield* Deferred.succeed(scheduled, true)
     })
     yield* Effect.forkScoped(start)

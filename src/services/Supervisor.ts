@@ -87,7 +87,7 @@ export const supervise = (options: SupervisorOptions = {}) =>
       }
 
       // Phase 2: retries, per trigger, within the recent executions of the job type.
-      if (job.retries === 0) continue
+      if (job.retries === 0 || Option.isSome(job.continuous)) continue // continuous jobs are restarted by the instances
       const recent = yield* statuses.list(jobType, { limit: options.retryWindow ?? 100 })
       const byTrigger = new Map<string, Array<JobStatus>>()
       for (const s of recent) byTrigger.set(s.triggerId, [...(byTrigger.get(s.triggerId) ?? []), s])
