@@ -1,23 +1,44 @@
 /**
- * The main job (`npm start`): the examples as a running service. The product import runs every
- * minute (cron), the queue consumer runs continuously, the sales report sometimes fails and is
- * retried, and the supervisor watches them. Ctrl-C shuts down gracefully: running jobs are recorded
- * CANCELED with reason shutdown and their leases released.
- *
- * Until the HTTP API and the SQLite store land, it runs on the in-memory store and prints statuses.
+ * The main job (`npm start`): the examples as a running service on the embedded store. The product
+ * import runs every minute (cron), the queue consumer runs continuously on one instance, the sales
+ * report sometimes fails and is retried, and the supervisor watches them. Start it twice (another
+ * PORT, same HA_JOBS_SQLITE_PATH) to see failover. Ctrl-C / SIGTERM shuts down gracefully: running
+ * jobs are recorded CANCELED with reason shutdown and their leases released.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Effect, Layer, Queue, Schedule } from "effect"
-import { HaJobs, JobManager, MemoryLayer } from "../src/index.js"
+import { Config, Effect, Layer, Queue, Schedule } from "effect"
+import { HaJobs, Job, JobManager } from "../src/index.js"
+import * as StoreLayer from "../src/layers/StoreLayer.js"
 import { flakyReport } from "./flakyReport.js"
 import { ProductFeed, productImport } from "./productImport.js"
 import { OrderQueue, Processed, queueConsumer } from "./queueConsumer.js"
 
-const ServiceLayer = HaJobs.layer([productImport, queueConsumer, flakyReport], {
-  supervisor: { cron: "0/10 * * * * ?" },
-}).pipe(
+/** Settings a newcomer (or a test) may change through the environment. */
+const Settings = Config.all({
+  instance: Config.string("HA_JOBS_INSTANCE").pipe(Config.option),
+  importCron: Config.string("HA_JOBS_IMPORT_CRON").pipe(Config.withDefault("0 * * * * ?")),
+  consumerLease: Config.duration("HA_JOBS_CONSUMER_LEASE").pipe(Config.withDefault("30 seconds")),
+  supervisorCron: Config.string("HA_JOBS_SUPERVISOR_CRON").pipe(Config.withDefault("0/10 * * * * ?")),
+  reportEvery: Config.duration("HA_JOBS_REPORT_EVERY").pipe(Config.withDefault("5 seconds")),
+})
+
+const ServiceLayer = Layer.unwrapEffect(
+  Effect.map(Settings, (s) =>
+    HaJobs.layer(
+      [
+        Job.make({ ...productImport, cron: s.importCron }),
+        Job.make({ ...queueConsumer, lease: { ttl: s.consumerLease } }),
+        flakyReport,
+      ],
+      {
+        supervisor: { cron: s.supervisorCron },
+        instance: s.instance._tag === "Some" ? s.instance.value : undefined,
+      },
+    ),
+  ),
+).pipe(
   Layer.provideMerge(Layer.mergeAll(ProductFeed.sample, OrderQueue.layer, Processed.layer)),
-  Layer.provide(MemoryLayer),
+  Layer.provide(StoreLayer.layerConfig),
 )
 
 const report = (jobType: string) =>
@@ -26,20 +47,21 @@ const report = (jobType: string) =>
     const [latest] = yield* manager.list(jobType, { limit: 1 })
     if (latest)
       yield* Effect.log(
-        `${jobType}: ${latest.jobState} token=${latest.fencingToken ?? "-"} attempt=${latest.attempt} content=${JSON.stringify(latest.content ?? null)}${latest.reason ? ` reason=${latest.reason}` : ""}`,
+        `${jobType}: ${latest.jobState} token=${latest.fencingToken ?? "-"} attempt=${latest.attempt} instance=${latest.instance ?? "-"} content=${JSON.stringify(latest.content ?? null)}${latest.reason ? ` reason=${latest.reason}` : ""}`,
       )
   })
 
 export const main = Effect.gen(function* () {
   const manager = yield* JobManager.JobManager
   const queue = yield* OrderQueue
+  const settings = yield* Settings
   yield* Effect.log(
-    `effect-ha-jobs example service (instance ${manager.instance}, in-memory store): ${manager.jobTypes.join(", ")}`,
+    `effect-ha-jobs example service, instance ${manager.instance}, ${yield* StoreLayer.describe}; jobs: ${manager.jobTypes.join(", ")}`,
   )
   let order = 0
   yield* Effect.suspend(() => Queue.offer(queue, { id: ++order })).pipe(
     Effect.zipRight(Effect.forEach(manager.jobTypes, report, { discard: true })),
-    Effect.repeat(Schedule.spaced("5 seconds")),
+    Effect.repeat(Schedule.spaced(settings.reportEvery)),
   )
 }).pipe(Effect.provide(ServiceLayer))
 

@@ -40,7 +40,7 @@ export interface Job<A = unknown, E = unknown, R = never> {
   readonly retryBackoff?: Schedule.Schedule<unknown, unknown> | undefined
   /**
    * Keep one execution running somewhere in the cluster (a queue consumer): every instance checks
-   * the lock every `watchEvery` and starts the job when nobody holds it. A user's cancel sticks
+   * the lock every `watchEvery` (default 500 ms) and starts the job when nobody holds it. A user's cancel sticks
    * until the next manual trigger; after a failure it waits `restartDelay`. Not retried by the
    * supervisor (the instances restart it).
    */
@@ -112,7 +112,7 @@ export const resolve = (job: Any<any>): Either.Either<ResolvedJob, InvalidJobDef
   let continuous = Option.none<{ watchEvery: Duration.Duration; restartDelay: Duration.Duration }>()
   if (job.continuous) {
     const c = job.continuous === true ? {} : job.continuous
-    const watchEvery = Duration.decodeUnknown(c.watchEvery ?? "1 second")
+    const watchEvery = Duration.decodeUnknown(c.watchEvery ?? "500 millis")
     const restartDelay = Duration.decodeUnknown(c.restartDelay ?? "5 seconds")
     if (Option.isNone(watchEvery) || Duration.toMillis(watchEvery.value) <= 0)
       return fail("continuous.watchEvery must be a positive duration")
