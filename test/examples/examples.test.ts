@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process"
+import { tmpdir } from "node:os"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Queue, Ref, TestClock } from "effect"
 import * as ProductImport from "../../examples/productImport.js"
@@ -8,7 +9,14 @@ import { JobManager } from "../../src/index.js"
 /** Runs an example program as a real process; resolves with its output once `done` matches. */
 const runExample = (file: string, done: RegExp, signal?: NodeJS.Signals) =>
   Effect.async<{ output: string; code: number | null }, Error>((resume) => {
-    const child = spawn(process.execPath, ["--import", "tsx", file], { cwd: process.cwd() })
+    const child = spawn(process.execPath, ["--import", "tsx", file], {
+      cwd: process.cwd(),
+      env: {
+        ...process.env,
+        HA_JOBS_STORE: "memory",
+        HA_JOBS_SQLITE_PATH: `${tmpdir()}/ha-jobs-example-${process.pid}.db`,
+      },
+    })
     let output = ""
     let signalled = false
     const onData = (chunk: Buffer) => {
@@ -70,6 +78,13 @@ describe("examples", () => {
       const { output, code } = yield* runExample("examples/productImport.ts", /FINISHED/)
       assert.strictEqual(code, 0, output)
       assert.match(output, /FINISHED \{"imported":5,"pages":2\}/)
+    }),
+  )
+
+  it.live("examples/minimal.ts runs its scheduled job on SQLite", () =>
+    Effect.gen(function* () {
+      const { output } = yield* runExample("examples/minimal.ts", /hello from[^]*hello from/, "SIGINT")
+      assert.isAtLeast(output.match(/hello from the one instance/g)?.length ?? 0, 2)
     }),
   )
 
