@@ -1,13 +1,14 @@
 /**
  * The main job (`npm start`): the examples as a running service on the embedded store. The product
  * import runs every minute (cron), the queue consumer runs continuously on one instance, the sales
- * report sometimes fails and is retried, and the supervisor watches them. Start it twice (another
- * PORT, same HA_JOBS_SQLITE_PATH) to see failover. Ctrl-C / SIGTERM shuts down gracefully: running
+ * report sometimes fails and is retried, and the supervisor watches them. The HTTP API and
+ * the dashboard are served on PORT (default 9000): http://localhost:9000/jobsOverview. Start it
+ * twice (another PORT, same HA_JOBS_SQLITE_PATH) to see failover. Ctrl-C / SIGTERM shuts down gracefully: running
  * jobs are recorded CANCELED with reason shutdown and their leases released.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Config, Effect, Layer, Queue, Schedule } from "effect"
-import { HaJobs, Job, JobManager } from "../src/index.js"
+import { HaJobs, HaJobsHttp, Job, JobManager } from "../src/index.js"
 import * as StoreLayer from "../src/layers/StoreLayer.js"
 import { flakyReport } from "./flakyReport.js"
 import { ProductFeed, productImport } from "./productImport.js"
@@ -63,6 +64,6 @@ export const main = Effect.gen(function* () {
     Effect.zipRight(Effect.forEach(manager.jobTypes, report, { discard: true })),
     Effect.repeat(Schedule.spaced(settings.reportEvery)),
   )
-}).pipe(Effect.provide(ServiceLayer))
+}).pipe(Effect.provide(HaJobsHttp.layerServer().pipe(Layer.provideMerge(ServiceLayer))))
 
 if (import.meta.url === `file://${process.argv[1]}`) NodeRuntime.runMain(main)

@@ -62,7 +62,7 @@ describe("Scheduler: continuous jobs", () => {
           [consumer(log, "b")],
           { instance: "b" },
         )
-        yield* Ref.set(shared.mode, { _tag: "hang" }) // a can no longer renew (like a crash)
+        yield* Ref.set(shared.mode, { _tag: "down" }) // a's store link is dead (like a crash)
         for (let i = 0; i < 40; i++) yield* TestClock.adjust("1 second")
         const intervals = yield* Ref.get(log)
         assert.deepStrictEqual(

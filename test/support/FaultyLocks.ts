@@ -10,6 +10,8 @@ export type RenewMode =
   | { readonly _tag: "fail" }
   | { readonly _tag: "hang" }
   | { readonly _tag: "delay"; readonly latency: Duration.DurationInput }
+  /** The whole link is dead: every operation hangs, not only renewals. */
+  | { readonly _tag: "down" }
 
 export interface Call {
   readonly op: "acquire" | "renew" | "release" | "holder" | "requestCancel" | "claimSlot" | "lastSlot"
@@ -42,6 +44,7 @@ export const makeFaultyLocks = Effect.gen(function* () {
               new StoreError({ operation: "renew", message: "store unreachable (injected)" }),
             )
           case "hang":
+          case "down":
             return Effect.never
           case "delay":
             // Applied at once, answered late: the worst case for a holder that times from the answer.
@@ -50,14 +53,20 @@ export const makeFaultyLocks = Effect.gen(function* () {
       }),
     )
 
+  const unlessDown = <A, E>(op: Call["op"], effect: Effect.Effect<A, E>) =>
+    Effect.zipRight(
+      record(op),
+      Effect.flatMap(Ref.get(mode), (m) => (m._tag === "down" ? Effect.never : effect)),
+    )
+
   const locks = LockRepository.of({
-    acquire: (r) => Effect.zipRight(record("acquire"), inner.acquire(r)),
+    acquire: (r) => unlessDown("acquire", inner.acquire(r)),
     renew,
-    release: (k) => Effect.zipRight(record("release"), inner.release(k)),
-    holder: (l) => Effect.zipRight(record("holder"), inner.holder(l)),
-    requestCancel: (l, j) => Effect.zipRight(record("requestCancel"), inner.requestCancel(l, j)),
-    claimSlot: (c) => Effect.zipRight(record("claimSlot"), inner.claimSlot(c)),
-    lastSlot: (j) => Effect.zipRight(record("lastSlot"), inner.lastSlot(j)),
+    release: (k) => unlessDown("release", inner.release(k)),
+    holder: (l) => unlessDown("holder", inner.holder(l)),
+    requestCancel: (l, j) => unlessDown("requestCancel", inner.requestCancel(l, j)),
+    claimSlot: (c) => unlessDown("claimSlot", inner.claimSlot(c)),
+    lastSlot: (j) => unlessDown("lastSlot", inner.lastSlot(j)),
   })
   return { locks, inner, statusRepository, calls, mode } as const
 })

@@ -1,0 +1,150 @@
+import {
+  HttpApi,
+  HttpApiEndpoint,
+  HttpApiGroup,
+  HttpApiMiddleware,
+  HttpApiSchema,
+  HttpApiSecurity,
+  OpenApi,
+} from "@effect/platform"
+import { Schema } from "effect"
+import {
+  ExecutionNotFound,
+  Forbidden,
+  InvalidParameter,
+  JobAlreadyRunning,
+  JobTypeNotFound,
+  StoreUnavailable,
+  TriggerFailed,
+  Unauthorized,
+} from "./ApiErrors.js"
+import {
+  EventStream,
+  HealthReport,
+  History,
+  JobList,
+  JobTypes,
+  Ok,
+  PrometheusText,
+  StatusJson,
+  Triggered,
+  Unhealthy,
+} from "./ApiSchemas.js"
+
+/**
+ * Checks the caller of every route except /health: a bearer token from config, or your own Effect
+ * (see `HttpSettings`). Read-only mode answers writes 403 here too.
+ */
+export class Authorization extends HttpApiMiddleware.Tag<Authorization>()("effect-ha-jobs/Authorization", {
+  failure: Schema.Union(Unauthorized, Forbidden),
+  security: { bearer: HttpApiSecurity.bearer },
+}) {}
+
+const JobTypePath = Schema.Struct({
+  jobType: Schema.String.annotations({ description: "A registered job type", examples: ["product-import"] }),
+})
+const ExecutionPath = Schema.Struct({
+  ...JobTypePath.fields,
+  jobId: Schema.String.annotations({ description: "A job id (time-ordered UUID)", format: "uuid" }),
+})
+
+export class JobsGroup extends HttpApiGroup.make("jobs")
+  .add(HttpApiEndpoint.get("types", "/jobs").addSuccess(JobTypes))
+  .add(
+    HttpApiEndpoint.post("trigger", "/jobs/:jobType")
+      .setPath(JobTypePath)
+      .addSuccess(Triggered, { status: 201 })
+      .addError(JobTypeNotFound)
+      .addError(JobAlreadyRunning)
+      .addError(StoreUnavailable)
+      .addError(TriggerFailed)
+      .annotate(
+        OpenApi.Description,
+        "Starts an execution now. Location: the new execution (201) or the holder's (409).",
+      ),
+  )
+  .add(
+    HttpApiEndpoint.del("cancel", "/jobs/:jobType")
+      .setPath(JobTypePath)
+      .addSuccess(Ok)
+      .addError(JobTypeNotFound)
+      .addError(StoreUnavailable)
+      .annotate(OpenApi.Description, "Cancels the job type's execution on whichever instance runs it."),
+  )
+  .add(
+    HttpApiEndpoint.get("list", "/jobs/:jobType")
+      .setPath(JobTypePath)
+      .setUrlParams(
+        Schema.Struct({
+          limit: Schema.optional(Schema.String.annotations({ description: "1..1000, default 20" })),
+          before: Schema.optional(Schema.String.annotations({ description: "Cursor: a job id" })),
+        }),
+      )
+      .addSuccess(JobList)
+      .addError(JobTypeNotFound)
+      .addError(InvalidParameter)
+      .addError(StoreUnavailable)
+      .annotate(OpenApi.Description, "Executions newest first, without content; `next` is the next page."),
+  )
+  .add(
+    HttpApiEndpoint.get("latest", "/jobs/:jobType/latest")
+      .setPath(JobTypePath)
+      .addSuccess(HttpApiSchema.Empty(307))
+      .addError(JobTypeNotFound)
+      .addError(ExecutionNotFound)
+      .addError(StoreUnavailable)
+      .annotate(OpenApi.Description, "Redirects (Location) to the newest execution."),
+  )
+  .add(
+    HttpApiEndpoint.get("status", "/jobs/:jobType/:jobId")
+      .setPath(ExecutionPath)
+      .addSuccess(StatusJson)
+      .addError(JobTypeNotFound)
+      .addError(InvalidParameter)
+      .addError(ExecutionNotFound)
+      .addError(StoreUnavailable)
+      .annotate(OpenApi.Description, "The execution's latest status, with content."),
+  )
+  .add(
+    HttpApiEndpoint.get("history", "/jobs/:jobType/:jobId/history")
+      .setPath(ExecutionPath)
+      .addSuccess(History)
+      .addError(JobTypeNotFound)
+      .addError(InvalidParameter)
+      .addError(ExecutionNotFound)
+      .addError(StoreUnavailable)
+      .annotate(OpenApi.Description, "Every status written for the execution, newest first."),
+  )
+  .middleware(Authorization)
+  .annotate(OpenApi.Title, "Jobs")
+  .annotate(OpenApi.Description, "ha-jobs' routes: list, trigger, cancel, inspect executions") {}
+
+export class EventsGroup extends HttpApiGroup.make("events")
+  .add(HttpApiEndpoint.get("events", "/events").addSuccess(EventStream))
+  .middleware(Authorization)
+  .annotate(OpenApi.Title, "Live events") {}
+
+export class MetricsGroup extends HttpApiGroup.make("metrics")
+  .add(HttpApiEndpoint.get("metrics", "/metrics").addSuccess(PrometheusText))
+  .middleware(Authorization)
+  .annotate(OpenApi.Title, "Metrics")
+  .annotate(OpenApi.Description, "Prometheus text exposition of the process' Effect metrics") {}
+
+/** Unauthenticated, for load balancers and orchestrators. */
+export class HealthGroup extends HttpApiGroup.make("health")
+  .add(HttpApiEndpoint.get("health", "/health").addSuccess(HealthReport).addError(Unhealthy))
+  .annotate(OpenApi.Title, "Health")
+  .annotate(OpenApi.Description, "200 when the store answers and the scheduler runs, else 503") {}
+
+/** The HTTP API of effect-ha-jobs: ha-jobs' REST routes plus history, events, health and metrics. */
+export class HaJobsApi extends HttpApi.make("ha-jobs")
+  .add(JobsGroup)
+  .add(EventsGroup)
+  .add(MetricsGroup)
+  .add(HealthGroup)
+  .annotate(OpenApi.Title, "effect-ha-jobs")
+  .annotate(
+    OpenApi.Description,
+    "Highly available singleton jobs: trigger, cancel and inspect executions. Errors answer " +
+      '{"status":"KO","message":...}.',
+  ) {}

@@ -1,0 +1,69 @@
+import { HttpApiSchema } from "@effect/platform"
+import { Schema } from "effect"
+
+/**
+ * Every error answers ha-jobs' body `{"status":"KO","message":...}`; the `_tag` (and a few fields)
+ * come on top, so typed clients can tell the errors apart.
+ */
+const ko = {
+  status: Schema.optionalWith(Schema.Literal("KO"), { default: () => "KO" as const }),
+  message: Schema.String,
+}
+
+export class JobTypeNotFound extends Schema.TaggedError<JobTypeNotFound>()(
+  "JobTypeNotFound",
+  { ...ko, jobType: Schema.String },
+  HttpApiSchema.annotations({ status: 404, description: "No job of this type is registered" }),
+) {
+  static of = (jobType: string) => new JobTypeNotFound({ jobType, message: `unknown job type "${jobType}"` })
+}
+
+export class ExecutionNotFound extends Schema.TaggedError<ExecutionNotFound>()(
+  "ExecutionNotFound",
+  { ...ko, jobType: Schema.String, jobId: Schema.optional(Schema.String) },
+  HttpApiSchema.annotations({ status: 404, description: "No such execution (or none yet)" }),
+) {}
+
+/** A malformed job id, cursor or limit. */
+export class InvalidParameter extends Schema.TaggedError<InvalidParameter>()(
+  "InvalidParameter",
+  { ...ko, parameter: Schema.String },
+  HttpApiSchema.annotations({ status: 400, description: "A malformed job id, cursor or limit" }),
+) {}
+
+/** The lock is held; `Location` and the fields name the holder, maybe of another job type. */
+export class JobAlreadyRunning extends Schema.TaggedError<JobAlreadyRunning>()(
+  "JobAlreadyRunning",
+  { ...ko, holderJobType: Schema.String, holderJobId: Schema.String },
+  HttpApiSchema.annotations({
+    status: 409,
+    description: "The lock is held; the Location header points at the holder's execution",
+  }),
+) {
+  static readonly text = "The job's already running"
+}
+
+export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()(
+  "StoreUnavailable",
+  ko,
+  HttpApiSchema.annotations({ status: 503, description: "The store could not be reached" }),
+) {}
+
+/** The execution could not start for a reason other than the store (e.g. shutting down). */
+export class TriggerFailed extends Schema.TaggedError<TriggerFailed>()(
+  "TriggerFailed",
+  ko,
+  HttpApiSchema.annotations({ status: 500, description: "The execution could not start" }),
+) {}
+
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()(
+  "Unauthorized",
+  ko,
+  HttpApiSchema.annotations({ status: 401, description: "Missing or wrong bearer token" }),
+) {}
+
+export class Forbidden extends Schema.TaggedError<Forbidden>()(
+  "Forbidden",
+  ko,
+  HttpApiSchema.annotations({ status: 403, description: "Not allowed (e.g. writes in read-only mode)" }),
+) {}

@@ -1,0 +1,53 @@
+import { createHash } from "node:crypto"
+import { readFileSync } from "node:fs"
+import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import { Effect } from "effect"
+import { HttpSettings } from "./Settings.js"
+
+const asset = (name: string) => readFileSync(new URL(`./dashboard/${name}`, import.meta.url), "utf8")
+const sha256 = (text: string) => `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`
+
+/**
+ * The dashboard page: one static HTML document with its CSS and JS inline (no CDN, works
+ * offline). The CSP allows exactly that script and style, so even markup that slipped into the
+ * page could run nothing; the script itself only ever writes text into the DOM.
+ */
+export const page = (): { readonly html: string; readonly csp: string } => {
+  const css = asset("app.css")
+  const js = asset("app.js")
+  const html = asset("index.html")
+    .replace("/*CSS*/", () => css)
+    .replace("/*JS*/", () => js)
+  const csp = [
+    "default-src 'none'",
+    `script-src ${sha256(js)}`,
+    `style-src ${sha256(css)}`,
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ")
+  return { html, csp }
+}
+
+/** GET /jobsOverview (the dashboard) and GET / (a redirect to it). */
+export const layer = HttpApiBuilder.Router.use((router) =>
+  Effect.gen(function* () {
+    const { basePath } = yield* HttpSettings
+    const { html, csp } = yield* Effect.sync(page)
+    const response = HttpServerResponse.html(html).pipe(
+      HttpServerResponse.setHeaders({
+        "content-security-policy": csp,
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+        "cache-control": "no-cache",
+      }),
+    )
+    yield* router.get("/jobsOverview", Effect.succeed(response))
+    yield* router.get(
+      "/",
+      Effect.succeed(HttpServerResponse.redirect(`${basePath}/jobsOverview`, { status: 307 })),
+    )
+  }),
+)

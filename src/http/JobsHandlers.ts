@@ -1,0 +1,189 @@
+import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
+import { Effect, Option, Schema } from "effect"
+import { InvalidInput, StoreError, UnknownJobType } from "../domain/Errors.js"
+import { JobId } from "../domain/Ids.js"
+import { DefaultListLimit, JobManager, MaxListLimit } from "../services/JobManager.js"
+import { Scheduler } from "../services/Scheduler.js"
+import { HaJobsApi } from "./Api.js"
+import {
+  ExecutionNotFound,
+  InvalidParameter,
+  JobAlreadyRunning,
+  JobTypeNotFound,
+  StoreUnavailable,
+  TriggerFailed,
+} from "./ApiErrors.js"
+import { describeCron } from "./CronText.js"
+import { HttpSettings } from "./Settings.js"
+import { toStatusJson } from "./StatusJson.js"
+import { makeUrls } from "./Urls.js"
+
+/** How many upcoming cron slots a list shows. */
+export const NextRunsShown = 5
+
+type CoreError = UnknownJobType | InvalidInput | StoreError
+
+const isCoreError = (e: unknown): e is CoreError =>
+  e instanceof UnknownJobType || e instanceof InvalidInput || e instanceof StoreError
+
+const fromCore = (e: CoreError) => {
+  switch (e._tag) {
+    case "UnknownJobType":
+      return JobTypeNotFound.of(e.jobType)
+    case "InvalidInput":
+      return new InvalidParameter({ parameter: e.field, message: e.message })
+    case "StoreError":
+      return storeUnavailable(e.message)
+  }
+}
+
+type HttpErrorOf<E> = E extends UnknownJobType
+  ? JobTypeNotFound
+  : E extends InvalidInput
+    ? InvalidParameter
+    : E extends StoreError
+      ? StoreUnavailable
+      : E
+
+/** The core's typed errors as HTTP errors (404, 400, 503). */
+const toHttpErrors = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, HttpErrorOf<E>, R> =>
+  Effect.mapError(effect, (e) => (isCoreError(e) ? fromCore(e) : e) as HttpErrorOf<E>)
+
+const storeUnavailable = (message: string) =>
+  new StoreUnavailable({ message: `the store is unavailable: ${message}` })
+
+// A header on whatever response goes out, success or typed error (the 409 carries one too).
+const setLocation = (url: string) =>
+  HttpApp.appendPreResponseHandler((_, response) =>
+    Effect.succeed(HttpServerResponse.setHeader(response, "location", url)),
+  )
+
+// The manager checks ids too, but its message is a schema tree: say it plainly.
+const checkJobId = (parameter: "jobId" | "before", value: string) =>
+  Schema.is(JobId)(value)
+    ? Effect.void
+    : Effect.fail(
+        new InvalidParameter({
+          parameter,
+          message: `${parameter} "${value.slice(0, 100)}" is not a job id (a time-ordered, version 7 UUID)`,
+        }),
+      )
+
+const parseLimit = (raw: string | undefined) => {
+  if (raw === undefined) return Effect.succeed(DefaultListLimit)
+  // The manager checks the range; this only refuses what is not a number at all.
+  return /^\d{1,9}$/.test(raw)
+    ? Effect.succeed(Number(raw))
+    : Effect.fail(
+        new InvalidParameter({
+          parameter: "limit",
+          message: `limit must be an integer between 1 and ${MaxListLimit}, got "${raw.slice(0, 20)}"`,
+        }),
+      )
+}
+
+export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
+  Effect.gen(function* () {
+    const manager = yield* JobManager
+    const scheduler = yield* Scheduler
+    const settings = yield* HttpSettings
+    const urls = makeUrls(settings.basePath)
+
+    return handlers
+      .handle("types", () => Effect.succeed({ jobTypes: manager.jobTypes, readOnly: settings.readOnly }))
+      .handle("trigger", ({ path }) =>
+        Effect.gen(function* () {
+          const result = yield* manager.trigger(path.jobType)
+          switch (result._tag) {
+            case "Started":
+              yield* setLocation(urls.status(result.jobType, result.jobId))
+              return {
+                status: "OK" as const,
+                jobType: result.jobType,
+                jobId: result.jobId,
+                triggerId: result.triggerId,
+              }
+            case "Locked":
+              // The holder may be another job type sharing the lock: name it, not the requested one.
+              yield* setLocation(urls.status(result.jobType, result.jobId))
+              return yield* new JobAlreadyRunning({
+                message: JobAlreadyRunning.text,
+                holderJobType: result.jobType,
+                holderJobId: result.jobId,
+              })
+            case "Failed":
+              return yield* result.storeUnavailable
+                ? storeUnavailable(result.message)
+                : new TriggerFailed({ message: `the job did not start: ${result.message}` })
+          }
+        }).pipe(toHttpErrors),
+      )
+      .handle("cancel", ({ path }) =>
+        manager.cancel(path.jobType).pipe(Effect.as({ status: "OK" as const }), toHttpErrors),
+      )
+      .handle("list", ({ path, urlParams }) =>
+        Effect.gen(function* () {
+          const job = yield* manager.job(path.jobType)
+          const limit = yield* parseLimit(urlParams.limit)
+          if (urlParams.before !== undefined) yield* checkJobId("before", urlParams.before)
+          const jobs = yield* manager.list(job.type, { limit, before: urlParams.before })
+          const last = jobs.at(-1)
+          // One bounded probe, so `next` is null on the last page rather than pointing at an empty one.
+          const more =
+            last !== undefined && jobs.length === limit
+              ? (yield* manager.list(job.type, { limit: 1, before: last.jobId })).length > 0
+              : false
+          const newest =
+            urlParams.before === undefined ? Option.fromNullable(jobs[0]) : yield* manager.latest(job.type)
+          const cron = Option.getOrNull(job.cron)
+          const nextRuns = yield* scheduler.nextRuns(job, NextRunsShown)
+          return {
+            jobs: jobs.map((s) => toStatusJson(s, false)),
+            cron: cron?.expression ?? null,
+            cronDescription: cron ? describeCron(cron.expression) : null,
+            timeZone: cron?.timeZone ?? null,
+            latest: Option.match(newest, {
+              onNone: () => null,
+              onSome: (s) => urls.status(s.jobType, s.jobId),
+            }),
+            next: more && last ? urls.page(job.type, limit, last.jobId) : null,
+            nextRuns: nextRuns.map((d) => d.toISOString()),
+          }
+        }).pipe(toHttpErrors),
+      )
+      .handle("latest", ({ path }) =>
+        Effect.gen(function* () {
+          const latest = yield* manager.latest(path.jobType)
+          if (Option.isNone(latest))
+            return yield* new ExecutionNotFound({
+              jobType: path.jobType,
+              message: `job type "${path.jobType}" has no execution yet`,
+            })
+          return HttpServerResponse.redirect(urls.status(latest.value.jobType, latest.value.jobId), {
+            status: 307,
+          })
+        }).pipe(toHttpErrors),
+      )
+      .handle("status", ({ path }) =>
+        Effect.gen(function* () {
+          yield* manager.job(path.jobType)
+          yield* checkJobId("jobId", path.jobId)
+          const status = yield* manager.status(path.jobType, path.jobId)
+          if (Option.isNone(status)) return yield* notFound(path.jobType, path.jobId)
+          return toStatusJson(status.value)
+        }).pipe(toHttpErrors),
+      )
+      .handle("history", ({ path }) =>
+        Effect.gen(function* () {
+          yield* manager.job(path.jobType)
+          yield* checkJobId("jobId", path.jobId)
+          const history = yield* manager.history(path.jobType, path.jobId)
+          if (history.length === 0) return yield* notFound(path.jobType, path.jobId)
+          return { history: history.map((s) => toStatusJson(s)) }
+        }).pipe(toHttpErrors),
+      )
+  }),
+)
+
+const notFound = (jobType: string, jobId: string) =>
+  new ExecutionNotFound({ jobType, jobId, message: `no execution ${jobId} of job type "${jobType}"` })

@@ -1,0 +1,112 @@
+import { createHash, timingSafeEqual } from "node:crypto"
+import type { HttpServerRequest } from "@effect/platform"
+import { Config, ConfigError, Context, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
+import { type Forbidden, Unauthorized } from "./ApiErrors.js"
+
+/** What an authorization hook is told about a request. */
+export interface AuthRequest {
+  /** The bearer token of the `Authorization` header, if any. */
+  readonly token: Option.Option<Redacted.Redacted<string>>
+  /** "write" for POST and DELETE (trigger, cancel), "read" for everything else. */
+  readonly access: "read" | "write"
+  readonly request: HttpServerRequest.HttpServerRequest
+}
+
+/** Decides whether a request may go on: succeed, or fail with 401 (Unauthorized) or 403 (Forbidden). */
+export type Authorize = (request: AuthRequest) => Effect.Effect<void, Unauthorized | Forbidden>
+
+export interface HttpOptions {
+  /** The bearer token every request but /health must carry. Config: HA_JOBS_API_TOKEN. */
+  readonly token?: Redacted.Redacted<string> | string | undefined
+  /** Your own check instead of the token (e.g. per-user tokens, read vs write). */
+  readonly authorize?: Authorize | undefined
+  /** Refuse triggers and cancels (403). Config: HA_JOBS_READ_ONLY (default false). */
+  readonly readOnly?: boolean | undefined
+  /**
+   * Where the app is mounted, e.g. "/ops/ha-jobs": requests under it are served with it stripped,
+   * and every URL the API writes (Location, latest, next) starts with it. Set it too when a proxy
+   * strips the prefix. Config: HA_JOBS_BASE_PATH (default: none).
+   */
+  readonly basePath?: string | undefined
+  /** How often /events polls the store for changes. Config: HA_JOBS_EVENTS_INTERVAL (default 1 second). */
+  readonly eventsInterval?: Duration.DurationInput | undefined
+}
+
+/** The HTTP layer's settings, resolved from options and config. */
+export class HttpSettings extends Context.Tag("effect-ha-jobs/HttpSettings")<
+  HttpSettings,
+  {
+    readonly basePath: string
+    readonly readOnly: boolean
+    /** The token or your hook; read-only mode is enforced after it. */
+    readonly authorize: Option.Option<Authorize>
+    readonly eventsInterval: Duration.Duration
+  }
+>() {}
+
+const BasePath = Config.string("HA_JOBS_BASE_PATH").pipe(
+  Config.withDefault(""),
+  Config.mapOrFail((raw) =>
+    Either.mapLeft(normalizeBasePath(raw), (message) =>
+      ConfigError.InvalidData(["HA_JOBS_BASE_PATH"], message),
+    ),
+  ),
+)
+
+/** "/ops/ha-jobs/" -> "/ops/ha-jobs"; "" and "/" -> "" (served at the root). */
+export const normalizeBasePath = (raw: string): Either.Either<string, string> => {
+  const trimmed = raw.trim().replace(/\/+$/, "")
+  if (trimmed === "") return Either.right("")
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(trimmed))
+    return Either.left(`base path "${raw}" must look like /segment/segment (letters, digits, . _ ~ -)`)
+  return Either.right(trimmed)
+}
+
+export const config = Config.all({
+  token: Config.option(Config.redacted("HA_JOBS_API_TOKEN")),
+  readOnly: Config.boolean("HA_JOBS_READ_ONLY").pipe(Config.withDefault(false)),
+  basePath: BasePath,
+  eventsInterval: Config.duration("HA_JOBS_EVENTS_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
+})
+
+/** Settings from options, falling back to config (environment variables by default). */
+export const make = (options: HttpOptions = {}) =>
+  Effect.gen(function* () {
+    const fromConfig = yield* config
+    const token = options.token ?? Option.getOrUndefined(fromConfig.token)
+    const secret = token === undefined ? undefined : typeof token === "string" ? Redacted.make(token) : token
+    if (secret !== undefined && Redacted.value(secret).length === 0)
+      return yield* Effect.fail(ConfigError.InvalidData(["HA_JOBS_API_TOKEN"], "the API token is empty"))
+    const basePath =
+      options.basePath === undefined
+        ? fromConfig.basePath
+        : yield* Either.mapLeft(normalizeBasePath(options.basePath), (message) =>
+            ConfigError.InvalidData(["basePath"], message),
+          )
+    const authorize = options.authorize ?? (secret === undefined ? undefined : bearerToken(secret))
+    return HttpSettings.of({
+      basePath,
+      readOnly: options.readOnly ?? fromConfig.readOnly,
+      authorize: Option.fromNullable(authorize),
+      eventsInterval: Duration.decode(options.eventsInterval ?? fromConfig.eventsInterval),
+    })
+  })
+
+export const layer = (options?: HttpOptions): Layer.Layer<HttpSettings, ConfigError.ConfigError> =>
+  Layer.effect(HttpSettings, make(options))
+
+// Hashing first makes the comparison constant-time whatever the lengths.
+const sameSecret = (a: string, b: string) =>
+  timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest())
+
+/** The default hook: the request's bearer token must equal `secret`. */
+export const bearerToken =
+  (secret: Redacted.Redacted<string>): Authorize =>
+  ({ token }) =>
+    Option.isSome(token) && sameSecret(Redacted.value(token.value), Redacted.value(secret))
+      ? Effect.void
+      : Effect.fail(
+          new Unauthorized({
+            message: Option.isNone(token) ? "a bearer token is required" : "the bearer token is wrong",
+          }),
+        )

@@ -1,0 +1,9 @@
+/** The URLs the API writes (Location, latest, next), under the base path it is mounted at. */
+export const makeUrls = (basePath: string) => {
+  const jobs = (jobType: string) => `${basePath}/jobs/${encodeURIComponent(jobType)}`
+  return {
+    status: (jobType: string, jobId: string) => `${jobs(jobType)}/${encodeURIComponent(jobId)}`,
+    page: (jobType: string, limit: number, before: string) =>
+      `${jobs(jobType)}?limit=${limit}&before=${encodeURIComponent(before)}`,
+  }
+}
