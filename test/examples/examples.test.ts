@@ -83,7 +83,7 @@ describe("examples", () => {
 
   it.live("examples/minimal.ts runs its scheduled job on SQLite", () =>
     Effect.gen(function* () {
-      const { output } = yield* runExample("examples/minimal.ts", /hello from[^]*hello from/, "SIGINT")
+      const { output } = yield* runExample("examples/minimal.ts", /hello from[\s\S]*hello from/, "SIGINT")
       assert.isAtLeast(output.match(/hello from the one instance/g)?.length ?? 0, 2)
     }),
   )
