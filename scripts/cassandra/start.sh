@@ -14,6 +14,7 @@ STORAGE_PORT="${HA_JOBS_CASSANDRA_STORAGE_PORT:-7000}"
 HEAP="${HA_JOBS_CASSANDRA_HEAP:-1G}"
 START_TIMEOUT="${HA_JOBS_CASSANDRA_START_TIMEOUT:-300}"
 PAXOS_VARIANT="${CASSANDRA_PAXOS_VARIANT:-v1}"
+AUTH="${HA_JOBS_CASSANDRA_AUTH:-none}"
 
 VERSION="$(sed -n 's:.*<cassandra.version>\(.*\)</cassandra.version>.*:\1:p' "$HERE/pom.xml")"
 LIB="$CASS_HOME/lib/$VERSION"
@@ -24,6 +25,15 @@ log() { printf '[cassandra] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 case "$PAXOS_VARIANT" in v1 | v2) ;; *) die "CASSANDRA_PAXOS_VARIANT must be v1 or v2 (got '$PAXOS_VARIANT')" ;; esac
+case "$AUTH" in
+  none) AUTHENTICATOR=AllowAllAuthenticator ;;
+  # The default superuser cassandra/cassandra; wait-cql.mjs logs in with CASSANDRA_USERNAME/PASSWORD.
+  password)
+    AUTHENTICATOR=PasswordAuthenticator
+    export CASSANDRA_USERNAME="${CASSANDRA_USERNAME:-cassandra}" CASSANDRA_PASSWORD="${CASSANDRA_PASSWORD:-cassandra}"
+    ;;
+  *) die "HA_JOBS_CASSANDRA_AUTH must be none or password (got '$AUTH')" ;;
+esac
 [[ -n "$VERSION" ]] || die "cannot read <cassandra.version> from $HERE/pom.xml"
 command -v node > /dev/null || die "node is required (for wait-cql.mjs)"
 node "$HERE/wait-cql.mjs" --check || die "wait-cql.mjs needs the npm package cassandra-driver (see above)"
@@ -149,6 +159,9 @@ request_timeout: 20s
 
 # v1 (default): 4 round trips per LWT write; v2: 2 round trips.
 paxos_variant: $PAXOS_VARIANT
+
+# HA_JOBS_CASSANDRA_AUTH=password: logins required (superuser cassandra/cassandra).
+authenticator: $AUTHENTICATOR
 EOF
 
 cat > "$RUN/conf/logback.xml" << 'EOF'
@@ -257,13 +270,14 @@ jdk.compiler/com.sun.tools.javac=ALL-UNNAMED
 -Dcassandra.skip_wait_for_gossip_to_settle=0
 -Dcassandra.unsafesystem=true
 -Dcassandra.shutdown_announce_in_ms=0
+-Dcassandra.superuser_setup_delay_ms=0
 -cp
 $RUN/conf:$LIB/*
 EOF
 } | sed 's/.*/"&"/' > "$RUN/conf/jvm.options"
 
 # --- start -----------------------------------------------------------------------------------
-log "starting Cassandra $VERSION (java: $JAVA, heap $HEAP, paxos_variant $PAXOS_VARIANT, run dir $RUN)"
+log "starting Cassandra $VERSION (java: $JAVA, heap $HEAP, paxos_variant $PAXOS_VARIANT, authenticator $AUTHENTICATOR, run dir $RUN)"
 t0=$SECONDS
 cd "$RUN"
 # setsid: own session, so a Ctrl-C in this terminal does not reach the daemon. fd 9 (the lock) is

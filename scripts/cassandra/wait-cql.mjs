@@ -6,6 +6,9 @@
 //                                       [--pid PID] [--quiet]
 //   node scripts/cassandra/wait-cql.mjs --check    # only check that cassandra-driver loads
 //
+// Logs in with CASSANDRA_USERNAME / CASSANDRA_PASSWORD when they are set (a node started with
+// HA_JOBS_CASSANDRA_AUTH=password).
+//
 // Exit codes: 0 = answered (prints the release version on stdout),
 //             1 = deadline passed, 2 = the process given with --pid died,
 //             3 = cassandra-driver cannot be loaded (run `npm install` in the repo first),
@@ -88,6 +91,14 @@ while (Date.now() < deadline) {
   const client = new cassandra.Client({
     contactPoints: [`${opts.host}:${opts.port}`],
     localDataCenter: "datacenter1",
+    ...(process.env.CASSANDRA_USERNAME
+      ? {
+          authProvider: new cassandra.auth.PlainTextAuthProvider(
+            process.env.CASSANDRA_USERNAME,
+            process.env.CASSANDRA_PASSWORD ?? "",
+          ),
+        }
+      : {}),
     socketOptions: { connectTimeout: 2000, readTimeout: 5000 },
     // One attempt per loop iteration; this loop does the retrying.
     policies: { reconnection: new cassandra.policies.reconnection.ConstantReconnectionPolicy(60000) },

@@ -1,5 +1,6 @@
 import { Chunk, Clock, Duration, Effect, Metric, Option, Schedule, Schema } from "effect"
 import type { JobId } from "../domain/Ids.js"
+import type { LeaseOptions } from "../domain/LeaseTiming.js"
 import { JobStatus } from "../domain/JobStatus.js"
 import type { LockType } from "../domain/Names.js"
 import * as Job from "./Job.js"
@@ -22,6 +23,8 @@ export interface SupervisorOptions {
   readonly retryWindow?: number | undefined
   /** A failed trigger older than this is no longer retried. Defaults to 1 day. */
   readonly retryHorizon?: Duration.DurationInput | undefined
+  /** The supervisor's own lease; a short one lets another instance take supervision over sooner. */
+  readonly lease?: LeaseOptions | undefined
 }
 
 /** What one supervisor run did; stored as its status content. */
@@ -132,6 +135,7 @@ export const job = (options: SupervisorOptions = {}) =>
     cron: options.cron ?? "0 * * * * ?",
     retries: 0,
     catchUp: "skip",
+    lease: options.lease,
     result: SupervisionReport,
     run: supervise(options),
   })

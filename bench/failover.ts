@@ -1,0 +1,132 @@
+/**
+ * Failover between real processes on one SQLite file (the chaos workers and ledger): the holder of
+ * the continuous job is killed (SIGKILL) or stopped gracefully (SIGTERM); the time until another
+ * worker's execution writes with a newer fencing token, as the ledger saw it, divided by the lease.
+ *
+ *   npx tsx bench/failover.ts [--rounds 5]
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import type { LedgerEntry } from "../chaos/ledger.js"
+import { ms, percentile, ratio, type Section, sleep } from "./stats.js"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const LEASE_MS = 3_000
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i === -1 ? fallback : Number(process.argv[i + 1])
+}
+
+const tsx = (script: string, env: Record<string, string>) =>
+  spawn(process.execPath, ["--import", "tsx", path.join(root, script)], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  })
+
+const waitFor = async <A>(
+  what: string,
+  probe: () => Promise<A | undefined> | A | undefined,
+  timeoutMs: number,
+) => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const v = await probe()
+    if (v !== undefined) return v
+    await sleep(20)
+  }
+  throw new Error(`bench/failover: timed out waiting for ${what}`)
+}
+
+export const run = async (): Promise<Section> => {
+  const rounds = arg("rounds", 5)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-bench-failover-"))
+  const children = new Set<ChildProcess>()
+  const outputs = new Map<ChildProcess, string>()
+  const start = (script: string, env: Record<string, string>) => {
+    const c = tsx(script, env)
+    children.add(c)
+    outputs.set(c, "")
+    c.stdout!.on("data", (d) => outputs.set(c, (outputs.get(c)! + d).slice(-10_000)))
+    c.stderr!.on("data", (d) => outputs.set(c, (outputs.get(c)! + d).slice(-10_000)))
+    return c
+  }
+  const results: Record<"SIGKILL" | "SIGTERM", Array<number>> = { SIGKILL: [], SIGTERM: [] }
+  try {
+    const ledger = start("chaos/ledger.ts", { CHAOS_LEDGER_FILE: path.join(dir, "ledger.jsonl") })
+    const port = await waitFor(
+      "the ledger",
+      () => /listening on (\d+)/.exec(outputs.get(ledger)!)?.[1],
+      30_000,
+    )
+    const url = `http://127.0.0.1:${port}`
+    const holderNow = async () => {
+      const r = await fetch(`${url}/state`)
+      return ((await r.json()) as Record<string, LedgerEntry>)["chaos-continuous"]
+    }
+    let n = 0
+    const worker = () =>
+      start("chaos/worker.ts", {
+        CHAOS_DB: path.join(dir, "bench.db"),
+        CHAOS_LEDGER: url,
+        CHAOS_INSTANCE: `b${++n}`,
+        CHAOS_LEASE_MS: String(LEASE_MS),
+      })
+    const workers = [worker()]
+    await waitFor("worker 1", () => (/ready/.test(outputs.get(workers[0]!)!) ? true : undefined), 60_000)
+    workers.push(worker())
+    for (let round = 0; round < rounds; round++)
+      for (const signal of ["SIGKILL", "SIGTERM"] as const) {
+        await waitFor(
+          "two ready workers",
+          () => (workers.every((w) => /ready/.test(outputs.get(w)!)) ? true : undefined),
+          60_000,
+        )
+        // Let the newcomer settle and the holder renew at least once.
+        await sleep(LEASE_MS / 3 + 500 + Math.random() * (LEASE_MS / 3))
+        const holder = await waitFor("a holder", holderNow, 20_000)
+        const target = workers.find((w) => w.pid === holder.pid)
+        if (!target) throw new Error("bench/failover: the holder is not one of ours")
+        const at = Date.now()
+        target.kill(signal)
+        const next = await waitFor(
+          "the takeover",
+          async () => {
+            const h = await holderNow()
+            return h && h.token > holder.token ? h : undefined
+          },
+          4 * LEASE_MS + 5_000,
+        )
+        results[signal].push(next.at - at)
+        workers.splice(workers.indexOf(target), 1)
+        workers.push(worker())
+      }
+  } finally {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+  const line = (label: string, xs: Array<number>) =>
+    `| ${label} | ${xs.length} | ${ms(percentile(xs, 50))} | ${ms(Math.max(...xs))} | ${ratio(percentile(xs, 50) / LEASE_MS)} | ${ratio(Math.max(...xs) / LEASE_MS)} |`
+  return {
+    title: "Failover between processes on SQLite (lease 3 s)",
+    command: "npx tsx bench/failover.ts [--rounds 5]",
+    body: [
+      "Signal to the holder of a continuous job → first write with a newer fencing token accepted by the ledger.",
+      "",
+      "| signal | n | p50 (ms) | max (ms) | p50 ÷ lease | max ÷ lease |",
+      "|---|---:|---:|---:|---:|---:|",
+      line("SIGKILL (lease left to expire)", results.SIGKILL),
+      line("SIGTERM (graceful handover: lease released)", results.SIGTERM),
+    ].join("\n"),
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const section = await run()
+  console.log(`\n${section.body}\n`)
+  process.exit(0)
+}

@@ -1,0 +1,63 @@
+/**
+ * `npm run bench`: every bench module, one after the other, each written as a section of
+ * BENCHMARKS.md with the machine's details (other sections of the file are kept).
+ *
+ *   npx tsx bench/run.ts [--only inprocess|failover|cassandra] [module options, e.g. --rounds 5]
+ *
+ * bench/cassandra.ts runs (as its own process) only when CASSANDRA_CONTACT_POINTS is set.
+ */
+import { spawnSync } from "node:child_process"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as failover from "./failover.js"
+import * as inprocess from "./inprocess.js"
+import { machine, writeSection } from "./markdown.js"
+import type { Section } from "./stats.js"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const only = (() => {
+  const i = process.argv.indexOf("--only")
+  return i === -1 ? undefined : process.argv[i + 1]
+})()
+
+const write = (id: string, s: Section) => {
+  const text = [
+    `## ${s.title}`,
+    "",
+    `Command: \`${s.command}\` (all: \`npm run bench\`)`,
+    "",
+    machine(),
+    "",
+    s.body,
+  ].join("\n")
+  writeSection(id, text)
+  console.log(`\n${text}\n`)
+}
+
+const cassandra = (): Section | undefined => {
+  if (!process.env.CASSANDRA_CONTACT_POINTS) {
+    console.log("bench: CASSANDRA_CONTACT_POINTS is not set; bench/cassandra.ts skipped")
+    return undefined
+  }
+  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "bench/cassandra.ts")], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 15 * 60_000,
+    stdio: ["ignore", "pipe", "inherit"],
+  })
+  if (r.status !== 0) throw new Error(`bench/cassandra.ts failed (exit ${r.status})`)
+  const table = r.stdout.slice(r.stdout.indexOf("| operation")).trim()
+  return {
+    title: `Cassandra lease operations: library vs raw driver (${process.env.CASSANDRA_CONTACT_POINTS})`,
+    command: "npx tsx bench/cassandra.ts",
+    body: table,
+  }
+}
+
+if (!only || only === "inprocess") write("bench-inprocess", await inprocess.run())
+if (!only || only === "failover") write("bench-failover", await failover.run())
+if (!only || only === "cassandra") {
+  const s = cassandra()
+  if (s) write("bench-cassandra", s)
+}
+process.exit(0)

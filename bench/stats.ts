@@ -1,0 +1,16 @@
+/** Small helpers shared by the bench modules. */
+export const percentile = (values: ReadonlyArray<number>, p: number) => {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
+}
+export const ms = (n: number) => (Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n.toFixed(1)) : "n/a")
+export const ratio = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "n/a")
+export const sleep = (millis: number) => new Promise<void>((r) => setTimeout(r, millis))
+
+/** One bench module's result: a titled markdown section. */
+export interface Section {
+  readonly title: string
+  readonly command: string
+  readonly body: string
+}

@@ -1,0 +1,301 @@
+/**
+ * The fault-injection suite on SQLite: a ledger process, `--workers` chaos workers on one SQLite
+ * file, and random faults, one at a time: SIGKILL of a worker (then a restart), SIGSTOP for longer
+ * than the lease then SIGCONT (a GC pause), and a store stall (this process holds `BEGIN EXCLUSIVE`
+ * on the file). Then a quiet period, a graceful shutdown, and chaos/check.ts on what was recorded.
+ *
+ *   npx tsx chaos/run.ts [--faults 20] [--seconds 120] [--workers 3] [--seed 1] [--keep] [--write-benchmarks]
+ *
+ * Exits non-zero on any violation. Everything runs on 127.0.0.1; every loop is bounded in count and time.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import Database from "better-sqlite3"
+import { machine, writeSection } from "../bench/markdown.js"
+import { type CheckReport, check, formatReport } from "./check.js"
+import type { LedgerEntry } from "./ledger.js"
+
+export type FaultKind = "kill" | "pause" | "stall"
+
+export interface Fault {
+  readonly kind: FaultKind
+  readonly start: number
+  end: number
+  /** The worker hit (none for a stall, which hits the store). */
+  readonly instance?: string | undefined
+  readonly pid?: number | undefined
+  /** The continuous job's token when the fault began, if the target held it. */
+  readonly holderToken?: number | undefined
+  readonly holderLockType?: string | undefined
+}
+
+export interface ChaosOptions {
+  readonly faults: number
+  readonly seconds: number
+  readonly workers: number
+  readonly seed: number
+  readonly leaseMs: number
+  readonly deadAfterMs: number
+  readonly dir?: string | undefined
+  readonly log?: ((line: string) => void) | undefined
+}
+
+export const defaults: ChaosOptions = {
+  faults: 20,
+  seconds: 120,
+  workers: 3,
+  seed: Date.now() % 100_000,
+  leaseMs: 3_000,
+  deadAfterMs: 6_000,
+}
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/** A small deterministic PRNG (mulberry32), so a run can be repeated with --seed. */
+const prng = (seed: number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const tsx = (script: string, env: Record<string, string>) =>
+  spawn(process.execPath, ["--import", "tsx", path.join(root, script)], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  })
+
+const waitFor = async <A>(what: string, probe: () => A | undefined | Promise<A | undefined>, ms: number) => {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    const value = await probe()
+    if (value !== undefined) return value
+    await sleep(50)
+  }
+  throw new Error(`chaos: timed out after ${ms} ms waiting for ${what}`)
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<void>((r) =>
+    child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", () => r()),
+  )
+
+interface Worker {
+  readonly slot: number
+  incarnation: number
+  instance: string
+  child: ChildProcess
+  output: string
+}
+
+export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<CheckReport> => {
+  const o: ChaosOptions = { ...defaults, ...options }
+  const log = o.log ?? ((line: string) => console.log(line))
+  const random = prng(o.seed)
+  const between = (lo: number, hi: number) => Math.round(lo + random() * (hi - lo))
+  const dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-chaos-"))
+  fs.mkdirSync(dir, { recursive: true })
+  const db = path.join(dir, "chaos.db")
+  const ledgerFile = path.join(dir, "ledger.jsonl")
+  const faults: Array<Fault> = []
+  const children = new Set<ChildProcess>()
+  const started = Date.now()
+  log(
+    `chaos: dir ${dir}, seed ${o.seed}, ${o.workers} workers, lease ${o.leaseMs} ms, up to ${o.faults} faults in ${o.seconds} s`,
+  )
+
+  // The ledger: its own process, so that nothing here (a held SQLite lock) can delay its decisions.
+  const ledger = tsx("chaos/ledger.ts", { CHAOS_LEDGER_FILE: ledgerFile })
+  children.add(ledger)
+  let ledgerOut = ""
+  ledger.stdout!.on("data", (d) => (ledgerOut += d))
+  ledger.stderr!.on("data", (d) => (ledgerOut += d))
+  try {
+    const port = await waitFor("the ledger", () => /listening on (\d+)/.exec(ledgerOut)?.[1], 30_000)
+    const ledgerUrl = `http://127.0.0.1:${port}`
+    const state = async (): Promise<Record<string, LedgerEntry>> => {
+      const r = await fetch(`${ledgerUrl}/state`, { signal: AbortSignal.timeout(2_000) })
+      return (await r.json()) as Record<string, LedgerEntry>
+    }
+
+    const workers: Array<Worker> = []
+    const start = (w: Worker) => {
+      w.instance = `w${w.slot}.${w.incarnation}`
+      w.output = ""
+      w.child = tsx("chaos/worker.ts", {
+        CHAOS_DB: db,
+        CHAOS_LEDGER: ledgerUrl,
+        CHAOS_INSTANCE: w.instance,
+        CHAOS_LEASE_MS: String(o.leaseMs),
+        CHAOS_DEAD_AFTER_MS: String(o.deadAfterMs),
+      })
+      children.add(w.child)
+      w.child.stdout!.on("data", (d) => (w.output = (w.output + d).slice(-20_000)))
+      w.child.stderr!.on("data", (d) => (w.output = (w.output + d).slice(-20_000)))
+    }
+    for (let i = 1; i <= o.workers; i++) {
+      const w = { slot: i, incarnation: 1, instance: "", output: "" } as Worker
+      start(w)
+      workers.push(w)
+      // The first one creates the schema alone.
+      if (i === 1)
+        await waitFor("worker 1 to start", () => (/ready/.test(w.output) ? true : undefined), 60_000)
+    }
+    await waitFor(
+      "all workers to start",
+      () => (workers.every((w) => /ready/.test(w.output)) ? true : undefined),
+      60_000,
+    )
+    await waitFor(
+      "the continuous job and the cron job to write",
+      async () => {
+        const s = await state()
+        return s["chaos-continuous"] && s["chaos-cron"] ? true : undefined
+      },
+      30_000,
+    )
+    log(`chaos: ${o.workers} workers up after ${Date.now() - started} ms; injecting faults`)
+
+    const allKinds: ReadonlyArray<FaultKind> = ["kill", "pause", "stall"]
+    let kinds: Array<FaultKind> = [...allKinds]
+    const faultDeadline = Date.now() + o.seconds * 1000
+    for (let n = 0; n < o.faults && Date.now() < faultDeadline; n++) {
+      await sleep(between(1_000, 3_000))
+      // Kinds in shuffled rounds of three, so that even a short run sees each of them.
+      if (n % 3 === 0) kinds = [...allKinds].sort(() => random() - 0.5)
+      const kind = kinds[n % 3]!
+      const current = (await state())["chaos-continuous"]
+      let fault: Fault
+      if (kind === "stall") {
+        const ms = between(1_500, 4_500)
+        fault = { kind, start: Date.now(), end: 0 }
+        const conn = new Database(db, { timeout: 5_000 })
+        try {
+          conn.exec("BEGIN EXCLUSIVE")
+          await sleep(ms)
+          conn.exec("COMMIT")
+        } finally {
+          conn.close()
+        }
+        fault.end = Date.now()
+      } else {
+        // Mostly the holder of the continuous job (the interesting case), sometimes anyone.
+        const holder = workers.find((w) => w.child.pid === current?.pid)
+        const target = holder && random() < 0.75 ? holder : workers[Math.floor(random() * workers.length)]!
+        const held = target.child.pid === current?.pid
+        fault = {
+          kind,
+          start: Date.now(),
+          end: 0,
+          instance: target.instance,
+          pid: target.child.pid,
+          holderToken: held ? current!.token : undefined,
+          holderLockType: held ? "chaos-continuous" : undefined,
+        }
+        if (kind === "kill") {
+          target.child.kill("SIGKILL")
+          await exited(target.child)
+          children.delete(target.child)
+          await sleep(between(200, 1_500))
+          target.incarnation++
+          start(target)
+          await waitFor(
+            `${target.instance} to restart`,
+            () => (/ready/.test(target.output) ? true : undefined),
+            60_000,
+          )
+        } else {
+          target.child.kill("SIGSTOP")
+          await sleep(o.leaseMs + between(500, 2_000))
+          target.child.kill("SIGCONT")
+        }
+        fault.end = Date.now()
+      }
+      faults.push(fault)
+      log(
+        `chaos: fault ${n + 1} ${fault.kind}${fault.instance ? ` ${fault.instance}` : ""}${fault.holderToken !== undefined ? " (holder)" : ""} ${fault.end - fault.start} ms`,
+      )
+      // Wait for a holder of the continuous job again before the next fault (bounded).
+      await waitFor(
+        "a continuous holder after the fault",
+        async () => {
+          const s = (await state())["chaos-continuous"]
+          return s && s.at > fault.end - 1 && Date.now() - s.at < 1_000 ? true : undefined
+        },
+        4 * o.leaseMs + 10_000,
+      ).catch((e) => log(String(e)))
+    }
+
+    // Quiet: the supervisor gets its grace to mark executions of killed workers DEAD.
+    const quietMs = o.deadAfterMs + 2 * o.leaseMs + 3_000
+    log(`chaos: ${faults.length} faults injected; quiet for ${quietMs} ms`)
+    await sleep(quietMs)
+    const quietEnd = Date.now()
+
+    // Graceful shutdown of every worker (SIGTERM: leases released, running jobs CANCELED).
+    for (const w of workers) w.child.kill("SIGTERM")
+    const stopped = await Promise.race([
+      Promise.all(workers.map((w) => exited(w.child))).then(() => true),
+      sleep(20_000).then(() => false),
+    ])
+    if (!stopped) log("chaos: a worker did not stop within 20 s of SIGTERM")
+    fs.writeFileSync(
+      path.join(dir, "faults.json"),
+      JSON.stringify({ options: o, faults, quietEnd, started }, null, 2),
+    )
+    for (const w of workers) fs.writeFileSync(path.join(dir, `${w.instance}.log`), w.output)
+    const report = check({ dir, leaseMs: o.leaseMs, deadAfterMs: o.deadAfterMs, shutdownClean: stopped })
+    log(formatReport(report))
+    return report
+  } finally {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
+    ledger.kill("SIGTERM")
+  }
+}
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i === -1 ? fallback : Number(process.argv[i + 1])
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-chaos-"))
+  const seed = arg("seed", defaults.seed)
+  const report = await runChaos({
+    dir,
+    faults: arg("faults", defaults.faults),
+    seconds: arg("seconds", defaults.seconds),
+    workers: arg("workers", defaults.workers),
+    seed,
+  })
+  if (process.argv.includes("--write-benchmarks")) {
+    const command = `npx tsx chaos/run.ts ${process.argv.slice(2).join(" ")}`
+    writeSection(
+      "chaos-sqlite",
+      [
+        "## Fault injection on SQLite (chaos)",
+        "",
+        `Command: \`${command}\` (seed ${seed})`,
+        "",
+        machine(),
+        "",
+        "```",
+        formatReport(report),
+        "```",
+      ].join("\n"),
+    )
+  }
+  // A passing run's files are removed unless --keep; a failing run's are kept for inspection.
+  if (report.passed && !process.argv.includes("--keep")) fs.rmSync(dir, { recursive: true, force: true })
+  else console.log(`chaos: run files in ${dir} (check again with: npx tsx chaos/check.ts ${dir})`)
+  process.exit(report.passed ? 0 : 1)
+}

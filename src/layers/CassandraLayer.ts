@@ -1,0 +1,69 @@
+import { type Config, type ConfigError, Context, Effect, Layer, type Scope } from "effect"
+import type { StoreError } from "../domain/Errors.js"
+import { LockRepository } from "../services/LockRepository.js"
+import { StatusRepository } from "../services/StatusRepository.js"
+import { type CassandraOptions, config, resolveEffect } from "./cassandra/Config.js"
+import { type Client, connect, makeSession } from "./cassandra/Driver.js"
+import { makeLocks } from "./cassandra/Locks.js"
+import { checkSchema } from "./cassandra/Schema.js"
+import { makeStatuses } from "./cassandra/Statuses.js"
+
+export type {
+  CassandraConfig,
+  CassandraOptions,
+  Consistency,
+  SerialConsistency,
+} from "./cassandra/Config.js"
+export { config, defaults } from "./cassandra/Config.js"
+export { leaseTtlSeconds, lwtOutcomeUnknown } from "./cassandra/Locks.js"
+
+export interface CassandraStores {
+  readonly lockRepository: LockRepository["Type"]
+  readonly statusRepository: StatusRepository["Type"]
+  /** The connected cassandra-driver client (shut down when the scope closes). */
+  readonly client: Client
+}
+
+/**
+ * Connects (one cassandra-driver Client in the current scope, shut down when it closes), checks that
+ * the keyspace has the tables of migrations/cassandra, and builds both repositories on it. Fails
+ * within `connectTimeout` (plus a request timeout for the schema check) with an error that names what
+ * is wrong and how to fix it: unreachable contact points, unknown data center, missing or rejected
+ * credentials, missing keyspace, tables or columns.
+ */
+export const make = (options: CassandraOptions): Effect.Effect<CassandraStores, StoreError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const resolved = yield* resolveEffect(options)
+    const client = yield* connect(resolved)
+    const session = makeSession(client, resolved)
+    yield* checkSchema(session)
+    return { lockRepository: makeLocks(session), statusRepository: makeStatuses(session), client }
+  })
+
+/** Both repositories on one Cassandra keyspace. */
+export const layer = (
+  options: CassandraOptions,
+): Layer.Layer<LockRepository | StatusRepository, StoreError> =>
+  Layer.scopedContext(
+    Effect.map(make(options), ({ lockRepository, statusRepository }) =>
+      Context.make(LockRepository, lockRepository).pipe(Context.add(StatusRepository, statusRepository)),
+    ),
+  )
+
+/** Both repositories, with options from any Effect Config (e.g. `config` nested under a prefix). */
+export const layerFromConfig = (
+  options: Config.Config<CassandraOptions>,
+): Layer.Layer<LockRepository | StatusRepository, StoreError | ConfigError.ConfigError> =>
+  Layer.unwrapEffect(Effect.map(options, layer))
+
+/**
+ * Both repositories, configured from the environment through Effect Config:
+ * CASSANDRA_CONTACT_POINTS (required, comma list), CASSANDRA_LOCAL_DC (datacenter1),
+ * CASSANDRA_KEYSPACE (ha_jobs), CASSANDRA_CONSISTENCY (LOCAL_QUORUM), CASSANDRA_SERIAL_CONSISTENCY
+ * (LOCAL_SERIAL), CASSANDRA_USERNAME and CASSANDRA_PASSWORD (optional), CASSANDRA_REQUEST_TIMEOUT
+ * (12 seconds), CASSANDRA_CONNECT_TIMEOUT (10 seconds), CASSANDRA_STATUS_RETENTION (14 days).
+ */
+export const layerConfig: Layer.Layer<
+  LockRepository | StatusRepository,
+  StoreError | ConfigError.ConfigError
+> = layerFromConfig(config)

@@ -1,0 +1,197 @@
+import type { ClientOptions } from "cassandra-driver"
+import { Config, Duration, Effect, Either, Option, Redacted } from "effect"
+import { StoreError } from "../../domain/Errors.js"
+
+/** Consistency levels for reads and for the commit phase of lightweight transactions. */
+export const Consistencies = [
+  "ONE",
+  "TWO",
+  "THREE",
+  "QUORUM",
+  "ALL",
+  "LOCAL_QUORUM",
+  "EACH_QUORUM",
+  "LOCAL_ONE",
+] as const
+export type Consistency = (typeof Consistencies)[number]
+
+/** Consistency of the Paxos phase of lightweight transactions (and of the reads that resolve them). */
+export const SerialConsistencies = ["SERIAL", "LOCAL_SERIAL"] as const
+export type SerialConsistency = (typeof SerialConsistencies)[number]
+
+/** What a user passes to `CassandraLayer.layer`. Everything but the contact points has a default. */
+export interface CassandraOptions {
+  /** "host" or "host:port" (port 9042 by default). */
+  readonly contactPoints: ReadonlyArray<string>
+  /** Data center of this instance; the driver only routes to it. Default "datacenter1". */
+  readonly localDataCenter?: string | undefined
+  /** Keyspace holding the tables of migrations/cassandra (exact, case-sensitive name). Default "ha_jobs". */
+  readonly keyspace?: string | undefined
+  /** Default LOCAL_QUORUM. */
+  readonly consistency?: Consistency | undefined
+  /** Default LOCAL_SERIAL: mutual exclusion among the instances of one data center (see README). */
+  readonly serialConsistency?: SerialConsistency | undefined
+  readonly username?: string | undefined
+  readonly password?: Redacted.Redacted<string> | string | undefined
+  /** Client-side timeout of one request. Default 12 seconds (the driver's default). */
+  readonly requestTimeout?: Duration.DurationInput | undefined
+  /** Bound on establishing the connection at layer construction. Default 10 seconds. */
+  readonly connectTimeout?: Duration.DurationInput | undefined
+  /** How long statuses and history are kept (server-side TTL). Default 14 days, like ha-jobs. */
+  readonly statusRetention?: Duration.DurationInput | undefined
+  /** Extra cassandra-driver options (TLS, policies...), merged under the ones above. */
+  readonly clientOptions?: Omit<ClientOptions, "contactPoints" | "localDataCenter" | "keyspace"> | undefined
+}
+
+/** The options with defaults applied and checked. */
+export interface CassandraConfig {
+  readonly contactPoints: ReadonlyArray<string>
+  readonly localDataCenter: string
+  readonly keyspace: string
+  readonly consistency: Consistency
+  readonly serialConsistency: SerialConsistency
+  readonly credentials: Option.Option<{
+    readonly username: string
+    readonly password: Redacted.Redacted<string>
+  }>
+  readonly requestTimeout: Duration.Duration
+  readonly connectTimeout: Duration.Duration
+  readonly statusRetention: Duration.Duration
+  readonly clientOptions: Omit<ClientOptions, "contactPoints" | "localDataCenter" | "keyspace">
+}
+
+export const defaults = {
+  localDataCenter: "datacenter1",
+  keyspace: "ha_jobs",
+  consistency: "LOCAL_QUORUM",
+  serialConsistency: "LOCAL_SERIAL",
+  requestTimeout: Duration.seconds(12),
+  connectTimeout: Duration.seconds(10),
+  statusRetention: Duration.days(14),
+} as const
+
+const MaxTtlMillis = 630_720_000 * 1000
+
+// Cassandra keyspace names: letters, digits and underscores, at most 48 characters.
+const keyspacePattern = /^[A-Za-z0-9_]{1,48}$/
+
+/** Bad options are reported like every other store failure, as a StoreError of operation "configure". */
+const invalid = (field: string, message: string) =>
+  Either.left(
+    new StoreError({ operation: "configure", message: `invalid Cassandra option ${field}: ${message}` }),
+  )
+
+const positive = (field: string, input: Duration.DurationInput | undefined, fallback: Duration.Duration) => {
+  if (input === undefined) return Either.right(fallback)
+  const d = Duration.decodeUnknown(input)
+  if (Option.isNone(d)) return invalid(field, `${field} "${String(input)}" is not a duration`)
+  if (!Duration.isFinite(d.value) || Duration.toMillis(d.value) <= 0)
+    return invalid(field, `${field} must be positive and finite, got ${Duration.format(d.value)}`)
+  return Either.right(d.value)
+}
+
+/** Applies defaults and checks the options; the error names the option and what is wrong. */
+export const resolve = (options: CassandraOptions): Either.Either<CassandraConfig, StoreError> =>
+  Either.gen(function* () {
+    const contactPoints = options.contactPoints.map((s) => s.trim()).filter((s) => s.length > 0)
+    if (contactPoints.length === 0)
+      return yield* invalid(
+        "contactPoints",
+        "no Cassandra contact points: set CASSANDRA_CONTACT_POINTS to a comma-separated list of host or host:port",
+      )
+    const keyspace = options.keyspace ?? defaults.keyspace
+    if (!keyspacePattern.test(keyspace))
+      return yield* invalid(
+        "keyspace",
+        `keyspace "${keyspace}" must be 1 to 48 letters, digits or underscores (CASSANDRA_KEYSPACE)`,
+      )
+    const consistency = options.consistency ?? defaults.consistency
+    if (!Consistencies.includes(consistency))
+      return yield* invalid(
+        "consistency",
+        `consistency "${consistency}" must be one of ${Consistencies.join(", ")} (CASSANDRA_CONSISTENCY)`,
+      )
+    const serialConsistency = options.serialConsistency ?? defaults.serialConsistency
+    if (!SerialConsistencies.includes(serialConsistency))
+      return yield* invalid(
+        "serialConsistency",
+        `serial consistency "${serialConsistency}" must be SERIAL or LOCAL_SERIAL (CASSANDRA_SERIAL_CONSISTENCY)`,
+      )
+    const { username, password } = options
+    if ((username === undefined) !== (password === undefined))
+      return yield* invalid(
+        username === undefined ? "username" : "password",
+        "set both CASSANDRA_USERNAME and CASSANDRA_PASSWORD, or neither",
+      )
+    const credentials =
+      username !== undefined && password !== undefined
+        ? Option.some({
+            username,
+            password: typeof password === "string" ? Redacted.make(password) : password,
+          })
+        : Option.none()
+    const requestTimeout = yield* positive("requestTimeout", options.requestTimeout, defaults.requestTimeout)
+    const connectTimeout = yield* positive("connectTimeout", options.connectTimeout, defaults.connectTimeout)
+    const statusRetention = yield* positive(
+      "statusRetention",
+      options.statusRetention,
+      defaults.statusRetention,
+    )
+    if (Duration.toMillis(statusRetention) < 1000 || Duration.toMillis(statusRetention) > MaxTtlMillis)
+      return yield* invalid(
+        "statusRetention",
+        `statusRetention must be between 1 second and 20 years (Cassandra's largest TTL), got ${Duration.format(statusRetention)} (CASSANDRA_STATUS_RETENTION)`,
+      )
+    return {
+      contactPoints,
+      localDataCenter: options.localDataCenter ?? defaults.localDataCenter,
+      keyspace,
+      consistency,
+      serialConsistency,
+      credentials,
+      requestTimeout,
+      connectTimeout,
+      statusRetention,
+      clientOptions: options.clientOptions ?? {},
+    }
+  })
+
+export const resolveEffect = (options: CassandraOptions): Effect.Effect<CassandraConfig, StoreError> =>
+  Either.match(resolve(options), { onLeft: Effect.fail, onRight: Effect.succeed })
+
+/**
+ * The options from the environment (Effect Config): CASSANDRA_CONTACT_POINTS (comma list, required),
+ * CASSANDRA_LOCAL_DC, CASSANDRA_KEYSPACE, CASSANDRA_CONSISTENCY, CASSANDRA_SERIAL_CONSISTENCY,
+ * CASSANDRA_USERNAME, CASSANDRA_PASSWORD, CASSANDRA_REQUEST_TIMEOUT, CASSANDRA_CONNECT_TIMEOUT and
+ * CASSANDRA_STATUS_RETENTION (durations such as "12 seconds" or "14 days").
+ */
+export const config: Config.Config<CassandraOptions> = Config.all({
+  contactPoints: Config.array(Config.string(), "CASSANDRA_CONTACT_POINTS"),
+  localDataCenter: Config.string("CASSANDRA_LOCAL_DC").pipe(Config.withDefault(defaults.localDataCenter)),
+  keyspace: Config.string("CASSANDRA_KEYSPACE").pipe(Config.withDefault(defaults.keyspace)),
+  consistency: Config.literal(...Consistencies)("CASSANDRA_CONSISTENCY").pipe(
+    Config.withDefault(defaults.consistency),
+  ),
+  serialConsistency: Config.literal(...SerialConsistencies)("CASSANDRA_SERIAL_CONSISTENCY").pipe(
+    Config.withDefault(defaults.serialConsistency),
+  ),
+  username: Config.string("CASSANDRA_USERNAME").pipe(Config.option),
+  password: Config.redacted("CASSANDRA_PASSWORD").pipe(Config.option),
+  requestTimeout: Config.duration("CASSANDRA_REQUEST_TIMEOUT").pipe(
+    Config.withDefault(defaults.requestTimeout),
+  ),
+  connectTimeout: Config.duration("CASSANDRA_CONNECT_TIMEOUT").pipe(
+    Config.withDefault(defaults.connectTimeout),
+  ),
+  statusRetention: Config.duration("CASSANDRA_STATUS_RETENTION").pipe(
+    Config.withDefault(defaults.statusRetention),
+  ),
+}).pipe(
+  Config.map(
+    ({ username, password, ...rest }): CassandraOptions => ({
+      ...rest,
+      username: Option.getOrUndefined(username),
+      password: Option.getOrUndefined(password),
+    }),
+  ),
+)

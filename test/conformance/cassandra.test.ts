@@ -1,0 +1,15 @@
+import { Effect } from "effect"
+import * as CassandraLayer from "../../src/layers/CassandraLayer.js"
+import { describeCassandra, options } from "../setup/cassandra.js"
+import { storeContract } from "./storeContract.js"
+
+// The unchanged store contract on a real Cassandra: leases expire by server-side TTL, so time is real.
+describeCassandra("cassandra", () =>
+  storeContract({
+    name: "cassandra",
+    layer: CassandraLayer.layer(options()),
+    advance: (d) => Effect.sleep(d),
+    live: true,
+    timeout: 30_000,
+  }),
+)
