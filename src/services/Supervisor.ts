@@ -1,7 +1,7 @@
 import { Chunk, Clock, Duration, Effect, Metric, Option, Schedule, Schema } from "effect"
 import type { JobId } from "../domain/Ids.js"
-import type { LeaseOptions } from "../domain/LeaseTiming.js"
 import { JobStatus } from "../domain/JobStatus.js"
+import type { LeaseOptions } from "../domain/LeaseTiming.js"
 import type { LockType } from "../domain/Names.js"
 import * as Job from "./Job.js"
 import { JobContext } from "./JobContext.js"
