@@ -24,7 +24,7 @@ import type { JobType, LockType } from "../domain/Names.js"
 import type { ResolvedJob } from "./Job.js"
 import { JobContext } from "./JobContext.js"
 import * as JobMetrics from "./JobMetrics.js"
-import { type HeldLease, Lease, type LeaseLoss } from "./Lease.js"
+import { Lease, type LeaseLoss } from "./Lease.js"
 import type { LockHolder } from "./LockRepository.js"
 import { StatusRepository } from "./StatusRepository.js"
 
@@ -322,5 +322,3 @@ const describe = (error: unknown, defect: boolean): string => {
 
 const definedOnly = <T extends object>(o: T): Partial<T> =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
-
-export type { HeldLease }

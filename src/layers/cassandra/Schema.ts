@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import { StoreError } from "../../domain/Errors.js"
 import { type Session, toStoreError } from "./Driver.js"
+import { valueColumns } from "./Statuses.js"
 
 /** The tables and columns the layer uses, as created by migrations/cassandra. */
 export const requiredColumns: Readonly<Record<string, ReadonlyArray<string>>> = {
@@ -13,21 +14,7 @@ export const requiredColumns: Readonly<Record<string, ReadonlyArray<string>>> = 
 }
 
 function statusColumns(key: ReadonlyArray<string>): ReadonlyArray<string> {
-  return [
-    ...key,
-    "trigger_id",
-    "lock_type",
-    "job_state",
-    "job_result",
-    "job_status_ts",
-    "content",
-    "fencing_token",
-    "attempt",
-    "trigger_source",
-    "reason",
-    "scheduled_at",
-    "instance",
-  ]
+  return [...key, ...valueColumns]
 }
 
 export const migrateHint = (keyspace: string) =>

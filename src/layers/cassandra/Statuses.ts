@@ -32,7 +32,8 @@ export const previousBucket = (bucket: number): number =>
  */
 const ClockSkewAllowance = Duration.toMillis(Duration.minutes(5))
 
-const valueColumns = [
+/** The status columns every status table has besides its key (Schema.ts checks them). */
+export const valueColumns = [
   "trigger_id",
   "lock_type",
   "job_state",
