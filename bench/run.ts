@@ -2,9 +2,10 @@
  * `npm run bench`: every bench module, one after the other, each written as a section of
  * BENCHMARKS.md with the machine's details (other sections of the file are kept).
  *
- *   npx tsx bench/run.ts [--only inprocess|failover|cassandra] [module options, e.g. --rounds 5]
+ *   npx tsx bench/run.ts [--only inprocess|failover|cassandra|pgboss] [module options, e.g. --rounds 5]
  *
- * bench/cassandra.ts runs (as its own process) only when CASSANDRA_CONTACT_POINTS is set.
+ * bench/cassandra.ts runs (as its own process) only when CASSANDRA_CONTACT_POINTS is set;
+ * bench/pgboss.ts only when a PostgreSQL answers at PGBOSS_URL (default 127.0.0.1:5432/test).
  */
 import { spawnSync } from "node:child_process"
 import * as path from "node:path"
@@ -12,6 +13,7 @@ import { fileURLToPath } from "node:url"
 import * as failover from "./failover.js"
 import * as inprocess from "./inprocess.js"
 import { machine, writeSection } from "./markdown.js"
+import * as pgboss from "./pgboss.js"
 import type { Section } from "./stats.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -59,5 +61,9 @@ if (!only || only === "failover") write("bench-failover", await failover.run())
 if (!only || only === "cassandra") {
   const s = cassandra()
   if (s) write("bench-cassandra", s)
+}
+if (!only || only === "pgboss") {
+  if (await pgboss.reachable()) write("bench-pgboss", await pgboss.run())
+  else console.log(`bench: no PostgreSQL at ${pgboss.url}; bench/pgboss.ts skipped`)
 }
 process.exit(0)

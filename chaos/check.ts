@@ -60,7 +60,7 @@ export const percentile = (values: ReadonlyArray<number>, p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
 }
 
-interface ExecutionRow {
+export interface ExecutionRow {
   job_type: string
   job_id: string
   lock_type: string
@@ -71,6 +71,28 @@ interface ExecutionRow {
   scheduled_at: number | null
   trigger_source: string
   instance: string | null
+}
+
+/** The statuses and slot claims: store.json (exported from Cassandra by chaos/run.ts) or chaos.db. */
+const readStore = (dir: string) => {
+  const exported = path.join(dir, "store.json")
+  if (fs.existsSync(exported)) {
+    const x = JSON.parse(fs.readFileSync(exported, "utf8")) as {
+      executions: Array<ExecutionRow>
+      slots: Array<{ job_type: string; slot: number; instance: string }>
+    }
+    return { executions: x.executions, slots: x.slots.filter((s) => s.job_type === "chaos-cron") }
+  }
+  const conn = new Database(path.join(dir, "chaos.db"), { readonly: true, fileMustExist: true })
+  const executions = conn.prepare("SELECT * FROM ha_executions").all() as Array<ExecutionRow>
+  const slots = conn
+    .prepare("SELECT job_type, slot, instance FROM ha_slots WHERE job_type = 'chaos-cron'")
+    .all() as Array<{
+    slot: number
+    instance: string
+  }>
+  conn.close()
+  return { executions, slots }
 }
 
 export const check = (options: CheckOptions): CheckReport => {
@@ -87,15 +109,7 @@ export const check = (options: CheckOptions): CheckReport => {
     .filter((l) => l.trim().length > 0)
     .map((l) => JSON.parse(l) as LedgerEntry)
     .sort((a, b) => a.seq - b.seq)
-  const conn = new Database(path.join(dir, "chaos.db"), { readonly: true, fileMustExist: true })
-  const executions = conn.prepare("SELECT * FROM ha_executions").all() as Array<ExecutionRow>
-  const slots = conn
-    .prepare("SELECT job_type, slot, instance FROM ha_slots WHERE job_type = 'chaos-cron'")
-    .all() as Array<{
-    slot: number
-    instance: string
-  }>
-  conn.close()
+  const { executions, slots } = readStore(dir)
 
   const v: Violations = {
     overlap: 0,

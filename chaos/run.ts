@@ -6,16 +6,24 @@
  *
  *   npx tsx chaos/run.ts [--faults 20] [--seconds 120] [--workers 3] [--seed 1] [--keep] [--write-benchmarks]
  *
+ * With `--store cassandra` the workers use CassandraLayer on a fresh keyspace (created and migrated
+ * here; `npm run cassandra:start` first, CASSANDRA_CONTACT_POINTS defaults to 127.0.0.1), and a store
+ * stall is SIGSTOP of the local Cassandra process (pid file of scripts/cassandra/start.sh) for a few
+ * seconds, then SIGCONT (always, also on errors). The statuses and slot claims are exported from the
+ * keyspace to store.json for the checker. A store restart is not injected: start.sh wipes the data
+ * directory, which would reset the fencing tokens (a lost store, not a restart).
+ *
  * Exits non-zero on any violation. Everything runs on 127.0.0.1; every loop is bounded in count and time.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import Database from "better-sqlite3"
+import cassandra from "cassandra-driver"
 import { machine, writeSection } from "../bench/markdown.js"
-import { type CheckReport, check, formatReport } from "./check.js"
+import { type CheckReport, check, type ExecutionRow, formatReport } from "./check.js"
 import type { LedgerEntry } from "./ledger.js"
 
 export type FaultKind = "kill" | "pause" | "stall"
@@ -40,6 +48,8 @@ export interface ChaosOptions {
   readonly leaseMs: number
   readonly deadAfterMs: number
   readonly dir?: string | undefined
+  /** "sqlite" (default) or "cassandra" (the local node of `npm run cassandra:start`). */
+  readonly store?: "sqlite" | "cassandra" | undefined
   readonly log?: ((line: string) => void) | undefined
 }
 
@@ -89,6 +99,97 @@ const exited = (child: ChildProcess) =>
     child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", () => r()),
   )
 
+const cassandraPidFile = path.join(os.homedir(), ".cache/effect-ha-jobs/cassandra/run/cassandra.pid")
+const contactPoints = () => process.env.CASSANDRA_CONTACT_POINTS ?? "127.0.0.1"
+
+/** The pid of the local Cassandra node started by scripts/cassandra/start.sh. */
+const cassandraPid = () => {
+  const pid = Number(fs.readFileSync(process.env.CHAOS_CASSANDRA_PID_FILE ?? cassandraPidFile, "utf8").trim())
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error("chaos: no Cassandra pid (npm run cassandra:start)")
+  const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8")
+  if (!cmdline.includes("CassandraDaemon")) throw new Error(`chaos: pid ${pid} is not a CassandraDaemon`)
+  return pid
+}
+
+/** Resumes Cassandra if we stopped it; safe to call any number of times. */
+const resumeCassandra = (pid: number | undefined) => {
+  if (pid === undefined) return
+  try {
+    process.kill(pid, "SIGCONT")
+  } catch {}
+}
+
+/** Creates and migrates a fresh keyspace (scripts/migrate-cassandra.ts), bounded in time. */
+const migrateKeyspace = (keyspace: string) => {
+  const r = spawnSync(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      path.join(root, "scripts/migrate-cassandra.ts"),
+      "--keyspace",
+      keyspace,
+      "--create-keyspace",
+    ],
+    {
+      cwd: root,
+      env: { ...process.env, CASSANDRA_CONTACT_POINTS: contactPoints() },
+      encoding: "utf8",
+      timeout: 120_000,
+    },
+  )
+  if (r.status !== 0) throw new Error(`chaos: migrating keyspace ${keyspace} failed: ${r.stdout}${r.stderr}`)
+}
+
+/** The statuses (latest per execution) and cron slot claims of a keyspace, in the checker's shape. */
+const exportCassandra = async (keyspace: string, file: string) => {
+  const client = new cassandra.Client({
+    contactPoints: contactPoints().split(","),
+    localDataCenter: process.env.CASSANDRA_LOCAL_DC ?? "datacenter1",
+    keyspace,
+    socketOptions: { connectTimeout: 10_000, readTimeout: 30_000 },
+  })
+  try {
+    const time = (d: Date | null) => (d === null ? null : d.getTime())
+    /** Every row of a small table, page by page (bounded: at most 1000 pages). */
+    const all = async (query: string) => {
+      const rows: Array<cassandra.types.Row> = []
+      let pageState: string | undefined
+      for (let page = 0; page < 1000; page++) {
+        const r = await client.execute(query, [], {
+          prepare: true,
+          fetchSize: 1000,
+          ...(pageState ? { pageState } : {}),
+        })
+        rows.push(...r.rows)
+        pageState = r.pageState ?? undefined
+        if (!pageState) break
+      }
+      return rows
+    }
+    const executions: Array<ExecutionRow> = (await all("SELECT * FROM status_latest")).map((row) => ({
+      job_type: row.get("job_type"),
+      job_id: row.get("job_id"),
+      lock_type: row.get("lock_type"),
+      job_state: row.get("job_state"),
+      job_result: row.get("job_result"),
+      job_status_ts: time(row.get("job_status_ts"))!,
+      fencing_token: row.get("fencing_token") === null ? null : Number(row.get("fencing_token")),
+      scheduled_at: time(row.get("scheduled_at")),
+      trigger_source: row.get("trigger_source"),
+      instance: row.get("instance"),
+    }))
+    const slots = (await all("SELECT job_type, slot, instance FROM cron_slots")).map((row) => ({
+      job_type: row.get("job_type") as string,
+      slot: Number(row.get("slot")),
+      instance: row.get("instance") as string,
+    }))
+    fs.writeFileSync(file, JSON.stringify({ executions, slots }))
+  } finally {
+    await client.shutdown()
+  }
+}
+
 interface Worker {
   readonly slot: number
   incarnation: number
@@ -105,12 +206,20 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
   const dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-chaos-"))
   fs.mkdirSync(dir, { recursive: true })
   const db = path.join(dir, "chaos.db")
+  const store = o.store ?? "sqlite"
+  const keyspace = `chaos_${o.seed}_${Date.now().toString(36)}`.replace(/[^A-Za-z0-9_]/g, "_")
+  let stoppedCassandra: number | undefined
   const ledgerFile = path.join(dir, "ledger.jsonl")
   const faults: Array<Fault> = []
   const children = new Set<ChildProcess>()
   const started = Date.now()
+  if (store === "cassandra") {
+    cassandraPid() // fails early when no local node runs
+    migrateKeyspace(keyspace)
+    log(`chaos: Cassandra keyspace ${keyspace} created on ${contactPoints()}`)
+  }
   log(
-    `chaos: dir ${dir}, seed ${o.seed}, ${o.workers} workers, lease ${o.leaseMs} ms, up to ${o.faults} faults in ${o.seconds} s`,
+    `chaos: store ${store}, dir ${dir}, seed ${o.seed}, ${o.workers} workers, lease ${o.leaseMs} ms, up to ${o.faults} faults in ${o.seconds} s`,
   )
 
   // The ledger: its own process, so that nothing here (a held SQLite lock) can delay its decisions.
@@ -133,6 +242,9 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
       w.output = ""
       w.child = tsx("chaos/worker.ts", {
         CHAOS_DB: db,
+        CHAOS_STORE: store,
+        CHAOS_KEYSPACE: keyspace,
+        CASSANDRA_CONTACT_POINTS: contactPoints(),
         CHAOS_LEDGER: ledgerUrl,
         CHAOS_INSTANCE: w.instance,
         CHAOS_LEASE_MS: String(o.leaseMs),
@@ -178,13 +290,25 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
       if (kind === "stall") {
         const ms = between(1_500, 4_500)
         fault = { kind, start: Date.now(), end: 0 }
-        const conn = new Database(db, { timeout: 5_000 })
-        try {
-          conn.exec("BEGIN EXCLUSIVE")
-          await sleep(ms)
-          conn.exec("COMMIT")
-        } finally {
-          conn.close()
+        if (store === "cassandra") {
+          const pid = cassandraPid()
+          try {
+            stoppedCassandra = pid
+            process.kill(pid, "SIGSTOP")
+            await sleep(ms)
+          } finally {
+            resumeCassandra(pid)
+            stoppedCassandra = undefined
+          }
+        } else {
+          const conn = new Database(db, { timeout: 5_000 })
+          try {
+            conn.exec("BEGIN EXCLUSIVE")
+            await sleep(ms)
+            conn.exec("COMMIT")
+          } finally {
+            conn.close()
+          }
         }
         fault.end = Date.now()
       } else {
@@ -250,13 +374,15 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
     if (!stopped) log("chaos: a worker did not stop within 20 s of SIGTERM")
     fs.writeFileSync(
       path.join(dir, "faults.json"),
-      JSON.stringify({ options: o, faults, quietEnd, started }, null, 2),
+      JSON.stringify({ options: { ...o, store, keyspace }, faults, quietEnd, started }, null, 2),
     )
     for (const w of workers) fs.writeFileSync(path.join(dir, `${w.instance}.log`), w.output)
+    if (store === "cassandra") await exportCassandra(keyspace, path.join(dir, "store.json"))
     const report = check({ dir, leaseMs: o.leaseMs, deadAfterMs: o.deadAfterMs, shutdownClean: stopped })
     log(formatReport(report))
     return report
   } finally {
+    resumeCassandra(stoppedCassandra)
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
     ledger.kill("SIGTERM")
   }
@@ -267,7 +393,14 @@ const arg = (name: string, fallback: number) => {
   return i === -1 ? fallback : Number(process.argv[i + 1])
 }
 
+const stringArg = (name: string) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i === -1 ? undefined : process.argv[i + 1]
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
+  const store = stringArg("store") ?? "sqlite"
+  if (store !== "sqlite" && store !== "cassandra") throw new Error(`chaos: unknown --store ${store}`)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-chaos-"))
   const seed = arg("seed", defaults.seed)
   const report = await runChaos({
@@ -276,13 +409,16 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     seconds: arg("seconds", defaults.seconds),
     workers: arg("workers", defaults.workers),
     seed,
+    store,
   })
   if (process.argv.includes("--write-benchmarks")) {
     const command = `npx tsx chaos/run.ts ${process.argv.slice(2).join(" ")}`
     writeSection(
-      "chaos-sqlite",
+      `chaos-${store}`,
       [
-        "## Fault injection on SQLite (chaos)",
+        store === "cassandra"
+          ? "## Fault injection on Cassandra (chaos; store stall = SIGSTOP of the Cassandra process)"
+          : "## Fault injection on SQLite (chaos)",
         "",
         `Command: \`${command}\` (seed ${seed})`,
         "",

@@ -5,10 +5,13 @@
  * (a newer token was seen) fails the execution, as a real protected resource would make it.
  *
  *   CHAOS_DB=/tmp/x.db CHAOS_LEDGER=http://127.0.0.1:PORT CHAOS_INSTANCE=w1 npx tsx chaos/worker.ts
+ *
+ * On Cassandra instead (keyspace migrated beforehand, see chaos/run.ts --store cassandra):
+ *   CHAOS_STORE=cassandra CHAOS_KEYSPACE=ks CASSANDRA_CONTACT_POINTS=127.0.0.1 ... npx tsx chaos/worker.ts
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Data, Effect, Layer, Option, Schedule } from "effect"
-import { HaJobs, Job, JobContext, SqliteLayer, Supervisor } from "../src/index.js"
+import { CassandraLayer, HaJobs, Job, JobContext, SqliteLayer } from "../src/index.js"
 
 const env = (name: string, fallback?: string) => {
   const value = process.env[name] ?? fallback
@@ -16,7 +19,7 @@ const env = (name: string, fallback?: string) => {
   return value
 }
 
-const db = env("CHAOS_DB")
+const store = env("CHAOS_STORE", "sqlite")
 const ledger = env("CHAOS_LEDGER")
 const instance = env("CHAOS_INSTANCE")
 const ttlMs = Number(env("CHAOS_LEASE_MS", "3000"))
@@ -95,7 +98,18 @@ const cron = Job.make({
 const Service = HaJobs.layer([continuous, cron], {
   instance,
   supervisor: { cron: "* * * * * ?", deadAfter: `${deadAfterMs} millis`, lease },
-}).pipe(Layer.provide(SqliteLayer.layer({ filename: db })))
+}).pipe(
+  Layer.provide(
+    store === "cassandra"
+      ? CassandraLayer.layer({
+          contactPoints: env("CASSANDRA_CONTACT_POINTS").split(","),
+          keyspace: env("CHAOS_KEYSPACE"),
+          requestTimeout: `${Number(env("CHAOS_CASSANDRA_REQUEST_TIMEOUT_MS", "2000"))} millis`,
+          connectTimeout: "10 seconds",
+        })
+      : SqliteLayer.layer({ filename: env("CHAOS_DB") }),
+  ),
+)
 
 Effect.log(`chaos worker ${instance} pid ${process.pid} ready`).pipe(
   Effect.zipRight(Effect.never),
