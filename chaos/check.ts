@@ -130,7 +130,7 @@ export const check = (options: CheckOptions): CheckReport => {
   const pausedOrStalled = (e: LedgerEntry) =>
     faults.some(
       (f) =>
-        (f.kind === "stall" || (f.kind === "pause" && f.pid === e.pid)) &&
+        (f.kind === "stall" || f.kind === "restart" || (f.kind === "pause" && f.pid === e.pid)) &&
         f.start <= e.at &&
         e.at <= f.end + leaseMs + 1_000,
     )
@@ -232,7 +232,7 @@ export const check = (options: CheckOptions): CheckReport => {
     const claimant = claimedBy.get(slot)
     const excuse = faults.some(
       (f) =>
-        (f.kind === "stall" && f.start - 2_000 <= slot && slot <= f.end + 1_000) ||
+        ((f.kind === "stall" || f.kind === "restart") && f.start - 2_000 <= slot && slot <= f.end + 1_000) ||
         (claimant !== undefined &&
           f.instance === claimant &&
           f.start - 2_000 <= slot &&
@@ -257,7 +257,7 @@ export const check = (options: CheckOptions): CheckReport => {
   // Failover of the continuous job after a fault on its holder: first accepted write of a newer token.
   const failover = { kill: [] as Array<number>, pause: [] as Array<number> }
   for (const f of faults) {
-    if (f.kind === "stall" || f.holderToken === undefined) continue
+    if (f.kind === "stall" || f.kind === "restart" || f.holderToken === undefined) continue
     const next = entries.find(
       (e) => e.accepted && e.lockType === f.holderLockType && e.token > f.holderToken! && e.at >= f.start,
     )
@@ -267,7 +267,11 @@ export const check = (options: CheckOptions): CheckReport => {
 
   const count = <K extends string>(keys: ReadonlyArray<K>) =>
     Object.fromEntries(keys.map((k) => [k, 0])) as Record<string, number>
-  const faultCounts = count(["kill", "pause", "stall"])
+  const faultCounts = count(
+    faults.some((f) => f.kind === "restart")
+      ? ["kill", "pause", "stall", "restart"]
+      : ["kill", "pause", "stall"],
+  )
   for (const f of faults) faultCounts[f.kind]! += 1
   faultCounts["kill of the continuous holder"] = faults.filter(
     (f) => f.kind === "kill" && f.holderToken !== undefined,

@@ -5,13 +5,17 @@
  * on the file). Then a quiet period, a graceful shutdown, and chaos/check.ts on what was recorded.
  *
  *   npx tsx chaos/run.ts [--faults 20] [--seconds 120] [--workers 3] [--seed 1] [--keep] [--write-benchmarks]
+ *   npx tsx chaos/run.ts --store cassandra [--no-restart] [--reconnect-ms 500] ...
  *
  * With `--store cassandra` the workers use CassandraLayer on a fresh keyspace (created and migrated
  * here; `npm run cassandra:start` first, CASSANDRA_CONTACT_POINTS defaults to 127.0.0.1), and a store
  * stall is SIGSTOP of the local Cassandra process (pid file of scripts/cassandra/start.sh) for a few
  * seconds, then SIGCONT (always, also on errors). The statuses and slot claims are exported from the
- * keyspace to store.json for the checker. A store restart is not injected: start.sh wipes the data
- * directory, which would reset the fencing tokens (a lost store, not a restart).
+ * keyspace to store.json for the checker. A store restart ("restart", Cassandra only; off with
+ * --no-restart) is scripts/cassandra/stop.sh (SIGTERM: the node drains) then start.sh with
+ * HA_JOBS_CASSANDRA_KEEP_DATA=1 (same data directory, so rows and fencing tokens survive), each
+ * bounded in time. Both scripts and the pid file follow HA_JOBS_CASSANDRA_HOME/_PORT/_STORAGE_PORT
+ * from the environment, so set those to run this against a node other than the default one.
  *
  * Exits non-zero on any violation. Everything runs on 127.0.0.1; every loop is bounded in count and time.
  */
@@ -26,13 +30,13 @@ import { machine, writeSection } from "../bench/markdown.js"
 import { type CheckReport, check, type ExecutionRow, formatReport } from "./check.js"
 import type { LedgerEntry } from "./ledger.js"
 
-export type FaultKind = "kill" | "pause" | "stall"
+export type FaultKind = "kill" | "pause" | "stall" | "restart"
 
 export interface Fault {
   readonly kind: FaultKind
   readonly start: number
   end: number
-  /** The worker hit (none for a stall, which hits the store). */
+  /** The worker hit (none for a stall or a restart, which hit the store). */
   readonly instance?: string | undefined
   readonly pid?: number | undefined
   /** The continuous job's token when the fault began, if the target held it. */
@@ -50,6 +54,10 @@ export interface ChaosOptions {
   readonly dir?: string | undefined
   /** "sqlite" (default) or "cassandra" (the local node of `npm run cassandra:start`). */
   readonly store?: "sqlite" | "cassandra" | undefined
+  /** With the Cassandra store: also restart the node (stop.sh, start.sh keeping the data). Default true. */
+  readonly restart?: boolean | undefined
+  /** With the Cassandra store: the workers' constant driver reconnection delay (default: the driver's). */
+  readonly reconnectMs?: number | undefined
   readonly log?: ((line: string) => void) | undefined
 }
 
@@ -99,12 +107,17 @@ const exited = (child: ChildProcess) =>
     child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", () => r()),
   )
 
-const cassandraPidFile = path.join(os.homedir(), ".cache/effect-ha-jobs/cassandra/run/cassandra.pid")
+/** The run root of scripts/cassandra/start.sh: HA_JOBS_CASSANDRA_HOME, as the scripts read it. */
+const cassandraHome = () =>
+  process.env.HA_JOBS_CASSANDRA_HOME ?? path.join(os.homedir(), ".cache/effect-ha-jobs/cassandra")
+const cassandraPidFile = () => path.join(cassandraHome(), "run/cassandra.pid")
 const contactPoints = () => process.env.CASSANDRA_CONTACT_POINTS ?? "127.0.0.1"
 
 /** The pid of the local Cassandra node started by scripts/cassandra/start.sh. */
 const cassandraPid = () => {
-  const pid = Number(fs.readFileSync(process.env.CHAOS_CASSANDRA_PID_FILE ?? cassandraPidFile, "utf8").trim())
+  const pid = Number(
+    fs.readFileSync(process.env.CHAOS_CASSANDRA_PID_FILE ?? cassandraPidFile(), "utf8").trim(),
+  )
   if (!Number.isInteger(pid) || pid <= 0) throw new Error("chaos: no Cassandra pid (npm run cassandra:start)")
   const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8")
   if (!cmdline.includes("CassandraDaemon")) throw new Error(`chaos: pid ${pid} is not a CassandraDaemon`)
@@ -117,6 +130,51 @@ const resumeCassandra = (pid: number | undefined) => {
   try {
     process.kill(pid, "SIGCONT")
   } catch {}
+}
+
+/** Runs one of scripts/cassandra/*.sh (environment inherited), killed after `ms`; resolves with its output. */
+const cassandraScript = (script: "stop.sh" | "start.sh", env: Record<string, string>, ms: number) =>
+  new Promise<string>((resolve, reject) => {
+    const child = spawn("bash", [path.join(root, "scripts/cassandra", script)], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: ms,
+      killSignal: "SIGKILL",
+    })
+    let out = ""
+    child.stdout.on("data", (d) => (out += d))
+    child.stderr.on("data", (d) => (out += d))
+    child.once("error", reject)
+    child.once("exit", (code, signal) =>
+      code === 0
+        ? resolve(out)
+        : reject(
+            new Error(
+              `chaos: ${script} failed (exit ${code ?? signal}, limit ${ms} ms):\n${out.slice(-4_000)}`,
+            ),
+          ),
+    )
+  })
+
+/**
+ * A store restart: stop.sh (SIGTERM, SIGKILL after 30 s), then start.sh keeping the data directory
+ * (HA_JOBS_CASSANDRA_KEEP_DATA=1), bounded at 60 s + 150 s. Returns the down time as measured here.
+ */
+const restartCassandra = async (log: (line: string) => void) => {
+  const t0 = Date.now()
+  await cassandraScript("stop.sh", { HA_JOBS_CASSANDRA_STOP_TIMEOUT: "30" }, 60_000)
+  const stopped = Date.now()
+  const out = await cassandraScript(
+    "start.sh",
+    { HA_JOBS_CASSANDRA_KEEP_DATA: "1", HA_JOBS_CASSANDRA_START_TIMEOUT: "120" },
+    150_000,
+  )
+  if (!/keeping the data directory/.test(out))
+    throw new Error(`chaos: start.sh did not keep the data:\n${out}`)
+  log(
+    `chaos: Cassandra restarted (stop ${stopped - t0} ms, start ${Date.now() - stopped} ms), pid ${cassandraPid()}`,
+  )
 }
 
 /** Creates and migrates a fresh keyspace (scripts/migrate-cassandra.ts), bounded in time. */
@@ -207,6 +265,7 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
   fs.mkdirSync(dir, { recursive: true })
   const db = path.join(dir, "chaos.db")
   const store = o.store ?? "sqlite"
+  const restart = store === "cassandra" && o.restart !== false
   const keyspace = `chaos_${o.seed}_${Date.now().toString(36)}`.replace(/[^A-Za-z0-9_]/g, "_")
   let stoppedCassandra: number | undefined
   const ledgerFile = path.join(dir, "ledger.jsonl")
@@ -249,6 +308,7 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
         CHAOS_INSTANCE: w.instance,
         CHAOS_LEASE_MS: String(o.leaseMs),
         CHAOS_DEAD_AFTER_MS: String(o.deadAfterMs),
+        ...(o.reconnectMs === undefined ? {} : { CHAOS_CASSANDRA_RECONNECT_MS: String(o.reconnectMs) }),
       })
       children.add(w.child)
       w.child.stdout!.on("data", (d) => (w.output = (w.output + d).slice(-20_000)))
@@ -277,17 +337,26 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
     )
     log(`chaos: ${o.workers} workers up after ${Date.now() - started} ms; injecting faults`)
 
-    const allKinds: ReadonlyArray<FaultKind> = ["kill", "pause", "stall"]
+    const allKinds: ReadonlyArray<FaultKind> = restart
+      ? ["kill", "pause", "stall", "restart"]
+      : ["kill", "pause", "stall"]
     let kinds: Array<FaultKind> = [...allKinds]
     const faultDeadline = Date.now() + o.seconds * 1000
     for (let n = 0; n < o.faults && Date.now() < faultDeadline; n++) {
       await sleep(between(1_000, 3_000))
-      // Kinds in shuffled rounds of three, so that even a short run sees each of them.
-      if (n % 3 === 0) kinds = [...allKinds].sort(() => random() - 0.5)
-      const kind = kinds[n % 3]!
+      // Kinds in shuffled rounds (one of each), so that even a short run sees each of them.
+      if (n % allKinds.length === 0) kinds = [...allKinds].sort(() => random() - 0.5)
+      const kind = kinds[n % allKinds.length]!
       const current = (await state())["chaos-continuous"]
       let fault: Fault
-      if (kind === "stall") {
+      if (kind === "restart") {
+        fault = { kind, start: Date.now(), end: 0 }
+        try {
+          await restartCassandra(log)
+        } finally {
+          fault.end = Date.now()
+        }
+      } else if (kind === "stall") {
         const ms = between(1_500, 4_500)
         fault = { kind, start: Date.now(), end: 0 }
         if (store === "cassandra") {
@@ -374,7 +443,7 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
     if (!stopped) log("chaos: a worker did not stop within 20 s of SIGTERM")
     fs.writeFileSync(
       path.join(dir, "faults.json"),
-      JSON.stringify({ options: { ...o, store, keyspace }, faults, quietEnd, started }, null, 2),
+      JSON.stringify({ options: { ...o, store, restart, keyspace }, faults, quietEnd, started }, null, 2),
     )
     for (const w of workers) fs.writeFileSync(path.join(dir, `${w.instance}.log`), w.output)
     if (store === "cassandra") await exportCassandra(keyspace, path.join(dir, "store.json"))
@@ -410,6 +479,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     workers: arg("workers", defaults.workers),
     seed,
     store,
+    restart: !process.argv.includes("--no-restart"),
+    reconnectMs: stringArg("reconnect-ms") === undefined ? undefined : arg("reconnect-ms", 0),
   })
   if (process.argv.includes("--write-benchmarks")) {
     const command = `npx tsx chaos/run.ts ${process.argv.slice(2).join(" ")}`
@@ -417,7 +488,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       `chaos-${store}`,
       [
         store === "cassandra"
-          ? "## Fault injection on Cassandra (chaos; store stall = SIGSTOP of the Cassandra process)"
+          ? "## Fault injection on Cassandra (chaos; store stall = SIGSTOP of the Cassandra process, store restart = stop.sh + start.sh keeping the data)"
           : "## Fault injection on SQLite (chaos)",
         "",
         `Command: \`${command}\` (seed ${seed})`,

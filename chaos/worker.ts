@@ -10,6 +10,7 @@
  *   CHAOS_STORE=cassandra CHAOS_KEYSPACE=ks CASSANDRA_CONTACT_POINTS=127.0.0.1 ... npx tsx chaos/worker.ts
  */
 import { NodeRuntime } from "@effect/platform-node"
+import cassandra from "cassandra-driver"
 import { Data, Effect, Layer, Option, Schedule } from "effect"
 import { CassandraLayer, HaJobs, Job, JobContext, SqliteLayer } from "../src/index.js"
 
@@ -106,6 +107,19 @@ const Service = HaJobs.layer([continuous, cron], {
           keyspace: env("CHAOS_KEYSPACE"),
           requestTimeout: `${Number(env("CHAOS_CASSANDRA_REQUEST_TIMEOUT_MS", "2000"))} millis`,
           connectTimeout: "10 seconds",
+          // CHAOS_CASSANDRA_RECONNECT_MS (run.ts --reconnect-ms): a constant reconnection delay instead of
+          // the driver's default exponential one (1 s, 2 s, 4 s, ... after the node went down).
+          ...(process.env.CHAOS_CASSANDRA_RECONNECT_MS
+            ? {
+                clientOptions: {
+                  policies: {
+                    reconnection: new cassandra.policies.reconnection.ConstantReconnectionPolicy(
+                      Number(process.env.CHAOS_CASSANDRA_RECONNECT_MS),
+                    ),
+                  },
+                },
+              }
+            : {}),
         })
       : SqliteLayer.layer({ filename: env("CHAOS_DB") }),
   ),

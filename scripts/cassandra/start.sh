@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts a throw-away single-node Apache Cassandra 5.0 on 127.0.0.1 without Docker:
-# jars from Maven Central (cached), JDK 17, fresh empty data directory on every start.
+# jars from Maven Central (cached), JDK 17, fresh empty data directory on every start
+# (unless HA_JOBS_CASSANDRA_KEEP_DATA=1: then the data directory of the previous run is kept).
 # Returns 0 once CQL answers on 127.0.0.1:$HA_JOBS_CASSANDRA_PORT (default 9042).
 # See README.md in this folder for the environment variables. Stop it with stop.sh.
 set -euo pipefail
@@ -15,6 +16,7 @@ HEAP="${HA_JOBS_CASSANDRA_HEAP:-1G}"
 START_TIMEOUT="${HA_JOBS_CASSANDRA_START_TIMEOUT:-300}"
 PAXOS_VARIANT="${CASSANDRA_PAXOS_VARIANT:-v1}"
 AUTH="${HA_JOBS_CASSANDRA_AUTH:-none}"
+KEEP_DATA="${HA_JOBS_CASSANDRA_KEEP_DATA:-0}"
 
 VERSION="$(sed -n 's:.*<cassandra.version>\(.*\)</cassandra.version>.*:\1:p' "$HERE/pom.xml")"
 LIB="$CASS_HOME/lib/$VERSION"
@@ -25,6 +27,7 @@ log() { printf '[cassandra] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 case "$PAXOS_VARIANT" in v1 | v2) ;; *) die "CASSANDRA_PAXOS_VARIANT must be v1 or v2 (got '$PAXOS_VARIANT')" ;; esac
+case "$KEEP_DATA" in 0 | 1) ;; *) die "HA_JOBS_CASSANDRA_KEEP_DATA must be 0 or 1 (got '$KEEP_DATA')" ;; esac
 case "$AUTH" in
   none) AUTHENTICATOR=AllowAllAuthenticator ;;
   # The default superuser cassandra/cassandra; wait-cql.mjs logs in with CASSANDRA_USERNAME/PASSWORD.
@@ -113,8 +116,15 @@ if [[ ! -f "$LIB/cassandra-all-$VERSION.jar" ]]; then
   log "fetched $(find "$LIB" -name '*.jar' | wc -l) jars in $((SECONDS - t0))s"
 fi
 
-# --- run directory: config + empty data ------------------------------------------------------
-rm -rf "$RUN/data" "$RUN/logs" "$RUN/conf"
+# --- run directory: config + empty data (kept with HA_JOBS_CASSANDRA_KEEP_DATA=1) ------------
+if [[ "$KEEP_DATA" == 1 && -d "$RUN/data" ]]; then
+  # A restart of the same node: keyspaces, tables and rows (and the commit log) survive.
+  log "keeping the data directory $RUN/data (HA_JOBS_CASSANDRA_KEEP_DATA=1)"
+  if [[ -f "$RUN/logs/system.log" ]]; then mv -f "$RUN/logs/system.log" "$RUN/logs/system.previous.log"; fi
+  rm -rf "$RUN/conf"
+else
+  rm -rf "$RUN/data" "$RUN/logs" "$RUN/conf"
+fi
 mkdir -p "$RUN/data" "$RUN/logs" "$RUN/conf"
 
 # Keys are Cassandra 5.0 names (5.0 refuses unknown keys). Everything else keeps its default;
@@ -277,7 +287,7 @@ EOF
 } | sed 's/.*/"&"/' > "$RUN/conf/jvm.options"
 
 # --- start -----------------------------------------------------------------------------------
-log "starting Cassandra $VERSION (java: $JAVA, heap $HEAP, paxos_variant $PAXOS_VARIANT, authenticator $AUTHENTICATOR, run dir $RUN)"
+log "starting Cassandra $VERSION (java: $JAVA, heap $HEAP, paxos_variant $PAXOS_VARIANT, authenticator $AUTHENTICATOR, run dir $RUN, keep data $KEEP_DATA)"
 t0=$SECONDS
 cd "$RUN"
 # setsid: own session, so a Ctrl-C in this terminal does not reach the daemon. fd 9 (the lock) is

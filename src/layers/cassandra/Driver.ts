@@ -133,6 +133,12 @@ export const clientOptions = (config: CassandraConfig, keyspace?: string): cassa
         authProvider: new cassandra.auth.PlainTextAuthProvider(username, Redacted.value(password)),
       }),
     }),
+    policies: {
+      // The driver's default waits 1 s, 2 s, 4 s ... (up to 10 min) before reconnecting to a node
+      // that went down; a job store must be back within a lease, so retry soon and often.
+      reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(200, 2_000, false),
+      ...extra.policies,
+    },
     socketOptions: {
       ...extra.socketOptions,
       connectTimeout: Duration.toMillis(config.connectTimeout),
