@@ -11,7 +11,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { LedgerEntry } from "../chaos/ledger.js"
-import { ms, percentile, ratio, type Section, sleep } from "./stats.js"
+import { ms, percentile, ratio, type Section, sleep, waitFor } from "./stats.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const LEASE_MS = 3_000
@@ -27,20 +27,6 @@ const tsx = (script: string, env: Record<string, string>) =>
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   })
-
-const waitFor = async <A>(
-  what: string,
-  probe: () => Promise<A | undefined> | A | undefined,
-  timeoutMs: number,
-) => {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const v = await probe()
-    if (v !== undefined) return v
-    await sleep(20)
-  }
-  throw new Error(`bench/failover: timed out waiting for ${what}`)
-}
 
 export const run = async (): Promise<Section> => {
   const rounds = arg("rounds", 5)

@@ -24,7 +24,10 @@ import pg from "pg"
 import PgBoss from "pg-boss"
 import type { LedgerEntry } from "../chaos/ledger.js"
 import { HaJobs, Job, JobContext, JobManager, SqliteLayer } from "../src/index.js"
-import { ms, percentile, ratio, type Section, sleep } from "./stats.js"
+import { ms, percentile, waitFor as poll, ratio, type Section, sleep } from "./stats.js"
+
+const waitFor = <A>(what: string, probe: () => Promise<A | undefined> | A | undefined, timeoutMs: number) =>
+  poll(what, probe, timeoutMs, 10)
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const LEASE_MS = 3_000
@@ -47,20 +50,6 @@ export const reachable = async () => {
   } finally {
     await c.end().catch(() => {})
   }
-}
-
-const waitFor = async <A>(
-  what: string,
-  probe: () => Promise<A | undefined> | A | undefined,
-  timeoutMs: number,
-) => {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const v = await probe()
-    if (v !== undefined) return v
-    await sleep(10)
-  }
-  throw new Error(`bench/pgboss: timed out waiting for ${what}`)
 }
 
 interface Proc {

@@ -8,6 +8,22 @@ export const ms = (n: number) => (Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) 
 export const ratio = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "n/a")
 export const sleep = (millis: number) => new Promise<void>((r) => setTimeout(r, millis))
 
+/** Polls `probe` until it yields a value; fails naming `what` after `timeoutMs`. */
+export const waitFor = async <A>(
+  what: string,
+  probe: () => Promise<A | undefined> | A | undefined,
+  timeoutMs: number,
+  pollMs = 20,
+): Promise<A> => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const v = await probe()
+    if (v !== undefined) return v
+    await sleep(pollMs)
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
 /** One bench module's result: a titled markdown section. */
 export interface Section {
   readonly title: string

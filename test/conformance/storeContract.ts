@@ -2,10 +2,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, type Layer, Option } from "effect"
 import { type JobId, makeJobId, makeTriggerId } from "../../src/domain/Ids.js"
 import { type JobState, stateToResult } from "../../src/domain/JobState.js"
-import { JobStatus } from "../../src/domain/JobStatus.js"
+import type { JobStatus } from "../../src/domain/JobStatus.js"
 import type { JobType, LockType } from "../../src/domain/Names.js"
 import { LockRepository } from "../../src/services/LockRepository.js"
 import { StatusRepository } from "../../src/services/StatusRepository.js"
+import { statusOf } from "../support/statuses.js"
 
 /** How the contract reaches one store. */
 export interface StoreHarness {
@@ -29,30 +30,6 @@ const names = () => {
     other: `${base}-other` as JobType,
   }
 }
-
-const statusOf = (
-  jobType: JobType,
-  jobId: JobId,
-  state: JobState,
-  ts: number,
-  extra: Partial<ConstructorParameters<typeof JobStatus>[0]> = {},
-) =>
-  Effect.map(
-    makeTriggerId,
-    (triggerId) =>
-      new JobStatus({
-        triggerId,
-        jobType,
-        jobId,
-        lockType: `${jobType}-lock` as LockType,
-        jobState: state,
-        jobResult: stateToResult(state),
-        jobStatusTs: new Date(ts),
-        attempt: 1,
-        triggerSource: "manual",
-        ...extra,
-      }),
-  )
 
 /** The store contract: every store passes this file unchanged. */
 export const storeContract = (harness: StoreHarness) => {

@@ -10,6 +10,7 @@ import type { JobType, LockType } from "../../src/domain/Names.js"
 import * as CassandraLayer from "../../src/layers/CassandraLayer.js"
 import { isOutcomeUnknown } from "../../src/layers/cassandra/Driver.js"
 import { describeCassandra, duringFreeze, options, target } from "../setup/cassandra.js"
+import { statusOf } from "../support/statuses.js"
 
 let counter = 0
 const names = () => {
@@ -558,18 +559,4 @@ describeCassandra("CassandraLayer", () => {
 })
 
 const statusAt = (jobType: JobType, jobId: JobId, ts: number, state: JobState = "RUNNING") =>
-  Effect.map(
-    makeTriggerId,
-    (triggerId) =>
-      new JobStatus({
-        triggerId,
-        jobType,
-        jobId,
-        lockType: `${jobType}-lock` as LockType,
-        jobState: state,
-        jobResult: stateToResult(state),
-        jobStatusTs: new Date(ts),
-        attempt: 1,
-        triggerSource: "manual",
-      }),
-  )
+  statusOf(jobType, jobId, state, ts)
