@@ -9,14 +9,13 @@
  *   npx tsx bench/inprocess.ts [--triggers 200] [--seconds 10]
  *   CASSANDRA_CONTACT_POINTS=127.0.0.1:9142 npx tsx bench/inprocess.ts   # adds a "cassandra" column
  */
-import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import autocannon from "autocannon"
 import { Context, Duration, Effect, Layer, Logger, LogLevel, Option } from "effect"
+import { migrateKeyspace } from "../chaos/cassandra.js"
 import type { StoreError } from "../src/domain/Errors.js"
 import {
   CassandraLayer,
@@ -275,25 +274,10 @@ const measure = (store: string, base: Layer.Layer<LockRepository | StatusReposit
     }).pipe(Effect.provide(app))
   })
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-
 /** A fresh keyspace on CASSANDRA_CONTACT_POINTS, created and migrated by scripts/migrate-cassandra.ts. */
 const cassandraLayer = (contactPoints: string) => {
   const keyspace = `bench_inprocess_${Date.now().toString(36)}`
-  const r = spawnSync(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      path.join(root, "scripts/migrate-cassandra.ts"),
-      "--keyspace",
-      keyspace,
-      "--create-keyspace",
-    ],
-    { cwd: root, encoding: "utf8", timeout: 120_000 },
-  )
-  if (r.status !== 0)
-    throw new Error(`bench/inprocess: migrating keyspace ${keyspace} failed: ${r.stdout}${r.stderr}`)
+  migrateKeyspace(keyspace)
   console.log(`bench/inprocess: Cassandra keyspace ${keyspace} created on ${contactPoints}`)
   return CassandraLayer.layer({
     contactPoints: contactPoints.split(","),

@@ -19,15 +19,22 @@
  *
  * Exits non-zero on any violation. Everything runs on 127.0.0.1; every loop is bounded in count and time.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import Database from "better-sqlite3"
-import cassandra from "cassandra-driver"
 import { machine, writeSection } from "../bench/markdown.js"
-import { type CheckReport, check, type ExecutionRow, formatReport } from "./check.js"
+import {
+  cassandraPid,
+  contactPoints,
+  exportCassandra,
+  migrateKeyspace,
+  restartCassandra,
+  resumeCassandra,
+} from "./cassandra.js"
+import { type CheckReport, check, formatReport } from "./check.js"
 import type { LedgerEntry } from "./ledger.js"
 
 export type FaultKind = "kill" | "pause" | "stall" | "restart"
@@ -106,147 +113,6 @@ const exited = (child: ChildProcess) =>
   new Promise<void>((r) =>
     child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", () => r()),
   )
-
-/** The run root of scripts/cassandra/start.sh: HA_JOBS_CASSANDRA_HOME, as the scripts read it. */
-const cassandraHome = () =>
-  process.env.HA_JOBS_CASSANDRA_HOME ?? path.join(os.homedir(), ".cache/effect-ha-jobs/cassandra")
-const cassandraPidFile = () => path.join(cassandraHome(), "run/cassandra.pid")
-const contactPoints = () => process.env.CASSANDRA_CONTACT_POINTS ?? "127.0.0.1"
-
-/** The pid of the local Cassandra node started by scripts/cassandra/start.sh. */
-const cassandraPid = () => {
-  const pid = Number(
-    fs.readFileSync(process.env.CHAOS_CASSANDRA_PID_FILE ?? cassandraPidFile(), "utf8").trim(),
-  )
-  if (!Number.isInteger(pid) || pid <= 0) throw new Error("chaos: no Cassandra pid (npm run cassandra:start)")
-  const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8")
-  if (!cmdline.includes("CassandraDaemon")) throw new Error(`chaos: pid ${pid} is not a CassandraDaemon`)
-  return pid
-}
-
-/** Resumes Cassandra if we stopped it; safe to call any number of times. */
-const resumeCassandra = (pid: number | undefined) => {
-  if (pid === undefined) return
-  try {
-    process.kill(pid, "SIGCONT")
-  } catch {}
-}
-
-/** Runs one of scripts/cassandra/*.sh (environment inherited), killed after `ms`; resolves with its output. */
-const cassandraScript = (script: "stop.sh" | "start.sh", env: Record<string, string>, ms: number) =>
-  new Promise<string>((resolve, reject) => {
-    const child = spawn("bash", [path.join(root, "scripts/cassandra", script)], {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: ms,
-      killSignal: "SIGKILL",
-    })
-    let out = ""
-    child.stdout.on("data", (d) => (out += d))
-    child.stderr.on("data", (d) => (out += d))
-    child.once("error", reject)
-    child.once("exit", (code, signal) =>
-      code === 0
-        ? resolve(out)
-        : reject(
-            new Error(
-              `chaos: ${script} failed (exit ${code ?? signal}, limit ${ms} ms):\n${out.slice(-4_000)}`,
-            ),
-          ),
-    )
-  })
-
-/**
- * A store restart: stop.sh (SIGTERM, SIGKILL after 30 s), then start.sh keeping the data directory
- * (HA_JOBS_CASSANDRA_KEEP_DATA=1), bounded at 60 s + 150 s. Returns the down time as measured here.
- */
-const restartCassandra = async (log: (line: string) => void) => {
-  const t0 = Date.now()
-  await cassandraScript("stop.sh", { HA_JOBS_CASSANDRA_STOP_TIMEOUT: "30" }, 60_000)
-  const stopped = Date.now()
-  const out = await cassandraScript(
-    "start.sh",
-    { HA_JOBS_CASSANDRA_KEEP_DATA: "1", HA_JOBS_CASSANDRA_START_TIMEOUT: "120" },
-    150_000,
-  )
-  if (!/keeping the data directory/.test(out))
-    throw new Error(`chaos: start.sh did not keep the data:\n${out}`)
-  log(
-    `chaos: Cassandra restarted (stop ${stopped - t0} ms, start ${Date.now() - stopped} ms), pid ${cassandraPid()}`,
-  )
-}
-
-/** Creates and migrates a fresh keyspace (scripts/migrate-cassandra.ts), bounded in time. */
-const migrateKeyspace = (keyspace: string) => {
-  const r = spawnSync(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      path.join(root, "scripts/migrate-cassandra.ts"),
-      "--keyspace",
-      keyspace,
-      "--create-keyspace",
-    ],
-    {
-      cwd: root,
-      env: { ...process.env, CASSANDRA_CONTACT_POINTS: contactPoints() },
-      encoding: "utf8",
-      timeout: 120_000,
-    },
-  )
-  if (r.status !== 0) throw new Error(`chaos: migrating keyspace ${keyspace} failed: ${r.stdout}${r.stderr}`)
-}
-
-/** The statuses (latest per execution) and cron slot claims of a keyspace, in the checker's shape. */
-const exportCassandra = async (keyspace: string, file: string) => {
-  const client = new cassandra.Client({
-    contactPoints: contactPoints().split(","),
-    localDataCenter: process.env.CASSANDRA_LOCAL_DC ?? "datacenter1",
-    keyspace,
-    socketOptions: { connectTimeout: 10_000, readTimeout: 30_000 },
-  })
-  try {
-    const time = (d: Date | null) => (d === null ? null : d.getTime())
-    /** Every row of a small table, page by page (bounded: at most 1000 pages). */
-    const all = async (query: string) => {
-      const rows: Array<cassandra.types.Row> = []
-      let pageState: string | undefined
-      for (let page = 0; page < 1000; page++) {
-        const r = await client.execute(query, [], {
-          prepare: true,
-          fetchSize: 1000,
-          ...(pageState ? { pageState } : {}),
-        })
-        rows.push(...r.rows)
-        pageState = r.pageState ?? undefined
-        if (!pageState) break
-      }
-      return rows
-    }
-    const executions: Array<ExecutionRow> = (await all("SELECT * FROM status_latest")).map((row) => ({
-      job_type: row.get("job_type"),
-      job_id: row.get("job_id"),
-      lock_type: row.get("lock_type"),
-      job_state: row.get("job_state"),
-      job_result: row.get("job_result"),
-      job_status_ts: time(row.get("job_status_ts"))!,
-      fencing_token: row.get("fencing_token") === null ? null : Number(row.get("fencing_token")),
-      scheduled_at: time(row.get("scheduled_at")),
-      trigger_source: row.get("trigger_source"),
-      instance: row.get("instance"),
-    }))
-    const slots = (await all("SELECT job_type, slot, instance FROM cron_slots")).map((row) => ({
-      job_type: row.get("job_type") as string,
-      slot: Number(row.get("slot")),
-      instance: row.get("instance") as string,
-    }))
-    fs.writeFileSync(file, JSON.stringify({ executions, slots }))
-  } finally {
-    await client.shutdown()
-  }
-}
 
 interface Worker {
   readonly slot: number
