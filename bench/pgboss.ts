@@ -10,7 +10,8 @@
  *
  * Failover: SIGKILL of the process while it runs the job → the next start of the job on another
  * process. Trigger latency: a manual trigger (effect-ha-jobs: JobManager.trigger; pg-boss: send to a
- * standard queue worked in the same process) → the first line of the job.
+ * standard queue worked in the same process, once polled and once followed by notifyWorker, which
+ * wakes the worker at once) → the first line of the job.
  *
  *   npx tsx bench/pgboss.ts [--rounds 5] [--triggers 50]   (PGBOSS_URL, default postgres://postgres@127.0.0.1:5432/test)
  */
@@ -85,6 +86,7 @@ const pgBoss = async (rounds: number, triggers: number) => {
   boss.on("error", (e) => console.error(`pg-boss error: ${String(e)}`))
   const failover: Array<number> = []
   const trigger: Array<number> = []
+  const triggerNotified: Array<number> = []
   try {
     await boss.start()
     await boss.createQueue("singleton-cron", {
@@ -95,17 +97,31 @@ const pgBoss = async (rounds: number, triggers: number) => {
     })
     await boss.createQueue("trigger", { name: "trigger", retryLimit: 0 })
 
-    // Trigger latency: send -> first line of the handler, in this process.
+    // Trigger latency: send -> first line of the handler, in this process. Twice: as pg-boss polls
+    // (every 0.5 s, its minimum), and woken at once by notifyWorker, its fastest in-process path.
     const startedAt = new Map<string, number>()
-    await boss.work("trigger", { pollingIntervalSeconds: 0.5, batchSize: 1 }, async ([job]) => {
+    const handler = async ([job]: Array<PgBoss.Job<object>>) => {
       startedAt.set(job!.id, performance.now())
-    })
-    for (let i = 0; i < triggers + 3; i++) {
-      await sleep(Math.random() * 200)
-      const t0 = performance.now()
-      const id = (await boss.send("trigger", {}))!
-      const t1 = await waitFor("the triggered pg-boss job", () => startedAt.get(id), 10_000)
-      if (i >= 3) trigger.push(t1 - t0)
+    }
+    await boss.work("trigger", { pollingIntervalSeconds: 0.5, batchSize: 1 }, handler)
+    await boss.createQueue("trigger-notified", { name: "trigger-notified", retryLimit: 0 })
+    const notified = await boss.work(
+      "trigger-notified",
+      { pollingIntervalSeconds: 0.5, batchSize: 1 },
+      handler,
+    )
+    for (const [queue, workerId, into] of [
+      ["trigger", undefined, trigger],
+      ["trigger-notified", notified, triggerNotified],
+    ] as const) {
+      for (let i = 0; i < triggers + 3; i++) {
+        await sleep(Math.random() * 200)
+        const t0 = performance.now()
+        const id = (await boss.send(queue, {}))!
+        if (workerId !== undefined) boss.notifyWorker(workerId)
+        const t1 = await waitFor("the triggered pg-boss job", () => startedAt.get(id), 10_000)
+        if (i >= 3) into.push(t1 - t0)
+      }
     }
 
     const env = { PGBOSS_URL: url, PGBOSS_SCHEMA: schema }
@@ -155,7 +171,7 @@ const pgBoss = async (rounds: number, triggers: number) => {
     await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {})
     await c.end()
   }
-  return { failover, trigger }
+  return { failover, trigger, triggerNotified }
 }
 
 /** effect-ha-jobs on SQLite: the same crash on chaos-cron (chaos workers + ledger), and trigger latency. */
@@ -280,7 +296,8 @@ export const run = async (): Promise<Section> => {
       "retryLimit 0; pg-boss's cron fires at most once a minute, so each pg-boss process sends every second",
       "with singletonKey + singletonSeconds 1. Two worker processes each; the job works 300 ms. Failover:",
       "SIGKILL while the job runs → its next start on another process. Trigger: manual trigger/send →",
-      `first line of the job, in one process (${rounds} kills and ${triggers} triggers per system, one run).`,
+      "first line of the job, in one process; for pg-boss also with `notifyWorker(workerId)` right after",
+      `the send (its fastest path, only within the sending process). ${rounds} kills and ${triggers} triggers per system, one run.`,
       "",
       "| measurement | effect-ha-jobs (ms) | pg-boss (ms) | pg-boss ÷ effect-ha-jobs |",
       "|---|---:|---:|---:|",
@@ -288,6 +305,8 @@ export const run = async (): Promise<Section> => {
       row("failover after SIGKILL, max", ours.failover, theirs.failover, 100),
       row("trigger → running, p50", ours.trigger, theirs.trigger, 50),
       row("trigger → running, p99", ours.trigger, theirs.trigger, 99),
+      row("trigger → running, p50, pg-boss woken by notifyWorker", ours.trigger, theirs.triggerNotified, 50),
+      row("trigger → running, p99, pg-boss woken by notifyWorker", ours.trigger, theirs.triggerNotified, 99),
       "",
       `Failover samples (ms): effect-ha-jobs ${ours.failover.join(", ")}; pg-boss ${theirs.failover.join(", ")}.`,
     ].join("\n"),
