@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 import { JobId, TriggerId } from "./Ids.js"
-import { JobResult, JobState, TriggerSource } from "./JobState.js"
+import { JobResult, JobState, stateToResult, TriggerSource } from "./JobState.js"
 import { JobType, LockType } from "./Names.js"
 
 /**
@@ -29,3 +29,10 @@ export class JobStatus extends Schema.Class<JobStatus>("JobStatus")({
   /** The instance that wrote this status. */
   instance: Schema.optional(Schema.String),
 }) {}
+
+/** What a writer of a status chooses; the result and the time are not its choice. */
+export type JobStatusFields = Omit<ConstructorParameters<typeof JobStatus>[0], "jobResult" | "jobStatusTs">
+
+/** A status written at `now` (epoch millis): its result always follows from its state. */
+export const statusAt = (now: number, fields: JobStatusFields): JobStatus =>
+  new JobStatus({ ...fields, jobResult: stateToResult(fields.jobState), jobStatusTs: new Date(now) })

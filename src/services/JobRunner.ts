@@ -18,8 +18,8 @@ import { encodeContent } from "../domain/Content.js"
 import { type ContentError, StoreError } from "../domain/Errors.js"
 import { type JobId, makeJobId, type TriggerId } from "../domain/Ids.js"
 import { isJobOutcome } from "../domain/JobOutcome.js"
-import { type JobState, stateToResult, type TriggerSource } from "../domain/JobState.js"
-import { JobStatus } from "../domain/JobStatus.js"
+import type { JobState, TriggerSource } from "../domain/JobState.js"
+import { type JobStatus, statusAt } from "../domain/JobStatus.js"
 import type { JobType, LockType } from "../domain/Names.js"
 import type { ResolvedJob } from "./Job.js"
 import { JobContext } from "./JobContext.js"
@@ -99,23 +99,19 @@ export const make = Effect.gen(function* () {
           state: JobState,
           extra: Partial<Pick<JobStatus, "content" | "reason" | "fencingToken">>,
         ) =>
-          Effect.map(
-            Clock.currentTimeMillis,
-            (now) =>
-              new JobStatus({
-                triggerId: request.triggerId,
-                jobType: job.type,
-                jobId,
-                lockType: job.lockType,
-                jobState: state,
-                jobResult: stateToResult(state),
-                jobStatusTs: new Date(now),
-                attempt: request.attempt,
-                triggerSource: request.source,
-                instance: request.instance,
-                ...(request.scheduledAt === undefined ? {} : { scheduledAt: new Date(request.scheduledAt) }),
-                ...definedOnly(extra),
-              }),
+          Effect.map(Clock.currentTimeMillis, (now) =>
+            statusAt(now, {
+              triggerId: request.triggerId,
+              jobType: job.type,
+              jobId,
+              lockType: job.lockType,
+              jobState: state,
+              attempt: request.attempt,
+              triggerSource: request.source,
+              instance: request.instance,
+              ...(request.scheduledAt === undefined ? {} : { scheduledAt: new Date(request.scheduledAt) }),
+              ...definedOnly(extra),
+            }),
           )
 
         const leaseScope = yield* Scope.make()

@@ -1,7 +1,7 @@
 import { Clock, Context, Deferred, Duration, Effect, Layer, Metric, Option, Schedule, Schema } from "effect"
 import type { CronSchedule } from "../domain/CronSchedule.js"
 import { makeJobId, makeTriggerId } from "../domain/Ids.js"
-import { JobStatus } from "../domain/JobStatus.js"
+import { statusAt } from "../domain/JobStatus.js"
 import type { ResolvedJob } from "./Job.js"
 import { JobManager } from "./JobManager.js"
 import * as JobMetrics from "./JobMetrics.js"
@@ -62,14 +62,12 @@ export const make = (options: SchedulerOptions = {}) =>
           yield* Metric.increment(Metric.tagged(JobMetrics.skippedSlots, "job_type", job.type))
           const now = yield* Clock.currentTimeMillis
           yield* statuses.save(
-            new JobStatus({
+            statusAt(now, {
               triggerId: yield* makeTriggerId,
               jobType: job.type,
               jobId: yield* makeJobId,
               lockType: job.lockType,
               jobState: "SKIPPED",
-              jobResult: "SUCCESS",
-              jobStatusTs: new Date(now),
               attempt: 1,
               triggerSource: source,
               reason: `overlap: ${result.jobType} ${result.jobId} still holds lock ${job.lockType}`,

@@ -1,6 +1,6 @@
 import { Chunk, Clock, Duration, Effect, Metric, Option, Schedule, Schema } from "effect"
 import type { JobId } from "../domain/Ids.js"
-import { JobStatus } from "../domain/JobStatus.js"
+import { type JobStatus, statusAt } from "../domain/JobStatus.js"
 import type { LeaseOptions } from "../domain/LeaseTiming.js"
 import type { LockType } from "../domain/Names.js"
 import * as Job from "./Job.js"
@@ -74,11 +74,9 @@ export const supervise = (options: SupervisorOptions = {}) =>
           const latest = yield* statuses.get(jobType, s.jobId)
           if (Option.isNone(latest) || latest.value.jobResult !== "PENDING") continue
           yield* statuses.save(
-            new JobStatus({
+            statusAt(now, {
               ...latest.value,
               jobState: "DEAD",
-              jobResult: "FAILED",
-              jobStatusTs: new Date(now),
               reason: `no lease held for this execution (last status ${latest.value.jobStatusTs.toISOString()}${latest.value.instance ? ` from ${latest.value.instance}` : ""})`,
             }),
           )
