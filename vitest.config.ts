@@ -4,7 +4,11 @@ import { defineConfig } from "vitest/config"
 // node): they run in their own project, one file at a time, after the other tests (a 2-core machine
 // running the node, the timing tests of both projects and the workers at once makes both flaky).
 // Only that project pays for finding a Cassandra (test/setup/cassandra.global.ts).
-const cassandraTests = ["test/conformance/cassandra.test.ts", "test/layers/Cassandra*.test.ts"]
+const cassandraTests = [
+  "test/conformance/cassandra.test.ts",
+  "test/layers/Cassandra*.test.ts",
+  "test/chaos/*.cassandra.test.ts",
+]
 
 export default defineConfig({
   test: {

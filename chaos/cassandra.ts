@@ -112,6 +112,14 @@ export const exportCassandra = async (keyspace: string, file: string) => {
     localDataCenter: process.env.CASSANDRA_LOCAL_DC ?? "datacenter1",
     keyspace,
     socketOptions: { connectTimeout: 10_000, readTimeout: 30_000 },
+    ...(process.env.CASSANDRA_USERNAME
+      ? {
+          authProvider: new cassandra.auth.PlainTextAuthProvider(
+            process.env.CASSANDRA_USERNAME,
+            process.env.CASSANDRA_PASSWORD ?? "",
+          ),
+        }
+      : {}),
   })
   try {
     const time = (d: Date | null) => (d === null ? null : d.getTime())

@@ -107,6 +107,10 @@ const Service = HaJobs.layer([continuous, cron], {
           keyspace: env("CHAOS_KEYSPACE"),
           requestTimeout: `${Number(env("CHAOS_CASSANDRA_REQUEST_TIMEOUT_MS", "2000"))} millis`,
           connectTimeout: "10 seconds",
+          // A node with PasswordAuthenticator (CI): the same credentials as the migration.
+          ...(process.env.CASSANDRA_USERNAME
+            ? { username: process.env.CASSANDRA_USERNAME, password: env("CASSANDRA_PASSWORD") }
+            : {}),
           // CHAOS_CASSANDRA_RECONNECT_MS (run.ts --reconnect-ms): a constant reconnection delay instead of
           // the driver's default exponential one (1 s, 2 s, 4 s, ... after the node went down).
           ...(process.env.CHAOS_CASSANDRA_RECONNECT_MS

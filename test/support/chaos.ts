@@ -1,0 +1,26 @@
+import * as fs from "node:fs"
+import { assert } from "vitest"
+import type { CheckReport } from "../../chaos/check.js"
+
+/**
+ * What every short chaos run in the tests must show: no violation of any kind (the list is pinned,
+ * so a check dropped from chaos/check.ts fails here too), each worker fault injected at least once,
+ * and failover after a kill of the holder within 2 x the lease (loose, for loaded CI machines).
+ * A failing run's files stay in `dir` for inspection; a passing run's are removed.
+ */
+export const assertChaosPassed = (report: CheckReport, dir: string, lines: ReadonlyArray<string>) => {
+  console.log(lines.join("\n"))
+  if (!report.passed) assert.fail(`chaos violations (files kept in ${dir}):\n${lines.join("\n")}`)
+  fs.rmSync(dir, { recursive: true, force: true })
+  assert.deepStrictEqual(report.violations, {
+    overlap: 0,
+    tokenNotIncreasing: 0,
+    staleAccepted: 0,
+    slotRunTwice: 0,
+    slotMissed: 0,
+    pendingAfterGrace: 0,
+    shutdownHung: 0,
+  })
+  for (const kind of ["kill", "pause", "stall"] as const) assert.isAtLeast(report.faults[kind] ?? 0, 1, kind)
+  for (const ms of report.failover.kill.samples) assert.isAtMost(ms, 2 * report.leaseMs)
+}
