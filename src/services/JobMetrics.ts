@@ -34,6 +34,13 @@ export const skippedSlots = Metric.counter("ha_jobs_skipped_slots_total", {
   incremental: true,
 })
 
+/** Cron slots not fired (store unreachable until the slot was superseded, or a paused process), tagged job_type. */
+export const missedSlots = Metric.counter("ha_jobs_missed_slots_total", {
+  description:
+    "Cron slots not fired: the store stayed unreachable, or the process was paused past the misfire threshold",
+  incremental: true,
+})
+
 /** Retries started by the supervisor, tagged job_type. */
 export const retries = Metric.counter("ha_jobs_retries_total", {
   description: "Failed triggers run again by the supervisor",

@@ -1,5 +1,18 @@
-import { Clock, Context, Deferred, Duration, Effect, Layer, Metric, Option, Schedule, Schema } from "effect"
+import {
+  Clock,
+  Context,
+  Deferred,
+  Duration,
+  Effect,
+  Either,
+  Layer,
+  Metric,
+  Option,
+  Schedule,
+  Schema,
+} from "effect"
 import type { CronSchedule } from "../domain/CronSchedule.js"
+import { StoreError } from "../domain/Errors.js"
 import { makeJobId, makeTriggerId } from "../domain/Ids.js"
 import { statusAt } from "../domain/JobStatus.js"
 import type { ResolvedJob } from "./Job.js"
@@ -23,6 +36,9 @@ export interface SchedulerOptions {
   /** A slot found later than this (a paused process) is not fired; catch-up covers downtime. Defaults to 1 minute. */
   readonly misfireThreshold?: Duration.DurationInput | undefined
 }
+
+/** One claim attempt waits at most this long (a hung store connection must not hold the cron loop). */
+const claimAttemptMs = 10_000
 
 /** Fires cron slots: every instance schedules every cron job; the store lets each slot run once. */
 export class Scheduler extends Context.Tag("effect-ha-jobs/Scheduler")<
@@ -48,10 +64,49 @@ export const make = (options: SchedulerOptions = {}) =>
     const jobs = yield* Effect.forEach(manager.jobTypes, (t) => manager.job(t)).pipe(Effect.orDie)
     const cronJobs = jobs.flatMap((job) => (Option.isSome(job.cron) ? [{ job, cron: job.cron.value }] : []))
 
-    /** Claims the slot; the claimant triggers, and records an overlap when the lock is held. */
-    const fire = (job: ResolvedJob, slot: number, source: "cron" | "catch-up") =>
+    const countMissed = (job: ResolvedJob) =>
+      Metric.increment(Metric.tagged(JobMetrics.missedSlots, "job_type", job.type))
+
+    /**
+     * Claims the slot, retrying while the store is unreachable (200 ms, doubling, at most 5 s apart;
+     * each attempt bounded too) until `giveUpAt`: a short outage delays the run instead of dropping it.
+     * A retry is a new claim, so at worst an answer lost in the outage costs the slot, never a second run.
+     */
+    const claim = (job: ResolvedJob, slot: number, giveUpAt: number) =>
       Effect.gen(function* () {
-        if (!(yield* locks.claimSlot({ jobType: job.type, slot, instance: manager.instance }))) return
+        for (let failures = 0; ; failures++) {
+          const left = giveUpAt - (yield* Clock.currentTimeMillis)
+          const attempt = yield* locks
+            .claimSlot({ jobType: job.type, slot, instance: manager.instance })
+            .pipe(
+              Effect.timeoutFail({
+                duration: Duration.millis(Math.max(1, Math.min(left, claimAttemptMs))),
+                onTimeout: () =>
+                  new StoreError({ operation: "claimSlot", message: "no answer from the store" }),
+              }),
+              Effect.either,
+            )
+          if (Either.isRight(attempt)) {
+            if (failures > 0) yield* Effect.logInfo(`slot claimed after ${failures} failed attempts`)
+            return attempt.right
+          }
+          const delay = Math.min(200 * 2 ** failures, 5_000)
+          if ((yield* Clock.currentTimeMillis) + delay >= giveUpAt) {
+            yield* countMissed(job)
+            return yield* Effect.fail(attempt.left)
+          }
+          if (failures === 0)
+            yield* Effect.logWarning("claiming the slot failed; retrying").pipe(
+              Effect.annotateLogs({ error: attempt.left.message, until: new Date(giveUpAt).toISOString() }),
+            )
+          yield* Effect.sleep(Duration.millis(delay))
+        }
+      })
+
+    /** Claims the slot; the claimant triggers, and records an overlap when the lock is held. */
+    const fire = (job: ResolvedJob, slot: number, source: "cron" | "catch-up", giveUpAt: number) =>
+      Effect.gen(function* () {
+        if (!(yield* claim(job, slot, giveUpAt))) return
         if (source === "cron")
           yield* Metric.update(
             Metric.tagged(JobMetrics.scheduleLag, "job_type", job.type),
@@ -101,7 +156,7 @@ export const make = (options: SchedulerOptions = {}) =>
         const latestMissed = cron.previous(now + 1) ?? missed
         yield* Effect.logInfo("a slot was missed during downtime; running the job now")
         // Claiming the missed slot makes the catch-up run once, however many instances start.
-        yield* fire(job, latestMissed, "catch-up")
+        yield* fire(job, latestMissed, "catch-up", now + misfireMs)
       }).pipe(
         Effect.catchAll((e) =>
           Effect.logError("catch-up check failed").pipe(Effect.annotateLogs("error", String(e))),
@@ -117,8 +172,13 @@ export const make = (options: SchedulerOptions = {}) =>
           const now = yield* Clock.currentTimeMillis
           if (slot > now) yield* Effect.sleep(Duration.millis(slot - now))
           const firedAt = yield* Clock.currentTimeMillis
-          if (firedAt - slot <= misfireMs) yield* fire(job, slot, "cron")
-          else yield* Effect.logWarning(`slot ${new Date(slot).toISOString()} missed by ${firedAt - slot} ms`)
+          // Claim retries end at the misfire threshold, or when the next slot supersedes this one.
+          const giveUpAt = Math.min(slot + misfireMs, cron.next(slot) ?? Number.POSITIVE_INFINITY)
+          if (firedAt - slot <= misfireMs) yield* fire(job, slot, "cron", giveUpAt)
+          else {
+            yield* countMissed(job)
+            yield* Effect.logWarning(`slot ${new Date(slot).toISOString()} missed by ${firedAt - slot} ms`)
+          }
           after = Math.max(slot, firedAt - misfireMs)
         }
       }).pipe(Effect.annotateLogs({ jobType: job.type }))

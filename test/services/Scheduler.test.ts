@@ -1,8 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { type Duration, Effect, Ref, TestClock } from "effect"
+import { type Duration, Effect, Metric, Ref, TestClock } from "effect"
+import { StoreError } from "../../src/domain/Errors.js"
 import type { JobStatus } from "../../src/domain/JobStatus.js"
 import * as Job from "../../src/services/Job.js"
 import type { JobManager } from "../../src/services/JobManager.js"
+import * as JobMetrics from "../../src/services/JobMetrics.js"
 import { memoryStores, nodeOn, skewedClock } from "../support/harness.js"
 
 const all = (manager: JobManager["Type"], jobType: string) => manager.list(jobType, { limit: 1000 })
@@ -169,6 +171,107 @@ describe("Scheduler", () => {
       assert.deepStrictEqual(slotsOf(rows, "FINISHED"), [iso(10_000)])
     }),
   )
+
+  describe("a store unreachable at slot time", () => {
+    type Link = "up" | "refused" | "hung"
+    /** Memory stores whose slot claims fail (refused) or never answer (hung) while the link is down. */
+    const flakyStores = Effect.gen(function* () {
+      const base = yield* memoryStores
+      const link = yield* Ref.make<Link>("up")
+      const claims = yield* Ref.make(0)
+      const lockRepository: typeof base.lockRepository = {
+        ...base.lockRepository,
+        claimSlot: (c) =>
+          Effect.zipRight(
+            Ref.update(claims, (n) => n + 1),
+            Effect.flatMap(Ref.get(link), (l) =>
+              l === "up"
+                ? base.lockRepository.claimSlot(c)
+                : l === "hung"
+                  ? Effect.never
+                  : Effect.fail(new StoreError({ operation: "claimSlot", message: "connection refused" })),
+            ),
+          ),
+      }
+      return { stores: { ...base, lockRepository }, link, claims }
+    })
+    const missedOf = (type: string) =>
+      Effect.map(Metric.value(Metric.tagged(JobMetrics.missedSlots, "job_type", type)), (c) => c.count)
+    const finished = (rows: ReadonlyArray<JobStatus>) =>
+      rows
+        .filter((r) => r.jobState === "FINISHED")
+        .map((r) => ({ slot: r.scheduledAt!.getTime(), at: r.jobStatusTs.getTime() }))
+        .sort((x, y) => x.slot - y.slot)
+
+    it.scoped("a 10 s outage over a minute slot delays the run, it does not drop it", () =>
+      Effect.gen(function* () {
+        const { stores, link, claims } = yield* flakyStores
+        const job = Job.make({ type: "minutely-outage", cron: "0 * * * * ?", run: Effect.void })
+        const a = yield* nodeOn(stores, [job], { instance: "a" })
+        yield* stepBy("1 second", 59)
+        yield* Ref.set(link, "refused")
+        yield* stepBy("1 second", 10) // t = 69 s: the 60 s slot has been refused for 9 s
+        assert.deepStrictEqual(finished(yield* all(a.manager, "minutely-outage")), [])
+        assert.isAbove(yield* Ref.get(claims), 3) // retried, not given up
+        yield* Ref.set(link, "up")
+        yield* stepBy("1 second", 10)
+        const ran = finished(yield* all(a.manager, "minutely-outage"))
+        assert.deepStrictEqual(
+          ran.map((r) => r.slot),
+          [60_000],
+        )
+        assert.isAtLeast(ran[0]!.at, 69_000) // late, after the outage, within the 5 s retry cap
+        assert.isAtMost(ran[0]!.at, 74_000)
+        assert.strictEqual(yield* missedOf("minutely-outage"), 0)
+      }),
+    )
+
+    it.scoped("a hung store: each claim attempt times out and is retried", () =>
+      Effect.gen(function* () {
+        const { stores, link } = yield* flakyStores
+        const job = Job.make({ type: "minutely-hung", cron: "0 * * * * ?", run: Effect.void })
+        const a = yield* nodeOn(stores, [job], { instance: "a" })
+        yield* stepBy("1 second", 59)
+        yield* Ref.set(link, "hung")
+        yield* stepBy("1 second", 15)
+        yield* Ref.set(link, "up")
+        // The attempt hung since 60 s times out at 70 s; one of the next ones (hung too until 75 s)
+        // times out at 80.2 s; the one after answers.
+        yield* stepBy("1 second", 25)
+        const ran = finished(yield* all(a.manager, "minutely-hung"))
+        assert.deepStrictEqual(
+          ran.map((r) => r.slot),
+          [60_000],
+        )
+        assert.isAtLeast(ran[0]!.at, 80_000)
+        assert.strictEqual(yield* missedOf("minutely-hung"), 0)
+      }),
+    )
+
+    it.scoped(
+      "an outage past the next slot: that slot supersedes the old one (no burst), counted as missed",
+      () =>
+        Effect.gen(function* () {
+          const { stores, link } = yield* flakyStores
+          const job = Job.make({ type: "ten-outage", cron: "0/10 * * * * ?", run: Effect.void })
+          const a = yield* nodeOn(stores, [job], { instance: "a" })
+          yield* stepBy("1 second", 9)
+          yield* Ref.set(link, "refused")
+          yield* stepBy("1 second", 26) // t = 35 s
+          yield* Ref.set(link, "up")
+          yield* stepBy("1 second", 30) // t = 65 s
+          const ran = finished(yield* all(a.manager, "ten-outage"))
+          // 10 s and 20 s were given up when the next slot came; 30 s ran late, when the store was back.
+          assert.deepStrictEqual(
+            ran.map((r) => r.slot),
+            [30_000, 40_000, 50_000, 60_000],
+          )
+          assert.isAtLeast(ran[0]!.at, 35_000)
+          assert.isBelow(ran[0]!.at, 40_000)
+          assert.strictEqual(yield* missedOf("ten-outage"), 2)
+        }),
+    )
+  })
 
   describe("catch-up after downtime", () => {
     const daily = Job.make({
