@@ -103,6 +103,20 @@ export const make = (options: SchedulerOptions = {}) =>
         }
       })
 
+    /**
+     * Until when a slot's claim is retried while the store is unreachable: at least up to the misfire
+     * threshold, and, as a catch-up after downtime would (catchUp "run-once"), as long as the next
+     * regular slot is more than `acceptableDelay` away; never past the next slot, which supersedes it.
+     */
+    const claimDeadline = (job: ResolvedJob, slot: number, next: number) =>
+      Math.min(
+        next,
+        Math.max(
+          slot + misfireMs,
+          job.catchUp === "skip" ? Number.NEGATIVE_INFINITY : next - Duration.toMillis(job.acceptableDelay),
+        ),
+      )
+
     /** Claims the slot; the claimant triggers, and records an overlap when the lock is held. */
     const fire = (job: ResolvedJob, slot: number, source: "cron" | "catch-up", giveUpAt: number) =>
       Effect.gen(function* () {
@@ -172,8 +186,7 @@ export const make = (options: SchedulerOptions = {}) =>
           const now = yield* Clock.currentTimeMillis
           if (slot > now) yield* Effect.sleep(Duration.millis(slot - now))
           const firedAt = yield* Clock.currentTimeMillis
-          // Claim retries end at the misfire threshold, or when the next slot supersedes this one.
-          const giveUpAt = Math.min(slot + misfireMs, cron.next(slot) ?? Number.POSITIVE_INFINITY)
+          const giveUpAt = claimDeadline(job, slot, cron.next(slot) ?? Number.POSITIVE_INFINITY)
           if (firedAt - slot <= misfireMs) yield* fire(job, slot, "cron", giveUpAt)
           else {
             yield* countMissed(job)

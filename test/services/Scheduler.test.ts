@@ -248,6 +248,48 @@ describe("Scheduler", () => {
       }),
     )
 
+    it.scoped("a daily slot in a 40-minute outage runs when the store is back, as a catch-up would", () =>
+      Effect.gen(function* () {
+        const { stores, link } = yield* flakyStores
+        const job = Job.make({ type: "daily-outage", cron: "0 0 0 * * ?", run: Effect.void })
+        const a = yield* nodeOn(stores, [job], { instance: "a" })
+        yield* TestClock.adjust("23 hours")
+        yield* Ref.set(link, "refused")
+        yield* stepBy("1 minute", 60 + 40) // to 00:40 on day 2, far past the 1-minute misfire threshold
+        assert.deepStrictEqual(finished(yield* all(a.manager, "daily-outage")), [])
+        yield* Ref.set(link, "up")
+        yield* stepBy("1 second", 10)
+        const ran = finished(yield* all(a.manager, "daily-outage"))
+        assert.deepStrictEqual(
+          ran.map((r) => r.slot),
+          [86_400_000],
+        )
+        assert.isAtLeast(ran[0]!.at, 86_400_000 + 40 * 60_000)
+        assert.isAtMost(ran[0]!.at, 86_400_000 + 40 * 60_000 + 5_000)
+        assert.strictEqual(yield* missedOf("daily-outage"), 0)
+      }),
+    )
+
+    it.scoped('catchUp "skip": the same outage gives the slot up at the misfire threshold', () =>
+      Effect.gen(function* () {
+        const { stores, link } = yield* flakyStores
+        const job = Job.make({
+          type: "daily-outage-skip",
+          cron: "0 0 0 * * ?",
+          catchUp: "skip",
+          run: Effect.void,
+        })
+        const a = yield* nodeOn(stores, [job], { instance: "a" })
+        yield* TestClock.adjust("23 hours")
+        yield* Ref.set(link, "refused")
+        yield* stepBy("1 minute", 60 + 40)
+        yield* Ref.set(link, "up")
+        yield* stepBy("1 second", 10)
+        assert.deepStrictEqual(finished(yield* all(a.manager, "daily-outage-skip")), [])
+        assert.strictEqual(yield* missedOf("daily-outage-skip"), 1)
+      }),
+    )
+
     it.scoped(
       "an outage past the next slot: that slot supersedes the old one (no burst), counted as missed",
       () =>
