@@ -1,4 +1,5 @@
 /** Writes generated sections into BENCHMARKS.md between markers, keeping everything else in the file. */
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -10,6 +11,17 @@ export const benchmarksFile = path.resolve(
   "BENCHMARKS.md",
 )
 
+/** The commit measured, marked when the working tree had uncommitted changes ("unknown" outside git). */
+const commit = () => {
+  const git = (...args: Array<string>) =>
+    execFileSync("git", args, { cwd: path.dirname(benchmarksFile), encoding: "utf8", stdio: "pipe" }).trim()
+  try {
+    return `${git("rev-parse", "--short", "HEAD")}${git("status", "--porcelain", "--untracked-files=no") ? " + uncommitted changes" : ""}`
+  } catch {
+    return "unknown"
+  }
+}
+
 export const machine = () => {
   const cpus = os.cpus()
   const models = [...new Set(cpus.map((c) => c.model.trim()))].join(", ")
@@ -19,7 +31,7 @@ export const machine = () => {
       .map((l) => l.toFixed(2))
       .join(" ")}`,
     `- ${os.type()} ${os.release()} ${os.arch()}, Node ${process.version}`,
-    `- measured ${new Date().toISOString()}`,
+    `- measured ${new Date().toISOString()} on commit ${commit()}`,
   ].join("\n")
 }
 
