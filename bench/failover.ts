@@ -128,7 +128,8 @@ export const run = async (): Promise<Section> => {
     body: [
       "Signal to the holder of a continuous job (two worker processes) → first write with a newer fencing",
       "token accepted by the ledger. Cassandra: a fresh keyspace on a single local node; its lease row",
-      "expires by TTL in whole seconds, ceil(ttl) + 1 = 4 s after the last renewal.",
+      "expires by TTL in whole seconds, ceil(ttl) + 1 = 4 s after the last renewal. The memory store lives",
+      "inside one process, so failover between processes does not apply to it.",
       "",
       "| store | signal | n | p50 (ms) | max (ms) | p50 ÷ lease | max ÷ lease |",
       "|---|---|---:|---:|---:|---:|---:|",
