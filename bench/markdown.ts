@@ -11,12 +11,15 @@ export const benchmarksFile = path.resolve(
   "BENCHMARKS.md",
 )
 
-/** The commit measured, marked when the working tree had uncommitted changes ("unknown" outside git). */
+/**
+ * The commit measured, marked when the working tree had uncommitted changes ("unknown" outside git).
+ * BENCHMARKS.md itself does not count: a run writes it section by section.
+ */
 const commit = () => {
   const git = (...args: Array<string>) =>
     execFileSync("git", args, { cwd: path.dirname(benchmarksFile), encoding: "utf8", stdio: "pipe" }).trim()
   try {
-    return `${git("rev-parse", "--short", "HEAD")}${git("status", "--porcelain", "--untracked-files=no") ? " + uncommitted changes" : ""}`
+    return `${git("rev-parse", "--short", "HEAD")}${git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md") ? " + uncommitted changes" : ""}`
   } catch {
     return "unknown"
   }
