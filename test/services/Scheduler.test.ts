@@ -174,27 +174,6 @@ describe("Scheduler", () => {
 
   describe("a store unreachable at slot time", () => {
     type Link = "up" | "refused" | "hung"
-    /** Memory stores whose slot claims fail (refused) or never answer (hung) while the link is down. */
-    const flakyStores = Effect.gen(function* () {
-      const base = yield* memoryStores
-      const link = yield* Ref.make<Link>("up")
-      const claims = yield* Ref.make(0)
-      const lockRepository: typeof base.lockRepository = {
-        ...base.lockRepository,
-        claimSlot: (c) =>
-          Effect.zipRight(
-            Ref.update(claims, (n) => n + 1),
-            Effect.flatMap(Ref.get(link), (l) =>
-              l === "up"
-                ? base.lockRepository.claimSlot(c)
-                : l === "hung"
-                  ? Effect.never
-                  : Effect.fail(new StoreError({ operation: "claimSlot", message: "connection refused" })),
-            ),
-          ),
-      }
-      return { stores: { ...base, lockRepository }, link, claims }
-    })
     const missedOf = (type: string) =>
       Effect.map(Metric.value(Metric.tagged(JobMetrics.missedSlots, "job_type", type)), (c) => c.count)
     const finished = (rows: ReadonlyArray<JobStatus>) =>
@@ -203,90 +182,113 @@ describe("Scheduler", () => {
         .map((r) => ({ slot: r.scheduledAt!.getTime(), at: r.jobStatusTs.getTime() }))
         .sort((x, y) => x.slot - y.slot)
 
+    /**
+     * One instance running `job` on memory stores whose slot claims fail (refused) or never answer
+     * (hung) while the link is down: up during `before`, `down` during `during`, up again for `after`.
+     */
+    const throughOutage = (
+      job: Job.Any,
+      down: Exclude<Link, "up">,
+      phases: { before: Effect.Effect<void>; during: Effect.Effect<void>; after: Effect.Effect<void> },
+    ) =>
+      Effect.gen(function* () {
+        const base = yield* memoryStores
+        const link = yield* Ref.make<Link>("up")
+        const claims = yield* Ref.make(0)
+        const lockRepository: typeof base.lockRepository = {
+          ...base.lockRepository,
+          claimSlot: (c) =>
+            Effect.zipRight(
+              Ref.update(claims, (n) => n + 1),
+              Effect.flatMap(Ref.get(link), (l) =>
+                l === "up"
+                  ? base.lockRepository.claimSlot(c)
+                  : l === "hung"
+                    ? Effect.never
+                    : Effect.fail(new StoreError({ operation: "claimSlot", message: "connection refused" })),
+              ),
+            ),
+        }
+        const a = yield* nodeOn({ ...base, lockRepository }, [job], { instance: "a" })
+        yield* phases.before
+        yield* Ref.set(link, down)
+        yield* phases.during
+        const ranDuring = finished(yield* all(a.manager, job.type))
+        const claimsDuring = yield* Ref.get(claims)
+        yield* Ref.set(link, "up")
+        yield* phases.after
+        const ran = finished(yield* all(a.manager, job.type))
+        return {
+          ranDuring,
+          claimsDuring,
+          ran,
+          slots: ran.map((r) => r.slot),
+          missed: yield* missedOf(job.type),
+        }
+      })
+
     it.scoped("a 10 s outage over a minute slot delays the run, it does not drop it", () =>
       Effect.gen(function* () {
-        const { stores, link, claims } = yield* flakyStores
         const job = Job.make({ type: "minutely-outage", cron: "0 * * * * ?", run: Effect.void })
-        const a = yield* nodeOn(stores, [job], { instance: "a" })
-        yield* stepBy("1 second", 59)
-        yield* Ref.set(link, "refused")
-        yield* stepBy("1 second", 10) // t = 69 s: the 60 s slot has been refused for 9 s
-        assert.deepStrictEqual(finished(yield* all(a.manager, "minutely-outage")), [])
-        assert.isAbove(yield* Ref.get(claims), 3) // retried, not given up
-        yield* Ref.set(link, "up")
-        yield* stepBy("1 second", 10)
-        const ran = finished(yield* all(a.manager, "minutely-outage"))
-        assert.deepStrictEqual(
-          ran.map((r) => r.slot),
-          [60_000],
-        )
-        assert.isAtLeast(ran[0]!.at, 69_000) // late, after the outage, within the 5 s retry cap
-        assert.isAtMost(ran[0]!.at, 74_000)
-        assert.strictEqual(yield* missedOf("minutely-outage"), 0)
+        const r = yield* throughOutage(job, "refused", {
+          before: stepBy("1 second", 59),
+          during: stepBy("1 second", 10), // t = 69 s: the 60 s slot has been refused for 9 s
+          after: stepBy("1 second", 10),
+        })
+        assert.deepStrictEqual(r.ranDuring, [])
+        assert.isAbove(r.claimsDuring, 3) // retried, not given up
+        assert.deepStrictEqual(r.slots, [60_000])
+        assert.isAtLeast(r.ran[0]!.at, 69_000) // late, after the outage, within the 5 s retry cap
+        assert.isAtMost(r.ran[0]!.at, 74_000)
+        assert.strictEqual(r.missed, 0)
       }),
     )
 
     it.scoped("a hung store: each claim attempt times out and is retried", () =>
       Effect.gen(function* () {
-        const { stores, link } = yield* flakyStores
         const job = Job.make({ type: "minutely-hung", cron: "0 * * * * ?", run: Effect.void })
-        const a = yield* nodeOn(stores, [job], { instance: "a" })
-        yield* stepBy("1 second", 59)
-        yield* Ref.set(link, "hung")
-        yield* stepBy("1 second", 15)
-        yield* Ref.set(link, "up")
         // The attempt hung since 60 s times out at 70 s; one of the next ones (hung too until 75 s)
         // times out at 80.2 s; the one after answers.
-        yield* stepBy("1 second", 25)
-        const ran = finished(yield* all(a.manager, "minutely-hung"))
-        assert.deepStrictEqual(
-          ran.map((r) => r.slot),
-          [60_000],
-        )
-        assert.isAtLeast(ran[0]!.at, 80_000)
-        assert.strictEqual(yield* missedOf("minutely-hung"), 0)
+        const r = yield* throughOutage(job, "hung", {
+          before: stepBy("1 second", 59),
+          during: stepBy("1 second", 15),
+          after: stepBy("1 second", 25),
+        })
+        assert.deepStrictEqual(r.slots, [60_000])
+        assert.isAtLeast(r.ran[0]!.at, 80_000)
+        assert.strictEqual(r.missed, 0)
       }),
     )
 
+    const dailyPhases = {
+      before: TestClock.adjust("23 hours"),
+      during: stepBy("1 minute", 60 + 40), // to 00:40 on day 2, far past the 1-minute misfire threshold
+      after: stepBy("1 second", 10),
+    }
+
     it.scoped("a daily slot in a 40-minute outage runs when the store is back, as a catch-up would", () =>
       Effect.gen(function* () {
-        const { stores, link } = yield* flakyStores
         const job = Job.make({ type: "daily-outage", cron: "0 0 0 * * ?", run: Effect.void })
-        const a = yield* nodeOn(stores, [job], { instance: "a" })
-        yield* TestClock.adjust("23 hours")
-        yield* Ref.set(link, "refused")
-        yield* stepBy("1 minute", 60 + 40) // to 00:40 on day 2, far past the 1-minute misfire threshold
-        assert.deepStrictEqual(finished(yield* all(a.manager, "daily-outage")), [])
-        yield* Ref.set(link, "up")
-        yield* stepBy("1 second", 10)
-        const ran = finished(yield* all(a.manager, "daily-outage"))
-        assert.deepStrictEqual(
-          ran.map((r) => r.slot),
-          [86_400_000],
-        )
-        assert.isAtLeast(ran[0]!.at, 86_400_000 + 40 * 60_000)
-        assert.isAtMost(ran[0]!.at, 86_400_000 + 40 * 60_000 + 5_000)
-        assert.strictEqual(yield* missedOf("daily-outage"), 0)
+        const r = yield* throughOutage(job, "refused", dailyPhases)
+        assert.deepStrictEqual(r.ranDuring, [])
+        assert.deepStrictEqual(r.slots, [86_400_000])
+        assert.isAtLeast(r.ran[0]!.at, 86_400_000 + 40 * 60_000)
+        assert.isAtMost(r.ran[0]!.at, 86_400_000 + 40 * 60_000 + 5_000)
+        assert.strictEqual(r.missed, 0)
       }),
     )
 
     it.scoped('catchUp "skip": the same outage gives the slot up at the misfire threshold', () =>
       Effect.gen(function* () {
-        const { stores, link } = yield* flakyStores
         const job = Job.make({
           type: "daily-outage-skip",
           cron: "0 0 0 * * ?",
           catchUp: "skip",
           run: Effect.void,
         })
-        const a = yield* nodeOn(stores, [job], { instance: "a" })
-        yield* TestClock.adjust("23 hours")
-        yield* Ref.set(link, "refused")
-        yield* stepBy("1 minute", 60 + 40)
-        yield* Ref.set(link, "up")
-        yield* stepBy("1 second", 10)
-        assert.deepStrictEqual(finished(yield* all(a.manager, "daily-outage-skip")), [])
-        assert.strictEqual(yield* missedOf("daily-outage-skip"), 1)
+        const r = yield* throughOutage(job, "refused", dailyPhases)
+        assert.deepStrictEqual(r.ran, [])
+        assert.strictEqual(r.missed, 1)
       }),
     )
 
@@ -294,23 +296,17 @@ describe("Scheduler", () => {
       "an outage past the next slot: that slot supersedes the old one (no burst), counted as missed",
       () =>
         Effect.gen(function* () {
-          const { stores, link } = yield* flakyStores
           const job = Job.make({ type: "ten-outage", cron: "0/10 * * * * ?", run: Effect.void })
-          const a = yield* nodeOn(stores, [job], { instance: "a" })
-          yield* stepBy("1 second", 9)
-          yield* Ref.set(link, "refused")
-          yield* stepBy("1 second", 26) // t = 35 s
-          yield* Ref.set(link, "up")
-          yield* stepBy("1 second", 30) // t = 65 s
-          const ran = finished(yield* all(a.manager, "ten-outage"))
+          const r = yield* throughOutage(job, "refused", {
+            before: stepBy("1 second", 9),
+            during: stepBy("1 second", 26), // t = 35 s
+            after: stepBy("1 second", 30), // t = 65 s
+          })
           // 10 s and 20 s were given up when the next slot came; 30 s ran late, when the store was back.
-          assert.deepStrictEqual(
-            ran.map((r) => r.slot),
-            [30_000, 40_000, 50_000, 60_000],
-          )
-          assert.isAtLeast(ran[0]!.at, 35_000)
-          assert.isBelow(ran[0]!.at, 40_000)
-          assert.strictEqual(yield* missedOf("ten-outage"), 2)
+          assert.deepStrictEqual(r.slots, [30_000, 40_000, 50_000, 60_000])
+          assert.isAtLeast(r.ran[0]!.at, 35_000)
+          assert.isBelow(r.ran[0]!.at, 40_000)
+          assert.strictEqual(r.missed, 2)
         }),
     )
   })
