@@ -8,29 +8,20 @@
  *   npx tsx bench/failover.ts [--rounds 5]
  *   CASSANDRA_CONTACT_POINTS=127.0.0.1 npx tsx bench/failover.ts [--rounds 5]
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { migrateKeyspace } from "../chaos/cassandra.js"
 import type { LedgerEntry } from "../chaos/ledger.js"
-import { ms, percentile, ratio, type Section, sleep, waitFor } from "./stats.js"
+import { ms, percentile, ratio, type Section, sleep, spawnTsx as tsx, waitFor } from "./stats.js"
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const LEASE_MS = 3_000
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`)
   return i === -1 ? fallback : Number(process.argv[i + 1])
 }
-
-const tsx = (script: string, env: Record<string, string>) =>
-  spawn(process.execPath, ["--import", "tsx", path.join(root, script)], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  })
 
 type Store = "sqlite" | "cassandra"
 type Samples = Record<"SIGKILL" | "SIGTERM", Array<number>>

@@ -15,7 +15,7 @@
  *
  *   npx tsx bench/pgboss.ts [--rounds 5] [--triggers 50]   (PGBOSS_URL, default postgres://postgres@127.0.0.1:5432/test)
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -25,7 +25,7 @@ import pg from "pg"
 import PgBoss from "pg-boss"
 import type { LedgerEntry } from "../chaos/ledger.js"
 import { HaJobs, Job, JobContext, JobManager, SqliteLayer } from "../src/index.js"
-import { ms, percentile, waitFor as poll, ratio, type Section, sleep } from "./stats.js"
+import { ms, percentile, waitFor as poll, ratio, type Section, sleep, spawnTsx as tsx } from "./stats.js"
 
 const waitFor = <A>(what: string, probe: () => Promise<A | undefined> | A | undefined, timeoutMs: number) =>
   poll(what, probe, timeoutMs, 10)
@@ -59,11 +59,7 @@ interface Proc {
 }
 
 const spawnTsx = (children: Set<ChildProcess>, script: string, env: Record<string, string>): Proc => {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, script)], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  })
+  const child = tsx(script, env)
   children.add(child)
   const p: Proc = { child, output: "" }
   child.stdout!.on("data", (d) => (p.output += d))

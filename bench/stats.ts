@@ -1,4 +1,18 @@
-/** Small helpers shared by the bench modules. */
+/** Small helpers shared by the bench modules and the chaos suite. */
+import { spawn } from "node:child_process"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+
+/** Runs a .ts file of this repository in its own Node process (through tsx), output piped. */
+export const spawnTsx = (script: string, env: Record<string, string>) =>
+  spawn(process.execPath, ["--import", "tsx", path.join(root, script)], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  })
+
 export const percentile = (values: ReadonlyArray<number>, p: number) => {
   if (values.length === 0) return Number.NaN
   const sorted = [...values].sort((a, b) => a - b)

@@ -19,13 +19,13 @@
  *
  * Exits non-zero on any violation. Everything runs on 127.0.0.1; every loop is bounded in count and time.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import Database from "better-sqlite3"
 import { machine, writeSection } from "../bench/markdown.js"
+import { waitFor as poll, sleep, spawnTsx as tsx } from "../bench/stats.js"
 import {
   cassandraPid,
   contactPoints,
@@ -77,9 +77,6 @@ export const defaults: ChaosOptions = {
   deadAfterMs: 6_000,
 }
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-
 /** A small deterministic PRNG (mulberry32), so a run can be repeated with --seed. */
 const prng = (seed: number) => {
   let a = seed >>> 0
@@ -92,22 +89,9 @@ const prng = (seed: number) => {
   }
 }
 
-const tsx = (script: string, env: Record<string, string>) =>
-  spawn(process.execPath, ["--import", "tsx", path.join(root, script)], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  })
-
-const waitFor = async <A>(what: string, probe: () => A | undefined | Promise<A | undefined>, ms: number) => {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    const value = await probe()
-    if (value !== undefined) return value
-    await sleep(50)
-  }
-  throw new Error(`chaos: timed out after ${ms} ms waiting for ${what}`)
-}
+/** Polls every 50 ms; the message names the chaos run. */
+const waitFor = <A>(what: string, probe: () => A | undefined | Promise<A | undefined>, ms: number) =>
+  poll(`${what} (chaos, ${ms} ms)`, probe, ms, 50)
 
 const exited = (child: ChildProcess) =>
   new Promise<void>((r) =>
