@@ -6,6 +6,7 @@ import type { JobStatus } from "../../src/domain/JobStatus.js"
 import type { JobType, LockType } from "../../src/domain/Names.js"
 import { LockRepository } from "../../src/services/LockRepository.js"
 import { StatusRepository } from "../../src/services/StatusRepository.js"
+import { assertTakeoverAfterExpiry } from "../support/locks.js"
 import { statusOf } from "../support/statuses.js"
 
 /** How the contract reaches one store. */
@@ -132,18 +133,7 @@ export const storeContract = (harness: StoreHarness) => {
           if (first._tag !== "Acquired") return assert.fail("not acquired")
           yield* harness.advance("2500 millis")
           assert.isTrue(Option.isNone(yield* locks.holder(lockType)))
-          const next = yield* locks.acquire({
-            lockType,
-            jobType: other,
-            jobId: yield* makeJobId,
-            ttl: Duration.seconds(30),
-          })
-          if (next._tag !== "Acquired") return assert.fail("not acquired after expiry")
-          assert.isAbove(next.token, first.token)
-          assert.strictEqual(
-            yield* locks.renew({ lockType, jobId: old, token: first.token }, Duration.seconds(30)),
-            "lost",
-          )
+          yield* assertTakeoverAfterExpiry(locks, { lockType, other, old, oldToken: first.token })
           assert.isFalse(yield* locks.release({ lockType, jobId: old, token: first.token }))
         }),
       )

@@ -6,7 +6,7 @@ import { durationInWords } from "../../src/http/StatusJson.js"
 import * as Job from "../../src/services/Job.js"
 import { JobContext } from "../../src/services/JobContext.js"
 import { memoryStores } from "../support/harness.js"
-import { jobsLayer, sseReader, testEnv } from "../support/httpHarness.js"
+import { haJobsStatusFields, jobsLayer, sseReader, testEnv } from "../support/httpHarness.js"
 
 describe("durationInWords (ha-jobs' word-based English)", () => {
   it.each([
@@ -85,15 +85,7 @@ describe("status JSON on the TestClock", () => {
       yield* TestClock.adjust("62003 millis")
       const done = yield* json(started.location!)
       assert.deepStrictEqual(Object.keys(done.body), [
-        "triggerId",
-        "jobType",
-        "jobId",
-        "jobState",
-        "jobResult",
-        "jobStatusTs",
-        "content",
-        "startTime",
-        "duration",
+        ...haJobsStatusFields,
         "lockType",
         "fencingToken",
         "attempt",

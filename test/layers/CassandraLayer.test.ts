@@ -9,6 +9,7 @@ import type { JobType, LockType } from "../../src/domain/Names.js"
 import * as CassandraLayer from "../../src/layers/CassandraLayer.js"
 import { isOutcomeUnknown } from "../../src/layers/cassandra/Driver.js"
 import { describeCassandra, duringFreeze, options, target } from "../setup/cassandra.js"
+import { assertTakeoverAfterExpiry } from "../support/locks.js"
 import { statusOf } from "../support/statuses.js"
 
 let counter = 0
@@ -157,18 +158,7 @@ describeCassandra("CassandraLayer", () => {
           // Sent TTL = ceil(1 s) + 1 = 2 s, which Cassandra expires at a whole second: within (1 s, 2 s].
           assert.isAtLeast(freedAfter, 1000)
           assert.isAtMost(freedAfter, 2500)
-          const next = yield* locks.acquire({
-            lockType,
-            jobType: other,
-            jobId: yield* makeJobId,
-            ttl: Duration.seconds(30),
-          })
-          if (next._tag !== "Acquired") return assert.fail("not acquired after expiry")
-          assert.isAbove(next.token, first.token)
-          assert.strictEqual(
-            yield* locks.renew({ lockType, jobId: old, token: first.token }, Duration.seconds(30)),
-            "lost",
-          )
+          yield* assertTakeoverAfterExpiry(locks, { lockType, other, old, oldToken: first.token })
         }),
       ),
   )

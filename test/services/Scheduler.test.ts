@@ -17,6 +17,8 @@ const iso = (ms: number) => new Date(ms).toISOString()
 const stepBy = (step: Duration.DurationInput, times: number) =>
   Effect.repeatN(TestClock.adjust(step), times - 1)
 
+const noon = Job.make({ type: "noon", cron: "0 0 12 * * ?", timeZone: "Europe/Berlin", run: Effect.void })
+
 describe("Scheduler", () => {
   it.scoped(
     "two instances whose clocks differ by 30 s: every slot of a 10-second job runs exactly once",
@@ -77,12 +79,6 @@ describe("Scheduler", () => {
     Effect.gen(function* () {
       const stores = yield* memoryStores
       yield* TestClock.setTime(Date.parse("2026-06-01T00:00:00Z"))
-      const noon = Job.make({
-        type: "noon",
-        cron: "0 0 12 * * ?",
-        timeZone: "Europe/Berlin",
-        run: Effect.void,
-      })
       const { manager } = yield* nodeOn(stores, [noon])
       yield* stepBy("1 hour", 48)
       assert.deepStrictEqual(slotsOf(yield* all(manager, "noon"), "FINISHED"), [
@@ -428,12 +424,6 @@ describe("Scheduler", () => {
     Effect.gen(function* () {
       const stores = yield* memoryStores
       yield* TestClock.setTime(Date.parse("2026-06-01T00:00:00Z"))
-      const noon = Job.make({
-        type: "noon",
-        cron: "0 0 12 * * ?",
-        timeZone: "Europe/Berlin",
-        run: Effect.void,
-      })
       const { manager, scheduler } = yield* nodeOn(stores, [noon])
       const runs = yield* scheduler.nextRuns(yield* manager.job("noon"), 2)
       assert.deepStrictEqual(

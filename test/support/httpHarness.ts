@@ -181,3 +181,16 @@ export const sseReader = (response: Response) => {
   }
   return { events, until, close: () => reader.cancel().catch(() => undefined) }
 }
+
+/** ha-jobs' status fields, in ha-jobs' order: every status JSON starts with them. */
+export const haJobsStatusFields = [
+  "triggerId",
+  "jobType",
+  "jobId",
+  "jobState",
+  "jobResult",
+  "jobStatusTs",
+  "content",
+  "startTime",
+  "duration",
+] as const
