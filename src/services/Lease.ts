@@ -1,10 +1,12 @@
 import {
+  Cause,
   Clock,
   Context,
   Deferred,
   Duration,
   Effect,
   Either,
+  Exit,
   Fiber,
   Layer,
   Metric,
@@ -12,17 +14,24 @@ import {
   Ref,
   type Scope,
 } from "effect"
-import type { StoreError } from "../domain/Errors.js"
+import { failureMessage, StoreError } from "../domain/Errors.js"
 import type { JobId } from "../domain/Ids.js"
 import type { LeaseTiming } from "../domain/LeaseTiming.js"
 import type { JobType, LockType } from "../domain/Names.js"
 import * as JobMetrics from "./JobMetrics.js"
-import { type LeaseKey, type LockHolder, LockRepository } from "./LockRepository.js"
+import { type AcquireResult, type LeaseKey, type LockHolder, LockRepository } from "./LockRepository.js"
+import { boundLocks } from "./StoreBounds.js"
 
 /** Why a lease stopped being trustworthy. */
 export interface LeaseLoss {
-  /** "rejected": a renewal found the lease gone; "deadline": no renewal confirmed in time. */
-  readonly reason: "rejected" | "deadline"
+  /**
+   * "rejected": a renewal found the lease gone; "deadline": no renewal confirmed in time; "keeper":
+   * the keeper fiber died or was stopped by something other than `release`, so nobody would enforce
+   * the deadline any more (a defect in a renewal, a driver bug).
+   */
+  readonly reason: "rejected" | "deadline" | "keeper"
+  /** For "keeper": what ended it. */
+  readonly message?: string | undefined
 }
 
 export interface HeldLease {
@@ -48,12 +57,26 @@ export type LeaseAcquisition =
 export class Lease extends Context.Tag("effect-ha-jobs/Lease")<
   Lease,
   {
+    /**
+     * Asks the store for the lock, waiting at most `timeout` (default: the store call bound) for its
+     * answer. An answer that comes later is never used: a late "Acquired" is released at once.
+     */
     readonly acquire: (
       request: { readonly lockType: LockType; readonly jobType: JobType; readonly jobId: JobId },
       timing: LeaseTiming,
+      options?: { readonly timeout?: Duration.Duration | undefined },
     ) => Effect.Effect<LeaseAcquisition, StoreError, Scope.Scope>
   }
 >() {}
+
+/** How long a start waits for the store to grant a lock, unless the caller says otherwise. */
+export const DefaultAcquireTimeout: Duration.Duration = Duration.seconds(10)
+
+const noAnswer = (timeout: Duration.Duration) =>
+  new StoreError({
+    operation: "acquire",
+    message: `no answer from the store within ${Duration.format(timeout)}; check that it is reachable and not overloaded`,
+  })
 
 const deadlineLoss: LeaseLoss = { reason: "deadline" }
 const rejectedLoss: LeaseLoss = { reason: "rejected" }
@@ -61,16 +84,61 @@ const rejectedLoss: LeaseLoss = { reason: "rejected" }
 // Monotonic milliseconds: Effect's live clock derives nanos from performance.now().
 const monotonicMillis = Effect.map(Clock.currentTimeNanos, (n) => Number(n / 1_000_000n))
 
+const keeperLoss = (cause: Cause.Cause<unknown>): LeaseLoss => ({
+  reason: "keeper",
+  message: Cause.isInterruptedOnly(cause)
+    ? "the lease keeper was interrupted before the lease was released"
+    : failureMessage(cause),
+})
+
 export const make = Effect.gen(function* () {
-  const repo = yield* LockRepository
+  const raw = yield* LockRepository
+  const repo = boundLocks(raw)
+
+  /** A late answer to an abandoned acquire: if it won the lock, give it back (else it expires). */
+  const abandon = (
+    attempt: Fiber.Fiber<AcquireResult, StoreError>,
+    request: { readonly lockType: LockType; readonly jobId: JobId },
+  ) =>
+    Fiber.await(attempt).pipe(
+      Effect.flatMap(
+        (exit): Effect.Effect<unknown, StoreError> =>
+          Exit.isSuccess(exit) && exit.value._tag === "Acquired"
+            ? Effect.zipRight(
+                Effect.logWarning("the store granted a lock after the start timed out; releasing it"),
+                repo.release({ ...request, token: exit.value.token }),
+              )
+            : Effect.void,
+      ),
+      Effect.catchAllCause(() => Effect.logWarning("could not release a late lock; it expires at its ttl")),
+      Effect.annotateLogs({ lockType: request.lockType, jobId: request.jobId }),
+      Effect.forkDaemon,
+    )
 
   const acquire = (
     request: { readonly lockType: LockType; readonly jobType: JobType; readonly jobId: JobId },
     timing: LeaseTiming,
-  ) =>
+    options: { readonly timeout?: Duration.Duration | undefined } = {},
+  ): Effect.Effect<LeaseAcquisition, StoreError, Scope.Scope> =>
     Effect.gen(function* () {
       const sentAt = yield* monotonicMillis
-      const result = yield* repo.acquire({ ...request, ttl: timing.ttl })
+      const timeout = options.timeout ?? DefaultAcquireTimeout
+      // The call runs on its own fiber so that giving up on it leaves a way to hear its late answer;
+      // after the ttl a late grant would have expired anyway, so that is its outer bound.
+      const attempt = yield* raw.acquire({ ...request, ttl: timing.ttl }).pipe(
+        Effect.timeout(Duration.sum(timeout, timing.ttl)),
+        Effect.catchTag("TimeoutException", () => Effect.fail(noAnswer(timeout))),
+        Effect.forkDaemon,
+      )
+      const answer = yield* Fiber.join(attempt).pipe(
+        Effect.timeoutOption(timeout),
+        Effect.onInterrupt(() => abandon(attempt, request)),
+      )
+      if (Option.isNone(answer)) {
+        yield* abandon(attempt, request)
+        return yield* Effect.fail(noAnswer(timeout))
+      }
+      const result = answer.value
       if (result._tag === "Held") return result
       const key: LeaseKey = { lockType: request.lockType, jobId: request.jobId, token: result.token }
       const ttlMs = Duration.toMillis(timing.ttl)
@@ -130,7 +198,16 @@ export const make = Effect.gen(function* () {
           nextAt = sent + Duration.toMillis(timing.renewEvery)
         }
       })
-      const keeperFiber = yield* Effect.forkScoped(keeper)
+      // The keeper ending any other way than through `release` leaves nobody to enforce the
+      // deadline: that is a lease loss, so the job is interrupted at once (never left running).
+      const guarded = keeper.pipe(
+        Effect.onExit((exit) =>
+          Exit.isSuccess(exit)
+            ? Effect.void
+            : Effect.flatMap(Ref.get(released), (r) => (r ? Effect.void : lose(keeperLoss(exit.cause)))),
+        ),
+      )
+      const keeperFiber = yield* Effect.forkScoped(guarded)
 
       const release = Effect.gen(function* () {
         if (yield* Ref.getAndSet(released, true)) return false
