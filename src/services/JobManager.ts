@@ -5,6 +5,7 @@ import {
   Effect,
   Either,
   ExecutionStrategy,
+  Exit,
   Layer,
   Option,
   ParseResult,
@@ -13,10 +14,10 @@ import {
   Scope,
 } from "effect"
 import { InvalidInput, InvalidJobDefinition, type StoreError, UnknownJobType } from "../domain/Errors.js"
-import { JobId, makeTriggerId, TriggerId } from "../domain/Ids.js"
+import { JobId, makeJobId, makeTriggerId, TriggerId } from "../domain/Ids.js"
 import type { TriggerSource } from "../domain/JobState.js"
 import type { JobStatus } from "../domain/JobStatus.js"
-import type { JobType } from "../domain/Names.js"
+import type { JobType, LockType } from "../domain/Names.js"
 import { TriggerResult } from "../domain/TriggerResult.js"
 import { type Any, type Requirements, type ResolvedJob, resolve } from "./Job.js"
 import * as JobRunnerLayer from "./JobRunner.js"
@@ -24,12 +25,18 @@ import { type Execution, JobRunner } from "./JobRunner.js"
 import * as LeaseLayer from "./Lease.js"
 import { LockRepository } from "./LockRepository.js"
 import { StatusRepository } from "./StatusRepository.js"
+import { boundLocks, boundStatuses } from "./StoreBounds.js"
 
 export interface JobManagerOptions {
   /** This instance's name in statuses and logs. Defaults to `hostname:pid`. */
   readonly instance?: string | undefined
   /** On shutdown, running jobs get this long to finish before they are interrupted. Defaults to 0. */
   readonly shutdownGrace?: Duration.DurationInput | undefined
+  /**
+   * A trigger whose start (lock acquisition and RUNNING status) has not completed within this time
+   * returns `Failed` (store unavailable), like ha-jobs' jobStartTimeout. Defaults to 10 seconds.
+   */
+  readonly startTimeout?: Duration.DurationInput | undefined
 }
 
 export interface TriggerOptions {
@@ -125,18 +132,26 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
       registry.set(resolved.right.type, resolved.right)
     }
     const runner = yield* JobRunner
-    const statuses = yield* StatusRepository
-    const locks = yield* LockRepository
+    // Bounded here, so the jobs (the supervisor too), the scheduler and the HTTP API get bounded calls.
+    const statuses = boundStatuses(yield* StatusRepository)
+    const locks = boundLocks(yield* LockRepository)
     // Jobs get the manager's context plus the manager and repositories (a job may trigger others).
     let services = (yield* Effect.context<R>()) as Context.Context<never>
     const instance = options.instance ?? `${os.hostname()}:${process.pid}`
     const grace = Duration.decode(options.shutdownGrace ?? Duration.zero)
+    const startTimeout = Duration.decode(options.startTimeout ?? JobRunnerLayer.DefaultStartTimeout)
 
     const scope = yield* Effect.scope
     // Created before the shutdown finalizer, so it closes after it: executions end gracefully first.
     const executionScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
     const executions = yield* Ref.make(new Map<JobId, Execution>())
     const closing = yield* Ref.make(false)
+    /**
+     * The local guard in front of the store: the execution of each lock type that is starting or
+     * has not ended on this instance. While one has not ended (even after its lease was lost, until
+     * the job fiber has stopped) no other starts here, whatever the store says.
+     */
+    const local = new Map<LockType, { readonly jobType: JobType; readonly jobId: JobId }>()
 
     const job = (jobType: string) =>
       Effect.suspend(() => {
@@ -151,12 +166,33 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
             message: "the job manager is shutting down",
             storeUnavailable: false,
           })
-        const result = yield* runner.start(
-          resolved,
-          { triggerId, attempt, source: opts.source ?? "manual", scheduledAt: opts.scheduledAt, instance },
-          services,
-          executionScope,
-        )
+        const busy = local.get(resolved.lockType)
+        if (busy !== undefined) return TriggerResult.Locked(busy)
+        const jobId = yield* makeJobId
+        local.set(resolved.lockType, { jobType: resolved.type, jobId })
+        const free = Effect.sync(() => {
+          if (local.get(resolved.lockType)?.jobId === jobId) local.delete(resolved.lockType)
+        })
+        const result = yield* runner
+          .start(
+            resolved,
+            {
+              triggerId,
+              attempt,
+              source: opts.source ?? "manual",
+              scheduledAt: opts.scheduledAt,
+              instance,
+              jobId,
+              startTimeout,
+            },
+            services,
+            executionScope,
+          )
+          .pipe(
+            Effect.onExit((exit) =>
+              Exit.isSuccess(exit) && exit.value._tag === "Started" ? Effect.void : free,
+            ),
+          )
         switch (result._tag) {
           case "Locked":
             return TriggerResult.Locked({ jobType: result.holder.jobType, jobId: result.holder.jobId })
@@ -176,6 +212,7 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
                   return next
                 }),
               ),
+              Effect.ensuring(free),
               Effect.forkIn(executionScope),
             )
             return TriggerResult.Started({ jobType: resolved.type, jobId: execution.jobId, triggerId })

@@ -3,6 +3,7 @@ import {
   Clock,
   Context,
   Deferred,
+  Duration,
   Effect,
   Exit,
   Fiber,
@@ -15,7 +16,7 @@ import {
   Scope,
 } from "effect"
 import { encodeContent } from "../domain/Content.js"
-import { type ContentError, StoreError } from "../domain/Errors.js"
+import { type ContentError, failureMessage, StoreError } from "../domain/Errors.js"
 import { type JobId, makeJobId, type TriggerId } from "../domain/Ids.js"
 import { isJobOutcome } from "../domain/JobOutcome.js"
 import type { JobState, TriggerSource } from "../domain/JobState.js"
@@ -27,6 +28,7 @@ import * as JobMetrics from "./JobMetrics.js"
 import { Lease, type LeaseLoss } from "./Lease.js"
 import type { LockHolder } from "./LockRepository.js"
 import { StatusRepository } from "./StatusRepository.js"
+import { boundStatuses } from "./StoreBounds.js"
 
 export interface StartRequest {
   readonly triggerId: TriggerId
@@ -35,7 +37,16 @@ export interface StartRequest {
   readonly scheduledAt?: number | undefined
   /** Written into every status, so one can tell which instance ran what. */
   readonly instance: string
+  /** The execution's id; a fresh one when absent (the manager picks it to guard the lock type locally). */
+  readonly jobId?: JobId | undefined
+  /**
+   * How long the start (lock acquisition and the RUNNING status) may take before it counts as failed
+   * (ha-jobs' jobStartTimeout). Defaults to 10 seconds.
+   */
+  readonly startTimeout?: Duration.Duration | undefined
 }
+
+export const DefaultStartTimeout: Duration.Duration = Duration.seconds(10)
 
 export type StopReason = "cancelled" | "shutdown"
 
@@ -82,9 +93,18 @@ type Ending =
 /** Terminal writes are retried briefly: a status must not be lost to one store hiccup. */
 const terminalWriteRetry = Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(4)))
 
+/**
+ * A start failure's FAILED row, when the store did not take it within the start timeout: retried in
+ * the background for about a minute (each attempt bounded), then given up with an error in the log.
+ */
+const startFailureRetry = Schedule.exponential("1 second").pipe(
+  Schedule.union(Schedule.spaced("10 seconds")),
+  Schedule.upTo("1 minute"),
+)
+
 export const make = Effect.gen(function* () {
   const leases = yield* Lease
-  const statuses = yield* StatusRepository
+  const statuses = boundStatuses(yield* StatusRepository)
 
   const start = (
     job: ResolvedJob,
@@ -94,7 +114,12 @@ export const make = Effect.gen(function* () {
   ): Effect.Effect<StartResult> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.gen(function* (): Effect.fn.Return<StartResult> {
-        const jobId = yield* makeJobId
+        const jobId = request.jobId ?? (yield* makeJobId)
+        const timeout = request.startTimeout ?? DefaultStartTimeout
+        const startedAt = yield* Clock.currentTimeMillis
+        const remaining = Effect.map(Clock.currentTimeMillis, (now) =>
+          Duration.millis(Math.max(0, startedAt + Duration.toMillis(timeout) - now)),
+        )
         const status = (
           state: JobState,
           extra: Partial<Pick<JobStatus, "content" | "reason" | "fencingToken">>,
@@ -114,18 +139,40 @@ export const make = Effect.gen(function* () {
             }),
           )
 
+        /**
+         * ha-jobs' start-failure row: the trigger counts as failed, so the supervisor may retry it.
+         * Written within what is left of the start timeout, else in the background (see above).
+         */
+        const recordStartFailure = (message: string, fencingToken?: number) =>
+          Effect.gen(function* () {
+            const write = status("FAILED", { reason: `start failed: ${message}`, fencingToken }).pipe(
+              Effect.flatMap(statuses.save),
+            )
+            const left = yield* remaining
+            const now =
+              Duration.toMillis(left) > 0
+                ? yield* Effect.exit(Effect.timeout(Effect.interruptible(write), left))
+                : undefined
+            if (now !== undefined && Exit.isSuccess(now)) return
+            yield* write.pipe(
+              Effect.retry(startFailureRetry),
+              Effect.catchAllCause((cause) =>
+                Effect.logError("could not record a failed start; the store did not take it").pipe(
+                  Effect.annotateLogs({ jobType: job.type, jobId, error: failureMessage(cause) }),
+                ),
+              ),
+              Effect.forkIn(scope),
+            )
+          })
+
         const leaseScope = yield* Scope.make()
         const acquired = yield* restore(
-          leases.acquire({ lockType: job.lockType, jobType: job.type, jobId }, job.timing),
+          leases.acquire({ lockType: job.lockType, jobType: job.type, jobId }, job.timing, { timeout }),
         ).pipe(Scope.extend(leaseScope), Effect.exit)
         if (Exit.isFailure(acquired)) {
           yield* Scope.close(leaseScope, Exit.void)
           const message = failureMessage(acquired.cause)
-          // ha-jobs' start-failure row: the trigger counts as failed, so the supervisor may retry it.
-          yield* status("FAILED", { reason: `start failed: ${message}` }).pipe(
-            Effect.flatMap(statuses.save),
-            Effect.ignore,
-          )
+          yield* recordStartFailure(message)
           return {
             _tag: "Failed",
             message,
@@ -140,11 +187,24 @@ export const make = Effect.gen(function* () {
         const token = lease.key.token
         const running = yield* status("RUNNING", { fencingToken: token }).pipe(
           Effect.flatMap(statuses.save),
+          Effect.interruptible,
+          Effect.timeoutFail({
+            duration: yield* remaining,
+            onTimeout: () =>
+              new StoreError({
+                operation: "save",
+                message: `the RUNNING status was not stored within the start timeout (${Duration.format(timeout)})`,
+              }),
+          }),
           Effect.exit,
         )
         if (Exit.isFailure(running)) {
-          yield* Scope.close(leaseScope, Exit.void)
-          return { _tag: "Failed", message: failureMessage(running.cause), storeUnavailable: true } as const
+          // The lock is given back in the background (the store may still be hanging); a RUNNING row
+          // that lands late is superseded by the FAILED one, or marked DEAD by the supervisor.
+          yield* Effect.forkDaemon(Scope.close(leaseScope, Exit.void))
+          const message = failureMessage(running.cause)
+          yield* recordStartFailure(message, token)
+          return { _tag: "Failed", message, storeUnavailable: true } as const
         }
 
         const stop = yield* Deferred.make<StopReason>()
@@ -178,14 +238,20 @@ export const make = Effect.gen(function* () {
               reason: final.reason,
             })
             yield* statuses.save(written).pipe(
+              // A defect in one attempt (a throw in row mapping) is retried like a store error.
+              Effect.catchAllDefect((defect) =>
+                Effect.fail(
+                  new StoreError({ operation: "save", message: failureMessage(Cause.die(defect)) }),
+                ),
+              ),
               Effect.retry(terminalWriteRetry),
-              Effect.catchAll((e) =>
+              Effect.catchAllCause((cause) =>
                 Effect.logError("could not write the final status").pipe(
-                  Effect.annotateLogs({ error: e.message }),
+                  Effect.annotateLogs({ error: failureMessage(cause) }),
                 ),
               ),
             )
-            if (ending._tag !== "Lost") yield* lease.release.pipe(Effect.ignore)
+            if (ending._tag !== "Lost") yield* Effect.exit(lease.release)
             yield* Metric.increment(
               Metric.tagged(Metric.tagged(JobMetrics.executions, "job_type", job.type), "state", final.state),
             )
@@ -209,7 +275,9 @@ export const make = Effect.gen(function* () {
           ])
           if (ending._tag !== "Done") {
             yield* ending._tag === "Lost"
-              ? Effect.logWarning(`lease lost (${ending.loss.reason}); interrupting the job`)
+              ? Effect.logWarning(
+                  `lease lost (${ending.loss.reason}${ending.loss.message ? `: ${ending.loss.message}` : ""}); interrupting the job`,
+                )
               : Effect.logInfo(`stopping the job: ${ending.reason}`)
             yield* Fiber.interrupt(jobFiber)
           }
@@ -252,6 +320,9 @@ export const make = Effect.gen(function* () {
   return JobRunner.of({ start })
 })
 
+/** Kept here too: callers found it on the runner before it moved to the errors module. */
+export { failureMessage }
+
 export const layer: Layer.Layer<JobRunner, never, Lease | StatusRepository> = Layer.effect(JobRunner, make)
 
 interface Terminal {
@@ -292,28 +363,6 @@ const terminalStatus = (job: ResolvedJob, ending: Ending, lastContent: unknown):
       )
     }
   }
-}
-
-/** A short, human-readable message for a failure or defect (shown in the status' reason). */
-export const failureMessage = (cause: Cause.Cause<unknown>): string => {
-  const failure = Cause.failureOption(cause)
-  const error = Option.isSome(failure) ? failure.value : Cause.squash(cause)
-  const text =
-    error instanceof StoreError
-      ? `store unavailable (${error.operation}): ${error.message}`
-      : describe(error, Option.isNone(failure))
-  return text.length > 2000 ? `${text.slice(0, 2000)}…` : text
-}
-
-const describe = (error: unknown, defect: boolean): string => {
-  const prefix = defect ? "defect: " : ""
-  if (error instanceof Error || (typeof error === "object" && error !== null && "message" in error)) {
-    const tag = (error as { _tag?: unknown })._tag
-    const message = String((error as { message: unknown }).message)
-    return `${prefix}${typeof tag === "string" && tag !== message ? `${tag}: ` : ""}${message}`
-  }
-  if (typeof error === "object" && error !== null && "_tag" in error) return `${prefix}${String(error._tag)}`
-  return `${prefix}${String(error)}`
 }
 
 const definedOnly = <T extends object>(o: T): Partial<T> =>

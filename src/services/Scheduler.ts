@@ -12,15 +12,15 @@ import {
   Schema,
 } from "effect"
 import type { CronSchedule } from "../domain/CronSchedule.js"
-import { StoreError } from "../domain/Errors.js"
+import { failureMessage, StoreError } from "../domain/Errors.js"
 import { makeJobId, makeTriggerId } from "../domain/Ids.js"
 import { statusAt } from "../domain/JobStatus.js"
 import type { ResolvedJob } from "./Job.js"
 import { JobManager } from "./JobManager.js"
 import * as JobMetrics from "./JobMetrics.js"
-import { failureMessage } from "./JobRunner.js"
 import { LockRepository } from "./LockRepository.js"
 import { StatusRepository } from "./StatusRepository.js"
+import { boundLocks, boundStatuses } from "./StoreBounds.js"
 
 /** The preconditions hook failed: nothing was scheduled. */
 export class SchedulingPreconditionsFailed extends Schema.TaggedError<SchedulingPreconditionsFailed>()(
@@ -57,8 +57,9 @@ export class Scheduler extends Context.Tag("effect-ha-jobs/Scheduler")<
 export const make = (options: SchedulerOptions = {}) =>
   Effect.gen(function* () {
     const manager = yield* JobManager
-    const locks = yield* LockRepository
-    const statuses = yield* StatusRepository
+    const locks = boundLocks(yield* LockRepository)
+    const statuses = boundStatuses(yield* StatusRepository)
+    const scope = yield* Effect.scope
     const misfireMs = Duration.toMillis(Duration.decode(options.misfireThreshold ?? "1 minute"))
     const scheduled = yield* Deferred.make<boolean, SchedulingPreconditionsFailed>()
     const jobs = yield* Effect.forEach(manager.jobTypes, (t) => manager.job(t)).pipe(Effect.orDie)
@@ -148,8 +149,11 @@ export const make = (options: SchedulerOptions = {}) =>
           yield* Effect.logWarning(`scheduled run did not start: ${result.message}`)
         }
       }).pipe(
-        Effect.catchAll((e) =>
-          Effect.logError("firing a cron slot failed").pipe(Effect.annotateLogs("error", String(e))),
+        // A defect too (a driver bug, a throw in row mapping) costs this slot only, never the loop.
+        Effect.catchAllCause((cause) =>
+          Effect.logError("firing a cron slot failed").pipe(
+            Effect.annotateLogs("error", failureMessage(cause)),
+          ),
         ),
         Effect.annotateLogs({ jobType: job.type, slot: new Date(slot).toISOString() }),
       )
@@ -172,8 +176,8 @@ export const make = (options: SchedulerOptions = {}) =>
         // Claiming the missed slot makes the catch-up run once, however many instances start.
         yield* fire(job, latestMissed, "catch-up", now + misfireMs)
       }).pipe(
-        Effect.catchAll((e) =>
-          Effect.logError("catch-up check failed").pipe(Effect.annotateLogs("error", String(e))),
+        Effect.catchAllCause((cause) =>
+          Effect.logError("catch-up check failed").pipe(Effect.annotateLogs("error", failureMessage(cause))),
         ),
       )
 
@@ -187,7 +191,9 @@ export const make = (options: SchedulerOptions = {}) =>
           if (slot > now) yield* Effect.sleep(Duration.millis(slot - now))
           const firedAt = yield* Clock.currentTimeMillis
           const giveUpAt = claimDeadline(job, slot, cron.next(slot) ?? Number.POSITIVE_INFINITY)
-          if (firedAt - slot <= misfireMs) yield* fire(job, slot, "cron", giveUpAt)
+          // Each slot fires on its own fiber: a slow or hung claim or start delays only its own slot,
+          // and the next slot is claimed on time (an overlap if this one still holds or starts).
+          if (firedAt - slot <= misfireMs) yield* Effect.forkIn(fire(job, slot, "cron", giveUpAt), scope)
           else {
             yield* countMissed(job)
             yield* Effect.logWarning(`slot ${new Date(slot).toISOString()} missed by ${firedAt - slot} ms`)
@@ -209,8 +215,10 @@ export const make = (options: SchedulerOptions = {}) =>
         const result = yield* manager.trigger(job.type, { source: "continuous" })
         if (result._tag === "Started") yield* Effect.logInfo("lock free: started the continuous job here")
       }).pipe(
-        Effect.catchAll((e) =>
-          Effect.logWarning("watching a continuous job failed").pipe(Effect.annotateLogs("error", String(e))),
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning("watching a continuous job failed").pipe(
+            Effect.annotateLogs("error", failureMessage(cause)),
+          ),
         ),
         Effect.repeat(Schedule.spaced(every)),
         Effect.annotateLogs({ jobType: job.type }),
