@@ -8,7 +8,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import Database from "better-sqlite3"
 import type { LedgerEntry } from "./ledger.js"
-import type { Fault } from "./run.js"
+import type { Fault, Incarnation } from "./run.js"
 
 export interface CheckOptions {
   readonly dir: string
@@ -19,11 +19,15 @@ export interface CheckOptions {
 }
 
 export interface Violations {
-  /** Two executions of one lock type whose accepted ledger writes interleave. */
+  /**
+   * An execution that sent a write attempt (accepted or refused) after a newer execution of its lock
+   * type had made its first one, with no pause or event-loop stall of its process and no store stall
+   * around that attempt (those are fencing's job, counted in ledger.overlapAfterPause).
+   */
   overlap: number
-  /** A new execution of a lock type whose token is not greater than the one before (ledger), or a token shared by two executions (store). */
+  /** An acquisition of a lock type whose token is not greater than the one before (ledger), or a token shared by two executions (store). */
   tokenNotIncreasing: number
-  /** A write the ledger should have refused but accepted (recomputed from its log). */
+  /** A write the ledger accepted although a newer token had written before (replayed from its log). */
   staleAccepted: number
   /** A cron slot with two executions (store) or two executions writing for it (ledger). */
   slotRunTwice: number
@@ -40,12 +44,24 @@ export interface CheckReport {
   readonly violations: Violations
   readonly details: Array<string>
   readonly faults: Record<string, number>
+  readonly sabotage: string | null
   readonly ledger: {
+    attempts: number
     accepted: number
     staleRefused: number
     staleRefusedAfterPauseOrStall: number
     staleRefusedOtherwise: number
+    /** Attempts sent after a newer execution began, excused by a pause, event-loop stall or store stall. */
+    overlapAfterPause: number
   }
+  /**
+   * Self-fencing margin, ms: when the next execution's acquire call returned in its worker minus
+   * the last write attempt of the execution before it (one that did not end normally), leaving out
+   * attempts in a pause or event-loop stall of its process. Must be > 0.
+   */
+  readonly margin: { n: number; min: number; p01: number; p50: number }
+  /** The largest |Effect Clock - real time| a job saw when writing (the clock-skew fault at work), ms. */
+  readonly clockSkewMs: number
   readonly executions: Record<string, number>
   readonly cronSlots: { checked: number; ran: number; excused: number }
   /** Failover of the continuous job after a fault on its holder, ms (and / lease). */
@@ -98,12 +114,20 @@ const readStore = (dir: string) => {
 export const check = (options: CheckOptions): CheckReport => {
   const { dir, leaseMs } = options
   const run = JSON.parse(fs.readFileSync(path.join(dir, "faults.json"), "utf8")) as {
+    options?: { sabotage?: string | null }
     faults: Array<Fault>
+    incarnations?: Array<Incarnation>
     quietEnd: number
     started: number
   }
   const faults = run.faults
-  const entries = fs
+  // JSON has no Infinity: a worker not (yet) ready or not ended is written as null.
+  const incarnations = (run.incarnations ?? []).map((i) => ({
+    ...i,
+    ready: i.ready ?? Number.POSITIVE_INFINITY,
+    ended: i.ended ?? Number.POSITIVE_INFINITY,
+  }))
+  const all = fs
     .readFileSync(path.join(dir, "ledger.jsonl"), "utf8")
     .split("\n")
     .filter((l) => l.trim().length > 0)
@@ -123,67 +147,135 @@ export const check = (options: CheckOptions): CheckReport => {
   const details: Array<string> = []
   const note = (what: string) => details.length < 50 && details.push(what)
 
-  // 1. Replay the ledger: was every accepted write legitimate?
+  const acquisitions = new Map<string, LedgerEntry>()
+  for (const e of all) if (e.kind === "acquire") acquisitions.set(`${e.lockType}#${e.jobId}`, e)
+  const entries = all.filter((e) => e.kind !== "acquire")
+
+  // A pause (SIGSTOP) or an event-loop stall of the writer, or a store stall or restart, around an
+  // attempt: the writer could not stop itself in time, so its stale write is the fencing token's to
+  // refuse. An event-loop stall freezes the keeper exactly as a SIGSTOP does. The window reaches one
+  // lease past the fault, for the resumed process to notice its loss on a loaded machine.
+  const within = (f: Fault, e: LedgerEntry) =>
+    (f.start <= e.sentAt && e.sentAt <= f.end + leaseMs) || (f.start <= e.at && e.at <= f.end + leaseMs)
+  const pausedItself = (e: LedgerEntry) =>
+    faults.some((f) => (f.kind === "pause" || f.kind === "busy") && f.pid === e.pid && within(f, e))
+  const excusedAttempt = (e: LedgerEntry) =>
+    pausedItself(e) || faults.some((f) => (f.kind === "stall" || f.kind === "restart") && within(f, e))
+
+  // 1. Replay the ledger with the rule a fenced resource must follow: was every accepted write legit?
   const newest = new Map<string, LedgerEntry>()
+  const refusedOtherwise = new Map<string, Array<LedgerEntry>>()
   let staleRefused = 0
   let refusedExcused = 0
-  const pausedOrStalled = (e: LedgerEntry) =>
-    faults.some(
-      (f) =>
-        (f.kind === "stall" || f.kind === "restart" || (f.kind === "pause" && f.pid === e.pid)) &&
-        f.start <= e.at &&
-        e.at <= f.end + leaseMs + 1_000,
-    )
   for (const e of entries) {
     const last = newest.get(e.lockType)
     const legit =
       last === undefined || e.token > last.token || (e.token === last.token && e.jobId === last.jobId)
+    if (legit) newest.set(e.lockType, e)
     if (e.accepted) {
       if (!legit) {
         v.staleAccepted++
         note(
-          `stale write accepted: ${e.lockType} token ${e.token} (${e.jobId}) after ${last?.token} (${last?.jobId})`,
+          `stale write accepted: ${e.lockType} token ${e.token} (${e.jobId} on ${e.instance}) after ${last?.token} (${last?.jobId})`,
         )
       }
-      newest.set(e.lockType, e)
     } else {
       staleRefused++
-      if (pausedOrStalled(e)) refusedExcused++
-      else
-        note(
-          `stale write refused without a pause or stall: ${e.instance} ${e.lockType} token ${e.token} at ${e.at}`,
-        )
+      if (excusedAttempt(e)) refusedExcused++
+      else refusedOtherwise.set(e.jobId, [...(refusedOtherwise.get(e.jobId) ?? []), e])
     }
   }
+  for (const [jobId, es] of refusedOtherwise)
+    note(
+      `${es.length} stale write(s) refused without a pause or stall: ${es[0]!.instance} ${es[0]!.lockType} token ${es[0]!.token} (${jobId}) from ${es[0]!.at} to ${es.at(-1)!.at}`,
+    )
 
-  // 2. Executions as the ledger saw their accepted writes: no interleaving, tokens increasing.
-  const byLock = new Map<string, Map<string, { first: LedgerEntry; last: LedgerEntry }>>()
-  for (const e of entries) {
-    if (!e.accepted) continue
-    const m = byLock.get(e.lockType) ?? new Map()
-    byLock.set(e.lockType, m)
-    const x = m.get(e.jobId)
-    if (x) x.last = e
-    else m.set(e.jobId, { first: e, last: e })
+  // 2. Executions as their write attempts show them (accepted or not): none may write once a newer
+  // one has begun, and tokens increase in the order of acquisition.
+  interface Execution {
+    readonly lockType: string
+    readonly jobId: string
+    readonly token: number
+    readonly attempts: Array<LedgerEntry>
+    /**
+     * When its worker's acquire call began and returned (the store decided in between; the holder
+     * can act no earlier than the return); without a report, its first attempt's sentAt for both.
+     */
+    readonly acquireCalled: number
+    readonly acquiredAt: number
+    ended: boolean
   }
+  const byLock = new Map<string, Map<string, Execution>>()
+  for (const e of entries) {
+    const m = byLock.get(e.lockType) ?? new Map<string, Execution>()
+    byLock.set(e.lockType, m)
+    let x = m.get(e.jobId)
+    if (!x) {
+      x = {
+        lockType: e.lockType,
+        jobId: e.jobId,
+        token: e.token,
+        attempts: [],
+        acquireCalled: acquisitions.get(`${e.lockType}#${e.jobId}`)?.sentAt ?? e.sentAt,
+        acquiredAt: acquisitions.get(`${e.lockType}#${e.jobId}`)?.acquiredAt ?? e.sentAt,
+        ended: false,
+      }
+      m.set(e.jobId, x)
+    }
+    x.attempts.push(e)
+    if (e.kind === "end") x.ended = true
+  }
+  let overlapAfterPause = 0
+  const margins: Array<number> = []
   for (const [lockType, m] of byLock) {
-    const list = [...m.values()].sort((a, b) => a.first.seq - b.first.seq)
-    let maxLastSeq = 0
-    let maxLastAt = 0
-    for (let i = 0; i < list.length; i++) {
-      const x = list[i]!
-      if (x.first.seq < maxLastSeq || x.first.at < maxLastAt) {
+    const byToken = [...m.values()].sort((a, b) => a.token - b.token)
+    // The earliest first attempt (ledger time) of any execution with a greater token.
+    const newerBegan = new Array<number>(byToken.length).fill(Number.POSITIVE_INFINITY)
+    for (let i = byToken.length - 2; i >= 0; i--)
+      newerBegan[i] = Math.min(newerBegan[i + 1]!, byToken[i + 1]!.attempts[0]!.at)
+    for (let i = 0; i < byToken.length; i++) {
+      const x = byToken[i]!
+      const late = x.attempts.filter((e) => e.sentAt > newerBegan[i]!)
+      const unexcused = late.filter((e) => !excusedAttempt(e))
+      overlapAfterPause += late.length - unexcused.length
+      if (unexcused.length > 0) {
         v.overlap++
+        const e = unexcused[0]!
         note(
-          `overlap on ${lockType}: ${x.first.jobId} (token ${x.first.token}) began before the previous execution's last write`,
+          `overlap on ${lockType}: ${x.jobId} (token ${x.token}, ${e.instance}) wrote ${unexcused.length} time(s) after a newer execution began, first ${e.sentAt - newerBegan[i]!} ms after (${e.accepted ? "accepted" : "refused"})`,
         )
       }
-      if (i > 0 && x.first.token <= list[i - 1]!.first.token) {
-        v.tokenNotIncreasing++
-        note(`token not increasing on ${lockType}: ${x.first.token} after ${list[i - 1]!.first.token}`)
+      const next = byToken[i + 1]
+      // A release at the graceful shutdown is a normal end too.
+      if (next && !x.ended && next.acquiredAt < run.quietEnd) {
+        const last = x.attempts.filter((e) => !pausedItself(e)).at(-1)
+        if (last) {
+          const margin = next.acquiredAt - last.sentAt
+          margins.push(margin)
+          if (margin <= 0)
+            note(
+              `self-fencing margin ${margin} ms on ${lockType}: ${x.jobId} (token ${x.token}, ${last.instance}) wrote after token ${next.token} was acquired`,
+            )
+        }
       }
-      maxLastSeq = Math.max(maxLastSeq, x.last.seq)
-      maxLastAt = Math.max(maxLastAt, x.last.at)
+    }
+    // Only acquisitions certainly in order are compared: one whose call began after another's returned.
+    const byReturn = [...m.values()].sort((a, b) => a.acquiredAt - b.acquiredAt)
+    const maxTokenSoFar: Array<number> = []
+    for (const x of byReturn) maxTokenSoFar.push(Math.max(maxTokenSoFar.at(-1) ?? 0, x.token))
+    for (const y of m.values()) {
+      let lo = 0
+      let hi = byReturn.length
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1
+        if (byReturn[mid]!.acquiredAt < y.acquireCalled) lo = mid + 1
+        else hi = mid
+      }
+      const before = lo === 0 ? 0 : maxTokenSoFar[lo - 1]!
+      if (lo > 0 && y.token <= before) {
+        v.tokenNotIncreasing++
+        note(`token not increasing on ${lockType}: ${y.token} acquired after token ${before} was`)
+      }
     }
   }
   // ... and in the store: no two executions of a lock type with one token.
@@ -229,15 +321,23 @@ export const check = (options: CheckOptions): CheckReport => {
       ran++
       continue
     }
+    // A worker whose clock runs `offset` ahead fires the slot at real time slot - offset: the slot is
+    // owed only if some incarnation was up and untouched by a fault (or a store fault) then, and its
+    // claimant (if any) was not hit right then either.
+    const hit = (inc: (typeof incarnations)[number], r: number) =>
+      faults.some(
+        (f) =>
+          (f.kind === "stall" || f.kind === "restart" || f.pid === inc.pid) &&
+          f.start - 2_000 <= r &&
+          r <= f.end + 1_000,
+      )
+    const owed = incarnations.some((inc) => {
+      const r = slot - inc.clockOffsetMs
+      return inc.ready + 1_000 <= r && r <= inc.ended - 1_000 && !hit(inc, r)
+    })
     const claimant = claimedBy.get(slot)
-    const excuse = faults.some(
-      (f) =>
-        ((f.kind === "stall" || f.kind === "restart") && f.start - 2_000 <= slot && slot <= f.end + 1_000) ||
-        (claimant !== undefined &&
-          f.instance === claimant &&
-          f.start - 2_000 <= slot &&
-          slot <= f.end + 1_000),
-    )
+    const claimantInc = incarnations.find((inc) => inc.instance === claimant)
+    const excuse = !owed || (claimantInc !== undefined && hit(claimantInc, slot - claimantInc.clockOffsetMs))
     if (excuse) excused++
     else {
       v.slotMissed++
@@ -257,7 +357,7 @@ export const check = (options: CheckOptions): CheckReport => {
   // Failover of the continuous job after a fault on its holder: first accepted write of a newer token.
   const failover = { kill: [] as Array<number>, pause: [] as Array<number> }
   for (const f of faults) {
-    if (f.kind === "stall" || f.kind === "restart" || f.holderToken === undefined) continue
+    if ((f.kind !== "kill" && f.kind !== "pause") || f.holderToken === undefined) continue
     const next = entries.find(
       (e) => e.accepted && e.lockType === f.holderLockType && e.token > f.holderToken! && e.at >= f.start,
     )
@@ -269,8 +369,8 @@ export const check = (options: CheckOptions): CheckReport => {
     Object.fromEntries(keys.map((k) => [k, 0])) as Record<string, number>
   const faultCounts = count(
     faults.some((f) => f.kind === "restart")
-      ? ["kill", "pause", "stall", "restart"]
-      : ["kill", "pause", "stall"],
+      ? ["kill", "pause", "busy", "stall", "restart"]
+      : ["kill", "pause", "busy", "stall"],
   )
   for (const f of faults) faultCounts[f.kind]! += 1
   faultCounts["kill of the continuous holder"] = faults.filter(
@@ -290,12 +390,25 @@ export const check = (options: CheckOptions): CheckReport => {
     violations: v,
     details,
     faults: faultCounts,
+    sabotage: run.options?.sabotage ?? null,
     ledger: {
+      attempts: entries.length,
       accepted: entries.filter((e) => e.accepted).length,
       staleRefused,
       staleRefusedAfterPauseOrStall: refusedExcused,
       staleRefusedOtherwise: staleRefused - refusedExcused,
+      overlapAfterPause,
     },
+    margin: {
+      n: margins.length,
+      min: margins.length === 0 ? Number.NaN : Math.min(...margins),
+      p01: percentile(margins, 1),
+      p50: percentile(margins, 50),
+    },
+    clockSkewMs: entries.reduce(
+      (max, e) => (e.clockAt === undefined ? max : Math.max(max, Math.abs(e.clockAt - e.sentAt))),
+      0,
+    ),
     executions: states,
     cronSlots: { checked, ran, excused },
     failover: { kill: dist(failover.kill), pause: dist(failover.pause) },
@@ -306,13 +419,16 @@ export const check = (options: CheckOptions): CheckReport => {
 
 export const formatReport = (r: CheckReport) => {
   const lines = [
-    `chaos ${r.passed ? "PASSED" : "FAILED"} (${Math.round(r.durationMs / 1000)} s, lease ${r.leaseMs} ms)`,
+    `chaos ${r.passed ? "PASSED" : "FAILED"} (${Math.round(r.durationMs / 1000)} s, lease ${r.leaseMs} ms, clock skew seen by jobs up to ${r.clockSkewMs} ms)${r.sabotage ? ` SABOTAGE ${r.sabotage} (must fail)` : ""}`,
     `faults injected: ${Object.entries(r.faults)
       .map(([k, n]) => `${k} ${n}`)
       .join(", ")}`,
     "violations (all must be 0):",
     ...Object.entries(r.violations).map(([k, n]) => `  ${k}: ${n}`),
-    `ledger: ${r.ledger.accepted} writes accepted; stale writes refused (fencing at work): ${r.ledger.staleRefused} (${r.ledger.staleRefusedAfterPauseOrStall} after a pause or stall, ${r.ledger.staleRefusedOtherwise} otherwise)`,
+    `ledger: ${r.ledger.attempts} write attempts, ${r.ledger.accepted} accepted; stale writes refused (fencing at work): ${r.ledger.staleRefused} (${r.ledger.staleRefusedAfterPauseOrStall} after a pause or stall, ${r.ledger.staleRefusedOtherwise} otherwise); attempts after a newer execution began, excused by a pause or stall: ${r.ledger.overlapAfterPause}`,
+    r.margin.n === 0
+      ? "self-fencing margin: no samples"
+      : `self-fencing margin (newer acquisition - last write of an execution that did not end normally, outside its pauses): min ${r.margin.min} ms, p01 ${r.margin.p01} ms, p50 ${r.margin.p50} ms, n=${r.margin.n}`,
     `cron slots: ${r.cronSlots.checked} checked, ${r.cronSlots.ran} ran, ${r.cronSlots.excused} missed during a fault on the store or the claimant`,
     `executions: ${Object.entries(r.executions)
       .sort()

@@ -8,6 +8,15 @@
  *
  * POST /write {lockType, jobType, jobId, token, kind, instance, pid, scheduledAt, sentAt}
  *   -> 200 accepted | 409 stale; GET /state -> the newest accepted write per lock type.
+ * POST /acquired {lockType, jobId, token, instance, pid, sentAt, acquiredAt}: an acquisition (logged
+ *   with kind "acquire", decides nothing), for the checker's self-fencing margin and token order.
+ * POST /hold?pid=P: the next write from P is kept undecided until POST /release?pid=P (then decided
+ *   as if it arrived then); GET /held?pid=P -> {lockType, token} of the kept write, or null. chaos/run.ts uses it to model a
+ *   write delayed in the network while its sender is paused, so every pause of a writer produces a
+ *   stale write attempt (a pause alone rarely does: the keeper usually stops the job first).
+ *
+ * CHAOS_LEDGER_ACCEPT_ANY=1 (run.ts --sabotage no-fencing-check) accepts every token: a resource
+ * without a fencing check, which the checker must catch as staleAccepted.
  */
 import * as fs from "node:fs"
 import * as http from "node:http"
@@ -17,11 +26,15 @@ export interface WriteRequest {
   readonly jobType: string
   readonly jobId: string
   readonly token: number
-  readonly kind: "start" | "beat" | "end"
+  readonly kind: "start" | "beat" | "end" | "acquire"
   readonly instance: string
   readonly pid: number
   readonly scheduledAt: number | null
   readonly sentAt: number
+  /** The worker's Effect Clock at sentAt (skewed by the clock-skew fault). */
+  readonly clockAt?: number | undefined
+  /** kind "acquire": when the store call returned (sentAt: when it began). */
+  readonly acquiredAt?: number | undefined
 }
 
 export interface LedgerEntry extends WriteRequest {
@@ -37,13 +50,19 @@ const main = () => {
   if (!file) throw new Error("ledger: CHAOS_LEDGER_FILE is not set")
   const port = Number(process.env.CHAOS_LEDGER_PORT ?? "0")
   const fd = fs.openSync(file, "a")
+  const acceptAny = process.env.CHAOS_LEDGER_ACCEPT_ANY === "1"
   const newest = new Map<string, LedgerEntry>()
   let seq = 0
+  const armed = new Set<number>()
+  const held = new Map<number, { readonly write: WriteRequest; readonly answer: () => void }>()
 
   const decide = (w: WriteRequest): LedgerEntry => {
     const last = newest.get(w.lockType)
     const accepted =
-      last === undefined || w.token > last.token || (w.token === last.token && w.jobId === last.jobId)
+      acceptAny ||
+      last === undefined ||
+      w.token > last.token ||
+      (w.token === last.token && w.jobId === last.jobId)
     const entry: LedgerEntry = { ...w, seq: ++seq, at: Date.now(), accepted }
     if (accepted) newest.set(w.lockType, entry)
     fs.writeSync(fd, `${JSON.stringify(entry)}\n`)
@@ -51,12 +70,33 @@ const main = () => {
   }
 
   const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://ledger")
+    const pid = Number(url.searchParams.get("pid"))
+    if (req.method === "POST" && url.pathname === "/hold") {
+      armed.add(pid)
+      res.writeHead(200).end("armed")
+      return
+    }
+    if (req.method === "GET" && url.pathname === "/held") {
+      const h = held.get(pid)
+      res.writeHead(200, { "content-type": "application/json" })
+      res.end(JSON.stringify(h ? { lockType: h.write.lockType, token: h.write.token } : null))
+      return
+    }
+    if (req.method === "POST" && url.pathname === "/release") {
+      armed.delete(pid)
+      const h = held.get(pid)
+      held.delete(pid)
+      h?.answer()
+      res.writeHead(200).end(h ? "released" : "none")
+      return
+    }
     if (req.method === "GET" && req.url === "/state") {
       res.writeHead(200, { "content-type": "application/json" })
       res.end(JSON.stringify(Object.fromEntries(newest)))
       return
     }
-    if (req.method !== "POST" || req.url !== "/write") {
+    if (req.method !== "POST" || (url.pathname !== "/write" && url.pathname !== "/acquired")) {
       res.writeHead(404).end()
       return
     }
@@ -76,12 +116,24 @@ const main = () => {
         res.writeHead(400).end("bad write")
         return
       }
-      const entry = decide(w)
-      if (entry.accepted) res.writeHead(200).end("ok")
-      else {
-        const last = newest.get(w.lockType)!
-        res.writeHead(409).end(`token ${w.token} < ${last.token} (${last.jobId} on ${last.instance})`)
+      if (url.pathname === "/acquired") {
+        const entry = { ...w, kind: "acquire", scheduledAt: null, seq: ++seq, at: Date.now(), accepted: true }
+        fs.writeSync(fd, `${JSON.stringify(entry)}\n`)
+        res.writeHead(200).end("ok")
+        return
       }
+      const answer = () => {
+        const entry = decide(w)
+        if (entry.accepted) res.writeHead(200).end("ok")
+        else {
+          const last = newest.get(w.lockType)!
+          res.writeHead(409).end(`token ${w.token} < ${last.token} (${last.jobId} on ${last.instance})`)
+        }
+      }
+      if (armed.has(w.pid) && !held.has(w.pid)) {
+        armed.delete(w.pid)
+        held.set(w.pid, { write: w, answer })
+      } else answer()
     })
   })
   server.keepAliveTimeout = 1_000

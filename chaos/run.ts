@@ -1,11 +1,24 @@
 /**
  * The fault-injection suite on SQLite: a ledger process, `--workers` chaos workers on one SQLite
  * file, and random faults, one at a time: SIGKILL of a worker (then a restart), SIGSTOP for longer
- * than the lease then SIGCONT (a GC pause), and a store stall (this process holds `BEGIN EXCLUSIVE`
- * on the file). Then a quiet period, a graceful shutdown, and chaos/check.ts on what was recorded.
+ * than the lease then SIGCONT (a GC pause; a write the worker sent just before is held by the ledger
+ * until a newer token wrote, a write delayed in the network, so fencing has something to refuse), an
+ * event-loop stall ("busy": SIGUSR2 makes the worker busy-loop 300-1500 ms, less than the lease),
+ * and a store stall (this process holds `BEGIN EXCLUSIVE` on the file). Every worker incarnation
+ * also gets its own Effect Clock offset, up to +-`--skew-ms` (default 30000; 0 for none). Then a
+ * quiet period, a graceful shutdown, and chaos/check.ts on what was recorded.
  *
- *   npx tsx chaos/run.ts [--faults 20] [--seconds 120] [--workers 3] [--seed 1] [--keep] [--write-benchmarks]
+ *   npx tsx chaos/run.ts [--faults 20] [--seconds 120] [--workers 3] [--seed 1] [--skew-ms 30000] [--keep] [--write-benchmarks]
  *   npx tsx chaos/run.ts --store cassandra [--no-restart] [--reconnect-ms 500] ...
+ *   npx tsx chaos/run.ts --sabotage ignore-lease-loss|no-slot-claim|no-fencing-check ...
+ *
+ * `--sabotage` breaks a guarantee on purpose, to show the checker catches it (the run must FAIL):
+ * - ignore-lease-loss: the continuous job keeps writing with its old token after losing its lease
+ *   (chaos/worker.ts) -> overlap. The first fault is a pause of the continuous job's holder.
+ * - no-slot-claim: every instance's slot claim succeeds, so every instance fires every cron slot
+ *   (chaos/worker.ts) -> slotRunTwice.
+ * - no-fencing-check: the ledger accepts any token (chaos/ledger.ts) -> staleAccepted. The first
+ *   fault is a pause of the holder, whose held write arrives stale.
  *
  * With `--store cassandra` the workers use CassandraLayer on a fresh keyspace (created and migrated
  * here; `npm run cassandra:start` first, CASSANDRA_CONTACT_POINTS defaults to 127.0.0.1), and a store
@@ -37,7 +50,20 @@ import {
 import { type CheckReport, check, formatReport } from "./check.js"
 import type { LedgerEntry } from "./ledger.js"
 
-export type FaultKind = "kill" | "pause" | "stall" | "restart"
+export type FaultKind = "kill" | "pause" | "busy" | "stall" | "restart"
+
+export const sabotageModes = ["ignore-lease-loss", "no-slot-claim", "no-fencing-check"] as const
+export type Sabotage = (typeof sabotageModes)[number]
+
+/** One worker process: its Effect Clock offset and when it lived (real time). */
+export interface Incarnation {
+  readonly instance: string
+  readonly pid: number | undefined
+  readonly clockOffsetMs: number
+  readonly started: number
+  ready: number
+  ended: number
+}
 
 export interface Fault {
   readonly kind: FaultKind
@@ -49,6 +75,8 @@ export interface Fault {
   /** The continuous job's token when the fault began, if the target held it. */
   readonly holderToken?: number | undefined
   readonly holderLockType?: string | undefined
+  /** A pause: the write of the target the ledger held during it (decided after a newer token). */
+  heldWrite?: { readonly lockType: string; readonly token: number } | undefined
 }
 
 export interface ChaosOptions {
@@ -65,6 +93,12 @@ export interface ChaosOptions {
   readonly restart?: boolean | undefined
   /** With the Cassandra store: the workers' constant driver reconnection delay (default: the driver's). */
   readonly reconnectMs?: number | undefined
+  /** Each worker incarnation's Effect Clock is off by a random amount within +-skewMs (default 30000). */
+  readonly skewMs?: number | undefined
+  /** The quiet period after the faults (default: the supervisor's grace + 2 leases + 3 s). */
+  readonly quietMs?: number | undefined
+  /** Break a guarantee on purpose (see the header); the run must then fail. */
+  readonly sabotage?: Sabotage | undefined
   readonly log?: ((line: string) => void) | undefined
 }
 
@@ -100,6 +134,7 @@ const exited = (child: ChildProcess) =>
 
 interface Worker {
   readonly slot: number
+  current: Incarnation
   incarnation: number
   instance: string
   child: ChildProcess
@@ -127,12 +162,21 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
     migrateKeyspace(keyspace)
     log(`chaos: Cassandra keyspace ${keyspace} created on ${contactPoints()}`)
   }
+  const skewMs = o.skewMs ?? 30_000
+  const sabotage = o.sabotage
+  if (sabotage !== undefined && !sabotageModes.includes(sabotage))
+    throw new Error(`chaos: unknown sabotage ${sabotage} (one of ${sabotageModes.join(", ")})`)
+  const incarnations: Array<Incarnation> = []
+  const busyFile = path.join(dir, "busy-ms")
   log(
-    `chaos: store ${store}, dir ${dir}, seed ${o.seed}, ${o.workers} workers, lease ${o.leaseMs} ms, up to ${o.faults} faults in ${o.seconds} s`,
+    `chaos: store ${store}, dir ${dir}, seed ${o.seed}, ${o.workers} workers, lease ${o.leaseMs} ms, clock skew up to +-${skewMs} ms, up to ${o.faults} faults in ${o.seconds} s${sabotage ? `, SABOTAGE ${sabotage}` : ""}`,
   )
 
   // The ledger: its own process, so that nothing here (a held SQLite lock) can delay its decisions.
-  const ledger = tsx("chaos/ledger.ts", { CHAOS_LEDGER_FILE: ledgerFile })
+  const ledger = tsx("chaos/ledger.ts", {
+    CHAOS_LEDGER_FILE: ledgerFile,
+    ...(sabotage === "no-fencing-check" ? { CHAOS_LEDGER_ACCEPT_ANY: "1" } : {}),
+  })
   children.add(ledger)
   let ledgerOut = ""
   ledger.stdout!.on("data", (d) => (ledgerOut += d))
@@ -145,11 +189,22 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
       return (await r.json()) as Record<string, LedgerEntry>
     }
 
+    const ledgerPost = (what: string) =>
+      fetch(`${ledgerUrl}${what}`, { method: "POST", signal: AbortSignal.timeout(2_000) }).catch(
+        () => undefined,
+      )
+
     const workers: Array<Worker> = []
     const start = (w: Worker) => {
       w.instance = `w${w.slot}.${w.incarnation}`
       w.output = ""
+      const clockOffsetMs = skewMs > 0 ? between(-skewMs, skewMs) : 0
       w.child = tsx("chaos/worker.ts", {
+        CHAOS_CLOCK_OFFSET_MS: String(clockOffsetMs),
+        CHAOS_BUSY_FILE: busyFile,
+        ...(sabotage === "ignore-lease-loss" || sabotage === "no-slot-claim"
+          ? { CHAOS_SABOTAGE: sabotage }
+          : {}),
         CHAOS_DB: db,
         CHAOS_STORE: store,
         CHAOS_KEYSPACE: keyspace,
@@ -161,8 +216,22 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
         ...(o.reconnectMs === undefined ? {} : { CHAOS_CASSANDRA_RECONNECT_MS: String(o.reconnectMs) }),
       })
       children.add(w.child)
-      w.child.stdout!.on("data", (d) => (w.output = (w.output + d).slice(-20_000)))
-      w.child.stderr!.on("data", (d) => (w.output = (w.output + d).slice(-20_000)))
+      w.current = {
+        instance: w.instance,
+        pid: w.child.pid,
+        clockOffsetMs,
+        started: Date.now(),
+        ready: Number.POSITIVE_INFINITY,
+        ended: Number.POSITIVE_INFINITY,
+      }
+      incarnations.push(w.current)
+      const onOutput = (d: unknown) => {
+        w.output = (w.output + d).slice(-20_000)
+        if (w.current.ready === Number.POSITIVE_INFINITY && /ready/.test(w.output))
+          w.current.ready = Date.now()
+      }
+      w.child.stdout!.on("data", onOutput)
+      w.child.stderr!.on("data", onOutput)
     }
     for (let i = 1; i <= o.workers; i++) {
       const w = { slot: i, incarnation: 1, instance: "", output: "" } as Worker
@@ -188,15 +257,17 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
     log(`chaos: ${o.workers} workers up after ${Date.now() - started} ms; injecting faults`)
 
     const allKinds: ReadonlyArray<FaultKind> = restart
-      ? ["kill", "pause", "stall", "restart"]
-      : ["kill", "pause", "stall"]
+      ? ["kill", "pause", "busy", "stall", "restart"]
+      : ["kill", "pause", "busy", "stall"]
     let kinds: Array<FaultKind> = [...allKinds]
     const faultDeadline = Date.now() + o.seconds * 1000
     for (let n = 0; n < o.faults && Date.now() < faultDeadline; n++) {
       await sleep(between(1_000, 3_000))
       // Kinds in shuffled rounds (one of each), so that even a short run sees each of them.
       if (n % allKinds.length === 0) kinds = [...allKinds].sort(() => random() - 0.5)
-      const kind = kinds[n % allKinds.length]!
+      // Sabotage that needs a stale writer gets one at once: a pause of the continuous holder.
+      const forced = n === 0 && (sabotage === "ignore-lease-loss" || sabotage === "no-fencing-check")
+      const kind = forced ? "pause" : kinds[n % allKinds.length]!
       const current = (await state())["chaos-continuous"]
       let fault: Fault
       if (kind === "restart") {
@@ -233,7 +304,8 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
       } else {
         // Mostly the holder of the continuous job (the interesting case), sometimes anyone.
         const holder = workers.find((w) => w.child.pid === current?.pid)
-        const target = holder && random() < 0.75 ? holder : workers[Math.floor(random() * workers.length)]!
+        const target =
+          holder && (forced || random() < 0.75) ? holder : workers[Math.floor(random() * workers.length)]!
         const held = target.child.pid === current?.pid
         fault = {
           kind,
@@ -247,6 +319,7 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
         if (kind === "kill") {
           target.child.kill("SIGKILL")
           await exited(target.child)
+          target.current.ended = Date.now()
           children.delete(target.child)
           await sleep(between(200, 1_500))
           target.incarnation++
@@ -256,9 +329,33 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
             () => (/ready/.test(target.output) ? true : undefined),
             60_000,
           )
+        } else if (kind === "busy") {
+          const ms = between(300, 1_500)
+          fs.writeFileSync(busyFile, String(ms))
+          target.child.kill("SIGUSR2")
+          await sleep(ms + 100)
         } else {
+          const pid = target.child.pid!
+          await ledgerPost(`/hold?pid=${pid}`)
+          const held = await waitFor(
+            "a write to hold",
+            async () => {
+              const r = await fetch(`${ledgerUrl}/held?pid=${pid}`, { signal: AbortSignal.timeout(2_000) })
+              return ((await r.json()) as Fault["heldWrite"] | null) ?? undefined
+            },
+            1_000,
+          ).catch(() => undefined)
           target.child.kill("SIGSTOP")
           await sleep(o.leaseMs + between(500, 2_000))
+          if (held) {
+            fault.heldWrite = held
+            await waitFor(
+              "a newer token before releasing the held write",
+              async () => (((await state())[held.lockType]?.token ?? 0) > held.token ? true : undefined),
+              3 * o.leaseMs,
+            ).catch((e) => log(String(e)))
+          }
+          await ledgerPost(`/release?pid=${pid}`)
           target.child.kill("SIGCONT")
         }
         fault.end = Date.now()
@@ -279,13 +376,16 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
     }
 
     // Quiet: the supervisor gets its grace to mark executions of killed workers DEAD.
-    const quietMs = o.deadAfterMs + 2 * o.leaseMs + 3_000
+    const quietMs = o.quietMs ?? o.deadAfterMs + 2 * o.leaseMs + 3_000
     log(`chaos: ${faults.length} faults injected; quiet for ${quietMs} ms`)
     await sleep(quietMs)
     const quietEnd = Date.now()
 
     // Graceful shutdown of every worker (SIGTERM: leases released, running jobs CANCELED).
-    for (const w of workers) w.child.kill("SIGTERM")
+    for (const w of workers) {
+      w.child.kill("SIGTERM")
+      w.current.ended = Date.now()
+    }
     const stopped = await Promise.race([
       Promise.all(workers.map((w) => exited(w.child))).then(() => true),
       sleep(20_000).then(() => false),
@@ -293,7 +393,17 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
     if (!stopped) log("chaos: a worker did not stop within 20 s of SIGTERM")
     fs.writeFileSync(
       path.join(dir, "faults.json"),
-      JSON.stringify({ options: { ...o, store, restart, keyspace }, faults, quietEnd, started }, null, 2),
+      JSON.stringify(
+        {
+          options: { ...o, store, restart, keyspace, skewMs, sabotage: sabotage ?? null },
+          faults,
+          incarnations,
+          quietEnd,
+          started,
+        },
+        null,
+        2,
+      ),
     )
     for (const w of workers) fs.writeFileSync(path.join(dir, `${w.instance}.log`), w.output)
     if (store === "cassandra") await exportCassandra(keyspace, path.join(dir, "store.json"))
@@ -331,6 +441,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     store,
     restart: !process.argv.includes("--no-restart"),
     reconnectMs: stringArg("reconnect-ms") === undefined ? undefined : arg("reconnect-ms", 0),
+    skewMs: arg("skew-ms", 30_000),
+    sabotage: stringArg("sabotage") as Sabotage | undefined,
   })
   if (process.argv.includes("--write-benchmarks")) {
     const command = `npx tsx chaos/run.ts ${process.argv.slice(2).join(" ")}`

@@ -8,11 +8,30 @@
  *
  * On Cassandra instead (keyspace migrated beforehand, see chaos/run.ts --store cassandra):
  *   CHAOS_STORE=cassandra CHAOS_KEYSPACE=ks CASSANDRA_CONTACT_POINTS=127.0.0.1 ... npx tsx chaos/worker.ts
+ *
+ * Faults and sabotage that live in the worker (set by chaos/run.ts):
+ * - CHAOS_CLOCK_OFFSET_MS: this instance's Effect Clock is off by that much (clock skew between
+ *   hosts). Only the library's services see it; the SQLite store keeps the real clock, since every
+ *   SQLite worker shares one host and a host has one clock (Cassandra's expiry is server-side TTL).
+ * - SIGUSR2: a synchronous busy loop for the milliseconds in CHAOS_BUSY_FILE (an event-loop stall).
+ * - CHAOS_SABOTAGE=ignore-lease-loss: the continuous job keeps writing with its old token after the
+ *   library interrupted it (for 8 s, ignoring refusals); =no-slot-claim: every slot claim succeeds.
+ * Every acquisition is reported to the ledger (POST /acquired, with the times the store call began
+ * and returned) for the checker's self-fencing margin and token order.
  */
+import * as fs from "node:fs"
 import { NodeRuntime } from "@effect/platform-node"
 import cassandra from "cassandra-driver"
-import { Data, Effect, Layer, Option, Schedule } from "effect"
-import { CassandraLayer, HaJobs, Job, JobContext, SqliteLayer } from "../src/index.js"
+import { Clock, Context, Data, Effect, Layer, Option, Schedule } from "effect"
+import {
+  CassandraLayer,
+  HaJobs,
+  Job,
+  JobContext,
+  LockRepository,
+  SqliteLayer,
+  StatusRepository,
+} from "../src/index.js"
 
 const env = (name: string, fallback?: string) => {
   const value = process.env[name] ?? fallback
@@ -27,6 +46,29 @@ const ttlMs = Number(env("CHAOS_LEASE_MS", "3000"))
 const beatMs = Number(env("CHAOS_BEAT_MS", "200"))
 const cronWorkMs = Number(env("CHAOS_CRON_WORK_MS", "300"))
 const deadAfterMs = Number(env("CHAOS_DEAD_AFTER_MS", "6000"))
+const clockOffsetMs = Number(env("CHAOS_CLOCK_OFFSET_MS", "0"))
+const sabotage = env("CHAOS_SABOTAGE", "none")
+const busyFile = process.env.CHAOS_BUSY_FILE
+
+// A true event-loop stall: nothing else in this process runs until it returns (timers, sockets, the
+// lease keeper), unlike an Effect.sleep.
+process.on("SIGUSR2", () => {
+  const ms = busyFile ? Number(fs.readFileSync(busyFile, "utf8")) : 500
+  const until = Date.now() + ms
+  while (Date.now() < until) {
+    // busy
+  }
+})
+
+const real = Clock.make()
+const skewed: Clock.Clock = {
+  [Clock.ClockTypeId]: Clock.ClockTypeId,
+  unsafeCurrentTimeMillis: () => real.unsafeCurrentTimeMillis() + clockOffsetMs,
+  currentTimeMillis: Effect.sync(() => real.unsafeCurrentTimeMillis() + clockOffsetMs),
+  unsafeCurrentTimeNanos: () => real.unsafeCurrentTimeNanos() + BigInt(clockOffsetMs) * 1_000_000n,
+  currentTimeNanos: Effect.sync(() => real.unsafeCurrentTimeNanos() + BigInt(clockOffsetMs) * 1_000_000n),
+  sleep: (d) => real.sleep(d),
+}
 
 class StaleWrite extends Data.TaggedError("StaleWrite")<{ readonly message: string }> {}
 
@@ -45,7 +87,9 @@ const write = (kind: WriteKind) =>
       instance,
       pid: process.pid,
       scheduledAt: Option.getOrNull(ctx.scheduledAt),
+      // Real time, whatever the skew: the checker compares it with the ledger's clock on this host.
       sentAt: Date.now(),
+      clockAt: yield* Clock.currentTimeMillis,
     })
     const response = yield* Effect.tryPromise({
       try: (signal) =>
@@ -65,12 +109,28 @@ const write = (kind: WriteKind) =>
 
 const lease = { ttl: `${ttlMs} millis` as const }
 
+/**
+ * Sabotage: the beats run in a daemon fiber, out of reach of the library's interrupt on lease loss,
+ * and ignore the ledger's refusals; they stop 8 s after the job was interrupted (bounded).
+ */
+const ignoringLeaseLoss = Effect.gen(function* () {
+  let stopAt = Number.POSITIVE_INFINITY
+  const beats = Effect.sleep(`${beatMs} millis`).pipe(
+    Effect.zipRight(Effect.either(write("beat"))),
+    Effect.repeat({ while: () => Date.now() < stopAt }),
+  )
+  const fiber = yield* Effect.forkDaemon(beats)
+  yield* fiber.await.pipe(Effect.onInterrupt(() => Effect.sync(() => (stopAt = Date.now() + 8_000))))
+  return "never"
+})
+
 const continuous = Job.make({
   type: "chaos-continuous",
   lease,
   continuous: { watchEvery: "200 millis", restartDelay: "500 millis" },
   run: Effect.gen(function* () {
     yield* write("start")
+    if (sabotage === "ignore-lease-loss") return yield* ignoringLeaseLoss
     yield* write("beat").pipe(
       Effect.repeat(Schedule.spaced(`${beatMs} millis`)),
       Effect.delay(`${beatMs} millis`),
@@ -94,43 +154,84 @@ const cron = Job.make({
   }),
 })
 
+const Store =
+  store === "cassandra"
+    ? CassandraLayer.layer({
+        contactPoints: env("CASSANDRA_CONTACT_POINTS").split(","),
+        keyspace: env("CHAOS_KEYSPACE"),
+        requestTimeout: `${Number(env("CHAOS_CASSANDRA_REQUEST_TIMEOUT_MS", "2000"))} millis`,
+        connectTimeout: "10 seconds",
+        // A node with PasswordAuthenticator (CI): the same credentials as the migration.
+        ...(process.env.CASSANDRA_USERNAME
+          ? { username: process.env.CASSANDRA_USERNAME, password: env("CASSANDRA_PASSWORD") }
+          : {}),
+        // CHAOS_CASSANDRA_RECONNECT_MS (run.ts --reconnect-ms): a constant reconnection delay instead of
+        // the driver's default exponential one (1 s, 2 s, 4 s, ... after the node went down).
+        ...(process.env.CHAOS_CASSANDRA_RECONNECT_MS
+          ? {
+              clientOptions: {
+                policies: {
+                  reconnection: new cassandra.policies.reconnection.ConstantReconnectionPolicy(
+                    Number(process.env.CHAOS_CASSANDRA_RECONNECT_MS),
+                  ),
+                },
+              },
+            }
+          : {}),
+      })
+    : SqliteLayer.layer({ filename: env("CHAOS_DB") })
+
+/**
+ * An acquisition for the ledger: the store call began at `sentAt` and returned at `acquiredAt` (the
+ * new holder can act on the lock no earlier). Fire and forget, so it never delays the acquisition.
+ */
+const reportAcquired = (lockType: string, jobId: string, token: number, sentAt: number) => {
+  const acquiredAt = Date.now()
+  fetch(`${ledger}/acquired`, {
+    method: "POST",
+    body: JSON.stringify({
+      lockType,
+      jobType: "",
+      jobId,
+      token,
+      instance,
+      pid: process.pid,
+      sentAt,
+      acquiredAt,
+    }),
+    headers: { "content-type": "application/json" },
+    signal: AbortSignal.timeout(2_000),
+  }).catch(() => undefined)
+}
+
+const Repositories = Layer.effectContext(
+  Effect.gen(function* () {
+    const locks = yield* LockRepository
+    const statuses = yield* StatusRepository
+    const wrapped = LockRepository.of({
+      ...locks,
+      acquire: (request) =>
+        Effect.suspend(() => {
+          const before = Date.now()
+          return Effect.tap(locks.acquire(request), (result) => {
+            if (result._tag === "Acquired")
+              reportAcquired(request.lockType, request.jobId, result.token, before)
+          })
+        }),
+      ...(sabotage === "no-slot-claim" ? { claimSlot: () => Effect.succeed(true) } : {}),
+    })
+    return Context.make(LockRepository, wrapped).pipe(Context.add(StatusRepository, statuses))
+  }),
+).pipe(Layer.provide(Store))
+
 // The supervisor with the same short lease: its default 60 s lease would leave dead executions
-// PENDING for a minute after its holder is killed.
+// PENDING for a minute after its holder is killed. The skewed Clock applies to building the service
+// (and so to every fiber it forks), not to the store, which was built before with the real clock.
 const Service = HaJobs.layer([continuous, cron], {
   instance,
   supervisor: { cron: "* * * * * ?", deadAfter: `${deadAfterMs} millis`, lease },
-}).pipe(
-  Layer.provide(
-    store === "cassandra"
-      ? CassandraLayer.layer({
-          contactPoints: env("CASSANDRA_CONTACT_POINTS").split(","),
-          keyspace: env("CHAOS_KEYSPACE"),
-          requestTimeout: `${Number(env("CHAOS_CASSANDRA_REQUEST_TIMEOUT_MS", "2000"))} millis`,
-          connectTimeout: "10 seconds",
-          // A node with PasswordAuthenticator (CI): the same credentials as the migration.
-          ...(process.env.CASSANDRA_USERNAME
-            ? { username: process.env.CASSANDRA_USERNAME, password: env("CASSANDRA_PASSWORD") }
-            : {}),
-          // CHAOS_CASSANDRA_RECONNECT_MS (run.ts --reconnect-ms): a constant reconnection delay instead of
-          // the driver's default exponential one (1 s, 2 s, 4 s, ... after the node went down).
-          ...(process.env.CHAOS_CASSANDRA_RECONNECT_MS
-            ? {
-                clientOptions: {
-                  policies: {
-                    reconnection: new cassandra.policies.reconnection.ConstantReconnectionPolicy(
-                      Number(process.env.CHAOS_CASSANDRA_RECONNECT_MS),
-                    ),
-                  },
-                },
-              }
-            : {}),
-        })
-      : SqliteLayer.layer({ filename: env("CHAOS_DB") }),
-  ),
-)
+}).pipe(Layer.locallyEffect(Effect.withClock(skewed)), Layer.provide(Repositories))
 
-Effect.log(`chaos worker ${instance} pid ${process.pid} ready`).pipe(
-  Effect.zipRight(Effect.never),
-  Effect.provide(Service),
-  NodeRuntime.runMain,
-)
+Effect.log(
+  `chaos worker ${instance} pid ${process.pid} clock offset ${clockOffsetMs} ms sabotage ${sabotage} ready`,
+).pipe(Effect.zipRight(Effect.never), Effect.provide(Service), NodeRuntime.runMain)

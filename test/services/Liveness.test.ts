@@ -219,12 +219,24 @@ describe("a hung acquisition at a cron slot", () => {
 // The general rule, for every method of both ports: one call that hangs or dies delays only its
 // own work. One instance runs a cron job, a continuous job, the supervisor, manual triggers and
 // cancels, and the reads the HTTP API makes; the first call of one method misbehaves.
-const stream = Job.make({
-  type: "stream",
-  continuous: { watchEvery: "10 seconds" },
-  lease: { ttl: "30 seconds" },
-  run: Effect.never,
-})
+/** The continuous job counts how many of its executions run at once in this process (must stay <= 1). */
+const streamOf = (live: { now: number; max: number }) =>
+  Job.make({
+    type: "stream",
+    continuous: { watchEvery: "10 seconds" },
+    lease: { ttl: "30 seconds" },
+    run: Effect.sync(() => {
+      live.now++
+      live.max = Math.max(live.max, live.now)
+    }).pipe(
+      Effect.zipRight(Effect.never),
+      Effect.onInterrupt(() =>
+        Effect.sync(() => {
+          live.now--
+        }),
+      ),
+    ),
+  })
 const adhoc = Job.make({
   type: "adhoc",
   lease: { ttl: "30 seconds" },
@@ -237,7 +249,8 @@ const scenario = (method: Method, mode: FaultMode) =>
     const stores = yield* memoryStores
     const faulty = makeFaultyStore(stores)
     yield* faulty.arm(method, { mode })
-    const { manager } = yield* nodeOn(faulty.stores, [tick, stream, adhoc], {
+    const live = { now: 0, max: 0 }
+    const { manager } = yield* nodeOn(faulty.stores, [tick, streamOf(live), adhoc], {
       instance: "a",
       supervisor: { cron: "30 * * * * ?", deadAfter: "2 minutes", lease: { ttl: "30 seconds" } },
     })
@@ -264,6 +277,7 @@ const scenario = (method: Method, mode: FaultMode) =>
       } else yield* seconds(40, 40)
     }
     assert.isNotEmpty(yield* faulty.hits, `the ${mode} of ${method} was never hit`)
+    assert.strictEqual(live.max, 1, "two executions of the continuous job ran at once")
     // Every call answered (a StoreError counts as an answer).
     for (const f of calls) assert.isTrue(Option.isSome(yield* Fiber.poll(f)), "a call never answered")
     // The cron loop kept going: the slots of the last minutes all ran.

@@ -1,12 +1,13 @@
 import * as fs from "node:fs"
 import { assert } from "vitest"
-import type { CheckReport } from "../../chaos/check.js"
+import type { CheckReport, Violations } from "../../chaos/check.js"
 
 /**
  * What every short chaos run in the tests must show: no violation of any kind (the list is pinned,
  * so a check dropped from chaos/check.ts fails here too), each worker fault injected at least once,
- * and failover after a kill of the holder within 2 x the lease (loose, for loaded CI machines).
- * A failing run's files stay in `dir` for inspection; a passing run's are removed.
+ * a positive self-fencing margin, and failover after a kill of the holder within 2 x the lease
+ * (loose, for loaded CI machines). A failing run's files stay in `dir` for inspection; a passing
+ * run's are removed.
  */
 export const assertChaosPassed = (report: CheckReport, dir: string, lines: ReadonlyArray<string>) => {
   console.log(lines.join("\n"))
@@ -21,6 +22,24 @@ export const assertChaosPassed = (report: CheckReport, dir: string, lines: Reado
     pendingAfterGrace: 0,
     shutdownHung: 0,
   })
-  for (const kind of ["kill", "pause", "stall"] as const) assert.isAtLeast(report.faults[kind] ?? 0, 1, kind)
+  for (const kind of ["kill", "pause", "busy", "stall"] as const)
+    assert.isAtLeast(report.faults[kind] ?? 0, 1, kind)
+  if (report.margin.n > 0) assert.isAbove(report.margin.min, 0, "self-fencing margin")
   for (const ms of report.failover.kill.samples) assert.isAtMost(ms, 2 * report.leaseMs)
+}
+
+/**
+ * What a sabotaged run must show: it failed, and the violation the sabotage is about was counted
+ * (a checker that passes a broken system is the defect these runs look for). Its files are removed.
+ */
+export const assertChaosCaught = (
+  report: CheckReport,
+  violation: keyof Violations,
+  dir: string,
+  lines: ReadonlyArray<string>,
+) => {
+  console.log(lines.join("\n"))
+  if (report.passed || report.violations[violation] === 0)
+    assert.fail(`sabotage not caught: ${violation} is 0 (files kept in ${dir}):\n${lines.join("\n")}`)
+  fs.rmSync(dir, { recursive: true, force: true })
 }
