@@ -288,6 +288,14 @@ const scenario = (method: Method, mode: FaultMode) =>
         "FINISHED",
         `tick slot ${m}`,
       )
+    // So did the supervisor's (a job too, at :30).
+    const supervised = yield* executionsOf(stores, "supervisor")
+    for (let m = 4; m <= 8; m++)
+      assert.strictEqual(
+        supervised.find((r) => r.scheduledAt?.getTime() === m * 60_000 + 30_000)?.jobState,
+        "FINISHED",
+        `supervisor slot ${m}:30`,
+      )
     // The continuous job runs under its lease, and nothing else is left PENDING without one.
     const pending: Array<JobStatus> = []
     for (const jobType of ["tick", "stream", "adhoc", "supervisor"])
