@@ -1,11 +1,17 @@
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Fiber, Option, Ref, TestClock } from "effect"
+import { Clock, Context, Effect, Fiber, Layer, Option, Ref, TestClock } from "effect"
 import type { JobStatus } from "../../src/domain/JobStatus.js"
 import type { LockType } from "../../src/domain/Names.js"
 import type { TriggerResult } from "../../src/domain/TriggerResult.js"
+import * as SqliteLayer from "../../src/layers/SqliteLayer.js"
 import * as Job from "../../src/services/Job.js"
 import { JobContext } from "../../src/services/JobContext.js"
 import type { JobManager } from "../../src/services/JobManager.js"
+import { LockRepository } from "../../src/services/LockRepository.js"
+import { StatusRepository } from "../../src/services/StatusRepository.js"
 import {
   type FaultMode,
   lockMethods,
@@ -244,9 +250,23 @@ const adhoc = Job.make({
   run: Effect.sleep("20 seconds"),
 })
 
-const scenario = (method: Method, mode: FaultMode) =>
+/** The stores the matrix runs on: both judge expiry by Effect's clock, so TestClock drives them. */
+const storesOf = {
+  memory: memoryStores,
+  sqlite: Effect.gen(function* () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-liveness-"))
+    yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+    const context = yield* Layer.build(SqliteLayer.layer({ filename: path.join(dir, "liveness.db") }))
+    return {
+      lockRepository: Context.get(context, LockRepository),
+      statusRepository: Context.get(context, StatusRepository),
+    } satisfies Stores
+  }),
+}
+
+const scenario = (store: keyof typeof storesOf, method: Method, mode: FaultMode) =>
   Effect.gen(function* () {
-    const stores = yield* memoryStores
+    const stores = yield* storesOf[store]
     const faulty = makeFaultyStore(stores)
     yield* faulty.arm(method, { mode })
     const live = { now: 0, max: 0 }
@@ -314,7 +334,8 @@ const scenario = (method: Method, mode: FaultMode) =>
 
 // Concurrent: each case mostly waits for the test clock's yields, not for the CPU.
 describe.concurrent("one store call that hangs or dies delays only its own work", () => {
-  for (const method of [...lockMethods, ...statusMethods])
-    for (const mode of ["hang", "die"] as const)
-      it.scoped(`${method}: ${mode}`, () => scenario(method, mode), 60_000)
+  for (const store of ["memory", "sqlite"] as const)
+    for (const method of [...lockMethods, ...statusMethods])
+      for (const mode of ["hang", "die"] as const)
+        it.scoped(`${store}: ${method}: ${mode}`, () => scenario(store, method, mode), 60_000)
 })
