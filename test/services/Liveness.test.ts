@@ -297,7 +297,7 @@ const scenario = (store: keyof typeof storesOf, method: Method, mode: FaultMode)
       } else yield* seconds(40, 40)
     }
     assert.isNotEmpty(yield* faulty.hits, `the ${mode} of ${method} was never hit`)
-    assert.strictEqual(live.max, 1, "two executions of the continuous job ran at once")
+    assert.strictEqual(live.max, 1, "the continuous job must have run, never two executions at once")
     // Every call answered (a StoreError counts as an answer).
     for (const f of calls) assert.isTrue(Option.isSome(yield* Fiber.poll(f)), "a call never answered")
     // The cron loop kept going: the slots of the last minutes all ran.
