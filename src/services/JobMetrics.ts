@@ -21,6 +21,17 @@ export const leaseLosses = Metric.counter("ha_jobs_lease_losses_total", {
   incremental: true,
 })
 
+/**
+ * From a lease loss to the end of the job fiber, in milliseconds, tagged lock_type. The library
+ * interrupts at once; what takes time is the job's own finalizers. Above the lease margin, another
+ * instance may already hold the lock while the job still runs.
+ */
+export const lossToStop = Metric.histogram(
+  "ha_jobs_lease_loss_stop_ms",
+  MetricBoundaries.exponential({ start: 1, factor: 2, count: 16 }),
+  "From a lease loss to the end of the job, in milliseconds",
+)
+
 /** How late a cron slot fired, in milliseconds, tagged job_type. */
 export const scheduleLag = Metric.histogram(
   "ha_jobs_schedule_lag_ms",

@@ -25,7 +25,7 @@ import type { JobType, LockType } from "../domain/Names.js"
 import type { ResolvedJob } from "./Job.js"
 import { JobContext } from "./JobContext.js"
 import * as JobMetrics from "./JobMetrics.js"
-import { Lease, type LeaseLoss } from "./Lease.js"
+import { Lease, type LeaseLoss, monotonicMillis } from "./Lease.js"
 import type { LockHolder } from "./LockRepository.js"
 import { StatusRepository } from "./StatusRepository.js"
 import { boundStatuses } from "./StoreBounds.js"
@@ -279,7 +279,24 @@ export const make = Effect.gen(function* () {
                   `lease lost (${ending.loss.reason}${ending.loss.message ? `: ${ending.loss.message}` : ""}); interrupting the job`,
                 )
               : Effect.logInfo(`stopping the job: ${ending.reason}`)
+            const stoppingAt = yield* monotonicMillis
             yield* Fiber.interrupt(jobFiber)
+            if (ending._tag === "Lost") {
+              // The library stops the job at once, but the job's own finalizers run to their end: a
+              // job that outlives the lease's margin may overlap with the next holder (fencing helps).
+              const stopMs = (yield* monotonicMillis) - stoppingAt
+              yield* Metric.update(Metric.tagged(JobMetrics.lossToStop, "lock_type", job.lockType), stopMs)
+              const marginMs = Duration.toMillis(job.timing.margin)
+              if (stopMs > marginMs)
+                yield* Effect.logWarning(
+                  `the job took ${stopMs} ms to stop after losing its lease, more than the lease margin (${marginMs} ms): another instance may have started meanwhile; keep the job interruptible or raise the margin`,
+                )
+              const written = yield* finish(ending)
+              yield* Effect.logInfo(
+                `after the lease loss: job stopped in ${stopMs} ms, final status written ${(yield* monotonicMillis) - stoppingAt} ms after the loss`,
+              )
+              return written
+            }
           }
           return yield* finish(ending)
         }).pipe(

@@ -82,7 +82,7 @@ const deadlineLoss: LeaseLoss = { reason: "deadline" }
 const rejectedLoss: LeaseLoss = { reason: "rejected" }
 
 // Monotonic milliseconds: Effect's live clock derives nanos from performance.now().
-const monotonicMillis = Effect.map(Clock.currentTimeNanos, (n) => Number(n / 1_000_000n))
+export const monotonicMillis = Effect.map(Clock.currentTimeNanos, (n) => Number(n / 1_000_000n))
 
 const keeperLoss = (cause: Cause.Cause<unknown>): LeaseLoss => ({
   reason: "keeper",

@@ -2,7 +2,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Context, Effect, Fiber, Layer, Option, Ref, TestClock } from "effect"
+import { Clock, Context, Effect, Fiber, Layer, Metric, Option, Ref, TestClock } from "effect"
 import type { JobStatus } from "../../src/domain/JobStatus.js"
 import type { LockType } from "../../src/domain/Names.js"
 import type { TriggerResult } from "../../src/domain/TriggerResult.js"
@@ -10,6 +10,7 @@ import * as SqliteLayer from "../../src/layers/SqliteLayer.js"
 import * as Job from "../../src/services/Job.js"
 import { JobContext } from "../../src/services/JobContext.js"
 import type { JobManager } from "../../src/services/JobManager.js"
+import * as JobMetrics from "../../src/services/JobMetrics.js"
 import { LockRepository } from "../../src/services/LockRepository.js"
 import { StatusRepository } from "../../src/services/StatusRepository.js"
 import {
@@ -93,6 +94,30 @@ describe("a renewal that dies (a defect, not a StoreError)", () => {
         )
         assert.isAtMost(both[0]!.end!, both[1]!.start)
       }),
+  )
+})
+
+describe("after a lease loss", () => {
+  it.scoped("the job is stopped at once; a job whose finalizers outlast the margin is measured", () =>
+    Effect.gen(function* () {
+      const stores = yield* memoryStores
+      const faulty = makeFaultyStore(stores)
+      const type = `slow-to-stop-${Date.now()}`
+      const slow = Job.make({
+        type,
+        lease: { ttl: "30 seconds" }, // margin 3 s
+        retries: 0,
+        run: Effect.never.pipe(Effect.onInterrupt(() => Effect.sleep("5 seconds"))),
+      })
+      const { manager } = yield* nodeOn(faulty.stores, [slow], { instance: "a" })
+      yield* faulty.arm("renew", { mode: "die" })
+      assert.strictEqual((yield* manager.trigger(type))._tag, "Started")
+      yield* seconds(16)
+      const stop = yield* Metric.value(Metric.tagged(JobMetrics.lossToStop, "lock_type", type))
+      assert.strictEqual(stop.count, 1)
+      assert.strictEqual(stop.sum, 5_000) // lost at 10 s, finalizers done at 15 s
+      assert.strictEqual((yield* latest(manager, type))?.reason, "lease lost")
+    }),
   )
 })
 
