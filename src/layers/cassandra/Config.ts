@@ -1,5 +1,6 @@
+import { isIP } from "node:net"
 import type { ClientOptions } from "cassandra-driver"
-import { Config, Duration, Effect, Either, Option, Redacted } from "effect"
+import { Config, ConfigError, Duration, Effect, Either, Option, Redacted } from "effect"
 import { StoreError } from "../../domain/Errors.js"
 
 /** Consistency levels for reads and for the commit phase of lightweight transactions. */
@@ -21,7 +22,7 @@ export type SerialConsistency = (typeof SerialConsistencies)[number]
 
 /** What a user passes to `CassandraLayer.layer`. Everything but the contact points has a default. */
 export interface CassandraOptions {
-  /** "host" or "host:port" (port 9042 by default). */
+  /** "host", "host:port" or "[ipv6]:port" (port 9042 by default); a malformed entry is refused. */
   readonly contactPoints: ReadonlyArray<string>
   /** Data center of this instance; the driver only routes to it. Default "datacenter1". */
   readonly localDataCenter?: string | undefined
@@ -45,6 +46,7 @@ export interface CassandraOptions {
 
 /** The options with defaults applied and checked. */
 export interface CassandraConfig {
+  /** Each "host:port" or "[ipv6]:port", the port always explicit (so messages name the real one). */
   readonly contactPoints: ReadonlyArray<string>
   readonly localDataCenter: string
   readonly keyspace: string
@@ -70,16 +72,54 @@ export const defaults = {
   statusRetention: Duration.days(14),
 } as const
 
+/** The CQL port of entries without one, unless `clientOptions.protocolOptions.port` says otherwise. */
+export const DefaultPort = 9042
+
+const contactPointHelp =
+  "give host, host:port or [ipv6]:port with a port between 1 and 65535, e.g. 10.0.0.1, db1:9042, [::1]:9042 (CASSANDRA_CONTACT_POINTS)"
+
+// One host name label or more: letters, digits, hyphens, underscores (Docker names), dots.
+const hostNamePattern =
+  /^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/
+
+/**
+ * "host", "host:port", "[ipv6]:port" or a bare IPv6 address -> "host:port" / "[ipv6]:port". The
+ * driver itself falls back to the default port for an entry it cannot parse ("host:notaport"), so
+ * a typo would silently connect elsewhere: refuse it instead.
+ */
+export const parseContactPoint = (entry: string, defaultPort: number): Either.Either<string, string> => {
+  const bad = (why: string) => Either.left(`contact point "${entry}" ${why}: ${contactPointHelp}`)
+  const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(entry)
+  let host: string
+  let port: string | undefined
+  if (bracketed) {
+    host = bracketed[1]!
+    port = bracketed[2]
+    if (isIP(host) !== 6) return bad("has no IPv6 address in its brackets")
+  } else if (isIP(entry) === 6) {
+    host = entry
+  } else {
+    const parts = entry.split(":")
+    if (parts.length > 2) return bad("has several colons (put an IPv6 address in brackets)")
+    host = parts[0]!
+    port = parts[1]
+    if (!hostNamePattern.test(host)) return bad("has no valid host name or address")
+  }
+  if (port !== undefined && !/^\d{1,5}$/.test(port)) return bad(`has port "${port}", which is not a number`)
+  const number = port === undefined ? defaultPort : Number(port)
+  if (number < 1 || number > 65535) return bad(`has port ${number}, outside 1..65535`)
+  return Either.right(isIP(host) === 6 ? `[${host}]:${number}` : `${host}:${number}`)
+}
+
 const MaxTtlMillis = 630_720_000 * 1000
 
 // Cassandra keyspace names: letters, digits and underscores, at most 48 characters.
 const keyspacePattern = /^[A-Za-z0-9_]{1,48}$/
 
 /** Bad options are reported like every other store failure, as a StoreError of operation "configure". */
-const invalid = (field: string, message: string) =>
-  Either.left(
-    new StoreError({ operation: "configure", message: `invalid Cassandra option ${field}: ${message}` }),
-  )
+const invalidError = (field: string, message: string) =>
+  new StoreError({ operation: "configure", message: `invalid Cassandra option ${field}: ${message}` })
+const invalid = (field: string, message: string) => Either.left(invalidError(field, message))
 
 const positive = (field: string, input: Duration.DurationInput | undefined, fallback: Duration.Duration) => {
   if (input === undefined) return Either.right(fallback)
@@ -93,11 +133,19 @@ const positive = (field: string, input: Duration.DurationInput | undefined, fall
 /** Applies defaults and checks the options; the error names the option and what is wrong. */
 export const resolve = (options: CassandraOptions): Either.Either<CassandraConfig, StoreError> =>
   Either.gen(function* () {
-    const contactPoints = options.contactPoints.map((s) => s.trim()).filter((s) => s.length > 0)
-    if (contactPoints.length === 0)
+    const entries = options.contactPoints.map((s) => s.trim()).filter((s) => s.length > 0)
+    if (entries.length === 0)
       return yield* invalid(
         "contactPoints",
         "no Cassandra contact points: set CASSANDRA_CONTACT_POINTS to a comma-separated list of host or host:port",
+      )
+    const defaultPort = options.clientOptions?.protocolOptions?.port ?? DefaultPort
+    const contactPoints: Array<string> = []
+    for (const entry of entries)
+      contactPoints.push(
+        yield* Either.mapLeft(parseContactPoint(entry, defaultPort), (message) =>
+          invalidError("contactPoints", message),
+        ),
       )
     const keyspace = options.keyspace ?? defaults.keyspace
     if (!keyspacePattern.test(keyspace))
@@ -166,7 +214,19 @@ export const resolveEffect = (options: CassandraOptions): Effect.Effect<Cassandr
  * CASSANDRA_STATUS_RETENTION (durations such as "12 seconds" or "14 days").
  */
 export const config: Config.Config<CassandraOptions> = Config.all({
-  contactPoints: Config.array(Config.string(), "CASSANDRA_CONTACT_POINTS"),
+  // Checked here too, so a bad entry fails at config time naming the variable.
+  contactPoints: Config.array(Config.string(), "CASSANDRA_CONTACT_POINTS").pipe(
+    Config.mapOrFail((entries) => {
+      const bad = entries
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0)
+        .map((s) => parseContactPoint(s, DefaultPort))
+        .find(Either.isLeft)
+      return bad === undefined
+        ? Either.right(entries)
+        : Either.left(ConfigError.InvalidData(["CASSANDRA_CONTACT_POINTS"], bad.left))
+    }),
+  ),
   localDataCenter: Config.string("CASSANDRA_LOCAL_DC").pipe(Config.withDefault(defaults.localDataCenter)),
   keyspace: Config.string("CASSANDRA_KEYSPACE").pipe(Config.withDefault(defaults.keyspace)),
   consistency: Config.literal(...Consistencies)("CASSANDRA_CONSISTENCY").pipe(

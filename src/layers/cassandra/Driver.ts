@@ -214,7 +214,7 @@ export const connect = (
         onTimeout: () =>
           new StoreError({
             operation: "connect",
-            message: `no answer from Cassandra at ${hostsOf(config)} within ${Duration.format(config.connectTimeout)}: check CASSANDRA_CONTACT_POINTS, the network path to the CQL port (9042), or raise CASSANDRA_CONNECT_TIMEOUT`,
+            message: `no answer from Cassandra at ${hostsOf(config)} within ${Duration.format(config.connectTimeout)}: check CASSANDRA_CONTACT_POINTS, the network path to those CQL ports, or raise CASSANDRA_CONNECT_TIMEOUT`,
           }),
       }),
     )
