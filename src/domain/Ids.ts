@@ -1,9 +1,11 @@
 import { Clock, Effect, Schema } from "effect"
 import { v7, validate, version } from "uuid"
 
-// Time-ordered (version 7) UUIDs: their text sorts by creation time, in every store.
+// Time-ordered (version 7) UUIDs: their text sorts by creation time, in every store. Decoding
+// lower-cases them: UUIDs are case-insensitive, ids are generated lower-case and stores compare text,
+// so an upper-case id (valid, e.g. from a tool that prints them so) would otherwise never match.
 const TimeOrderedUuid = (what: string) =>
-  Schema.String.pipe(
+  Schema.Lowercase.pipe(
     Schema.filter(
       (s) => (validate(s) && version(s) === 7) || `${what} "${s}" is not a time-ordered (version 7) UUID`,
     ),

@@ -48,6 +48,14 @@ const ExecutionPath = Schema.Struct({
   jobId: Schema.String.annotations({ description: "A job id (time-ordered UUID)", format: "uuid" }),
 })
 
+// A parameter given twice (`?limit=1&limit=2`) arrives as an array. Accepting it lets the handler
+// answer the usual error body naming the parameter, not the schema's own error; documented as the
+// string it must be.
+const QueryParam = (description: string) =>
+  Schema.Union(Schema.String, Schema.Array(Schema.String)).annotations({
+    jsonSchema: { type: "string", description },
+  })
+
 export class JobsGroup extends HttpApiGroup.make("jobs")
   .add(HttpApiEndpoint.get("types", "/jobs").addSuccess(JobTypes))
   .add(
@@ -76,8 +84,8 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
       .setPath(JobTypePath)
       .setUrlParams(
         Schema.Struct({
-          limit: Schema.optional(Schema.String.annotations({ description: "1..1000, default 20" })),
-          before: Schema.optional(Schema.String.annotations({ description: "Cursor: a job id" })),
+          limit: Schema.optional(QueryParam("1..1000, default 20")),
+          before: Schema.optional(QueryParam("Cursor: a job id")),
         }),
       )
       .addSuccess(JobList)

@@ -67,3 +67,10 @@ export class Forbidden extends Schema.TaggedError<Forbidden>()(
   ko,
   HttpApiSchema.annotations({ status: 403, description: "Not allowed (e.g. writes in read-only mode)" }),
 ) {}
+
+/** A known path asked with a method it does not serve; the `Allow` header lists those it does. */
+export class MethodNotAllowed extends Schema.TaggedError<MethodNotAllowed>()(
+  "MethodNotAllowed",
+  ko,
+  HttpApiSchema.annotations({ status: 405, description: "The path does not serve this method" }),
+) {}

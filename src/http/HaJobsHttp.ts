@@ -19,6 +19,7 @@ import * as Events from "./Events.js"
 import * as Health from "./Health.js"
 import * as JobsHandlers from "./JobsHandlers.js"
 import * as Prometheus from "./Prometheus.js"
+import * as Responses from "./Responses.js"
 import * as Settings from "./Settings.js"
 
 export { Authorization, HaJobsApi } from "./Api.js"
@@ -61,6 +62,7 @@ const layerWith = <E>(settings: Layer.Layer<Settings.HttpSettings, E>) =>
     HttpApiSwagger.layer({ path: DocsPath }),
     HttpApiBuilder.middlewareOpenApi({ path: OpenApiPath }),
     Dashboard.layer,
+    Responses.layer(DocsPath),
     BasePath.layer,
   ).pipe(Layer.provideMerge(ApiLive), Layer.provide(settings))
 

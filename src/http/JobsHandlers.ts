@@ -58,16 +58,25 @@ const setLocation = (url: string) =>
     Effect.succeed(HttpServerResponse.setHeader(response, "location", url)),
   )
 
-// The manager checks ids too, but its message is a schema tree: say it plainly.
+// The manager checks ids too, but its message is a schema tree: say it plainly. Answers the id as
+// decoded (lower case), the form the stores hold.
 const checkJobId = (parameter: "jobId" | "before", value: string) =>
-  Schema.is(JobId)(value)
-    ? Effect.void
-    : Effect.fail(
+  Option.match(Schema.decodeUnknownOption(JobId)(value), {
+    onSome: Effect.succeed,
+    onNone: () =>
+      Effect.fail(
         new InvalidParameter({
           parameter,
           message: `${parameter} "${value.slice(0, 100)}" is not a job id (a time-ordered, version 7 UUID)`,
         }),
-      )
+      ),
+  })
+
+/** A query parameter given once (or not at all); given several times it is refused, not guessed. */
+const single = (parameter: string, value: string | ReadonlyArray<string> | undefined) =>
+  typeof value === "string" || value === undefined
+    ? Effect.succeed(value)
+    : Effect.fail(new InvalidParameter({ parameter, message: `${parameter} given twice; give it once` }))
 
 const parseLimit = (raw: string | undefined) => {
   if (raw === undefined) return Effect.succeed(DefaultListLimit)
@@ -124,17 +133,17 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
       .handle("list", ({ path, urlParams }) =>
         Effect.gen(function* () {
           const job = yield* manager.job(path.jobType)
-          const limit = yield* parseLimit(urlParams.limit)
-          if (urlParams.before !== undefined) yield* checkJobId("before", urlParams.before)
-          const jobs = yield* manager.list(job.type, { limit, before: urlParams.before })
+          const limit = yield* parseLimit(yield* single("limit", urlParams.limit))
+          const cursor = yield* single("before", urlParams.before)
+          const before = cursor === undefined ? undefined : yield* checkJobId("before", cursor)
+          const jobs = yield* manager.list(job.type, { limit, before })
           const last = jobs.at(-1)
           // One bounded probe, so `next` is null on the last page rather than pointing at an empty one.
           const more =
             last !== undefined && jobs.length === limit
               ? (yield* manager.list(job.type, { limit: 1, before: last.jobId })).length > 0
               : false
-          const newest =
-            urlParams.before === undefined ? Option.fromNullable(jobs[0]) : yield* manager.latest(job.type)
+          const newest = before === undefined ? Option.fromNullable(jobs[0]) : yield* manager.latest(job.type)
           const cron = Option.getOrNull(job.cron)
           const nextRuns = yield* scheduler.nextRuns(job, NextRunsShown)
           return {
@@ -167,18 +176,18 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
       .handle("status", ({ path }) =>
         Effect.gen(function* () {
           yield* manager.job(path.jobType)
-          yield* checkJobId("jobId", path.jobId)
-          const status = yield* manager.status(path.jobType, path.jobId)
-          if (Option.isNone(status)) return yield* notFound(path.jobType, path.jobId)
+          const jobId = yield* checkJobId("jobId", path.jobId)
+          const status = yield* manager.status(path.jobType, jobId)
+          if (Option.isNone(status)) return yield* notFound(path.jobType, jobId)
           return toStatusJson(status.value)
         }).pipe(toHttpErrors),
       )
       .handle("history", ({ path }) =>
         Effect.gen(function* () {
           yield* manager.job(path.jobType)
-          yield* checkJobId("jobId", path.jobId)
-          const history = yield* manager.history(path.jobType, path.jobId)
-          if (history.length === 0) return yield* notFound(path.jobType, path.jobId)
+          const jobId = yield* checkJobId("jobId", path.jobId)
+          const history = yield* manager.history(path.jobType, jobId)
+          if (history.length === 0) return yield* notFound(path.jobType, jobId)
           return { history: history.map((s) => toStatusJson(s)) }
         }).pipe(toHttpErrors),
       )

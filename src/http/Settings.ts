@@ -16,7 +16,10 @@ export interface AuthRequest {
 export type Authorize = (request: AuthRequest) => Effect.Effect<void, Unauthorized | Forbidden>
 
 export interface HttpOptions {
-  /** The bearer token every request but /health must carry. Config: HA_JOBS_API_TOKEN. */
+  /**
+   * The bearer token every request but /health must carry; surrounding whitespace is trimmed, an
+   * empty token or one with whitespace or control characters inside is refused. Config: HA_JOBS_API_TOKEN.
+   */
   readonly token?: Redacted.Redacted<string> | string | undefined
   /** Your own check instead of the token (e.g. per-user tokens, read vs write). */
   readonly authorize?: Authorize | undefined
@@ -62,6 +65,22 @@ export const normalizeBasePath = (raw: string): Either.Either<string, string> =>
   return Either.right(trimmed)
 }
 
+/**
+ * The token trimmed: a file-mounted secret usually ends in a newline, which no client sends, so the
+ * token could never match. Refused when nothing is left, or when whitespace or control characters
+ * remain inside (a header cannot carry them in one bearer token: it could never match either).
+ */
+export const checkToken = (raw: string): Either.Either<Redacted.Redacted<string>, string> => {
+  const trimmed = raw.trim()
+  if (trimmed.length === 0) return Either.left("the API token is empty (after trimming whitespace)")
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+  if (/[\s\u0000-\u001f\u007f-\u009f]/.test(trimmed))
+    return Either.left(
+      "the API token contains whitespace or control characters: use one word, e.g. the output of `openssl rand -hex 32`",
+    )
+  return Either.right(Redacted.make(trimmed))
+}
+
 export const config = Config.all({
   token: Config.option(Config.redacted("HA_JOBS_API_TOKEN")),
   readOnly: Config.boolean("HA_JOBS_READ_ONLY").pipe(Config.withDefault(false)),
@@ -74,9 +93,14 @@ export const make = (options: HttpOptions = {}) =>
   Effect.gen(function* () {
     const fromConfig = yield* config
     const token = options.token ?? Option.getOrUndefined(fromConfig.token)
-    const secret = token === undefined ? undefined : typeof token === "string" ? Redacted.make(token) : token
-    if (secret !== undefined && Redacted.value(secret).length === 0)
-      return yield* Effect.fail(ConfigError.InvalidData(["HA_JOBS_API_TOKEN"], "the API token is empty"))
+    const secret =
+      token === undefined
+        ? undefined
+        : yield* Either.mapLeft(
+            checkToken(typeof token === "string" ? token : Redacted.value(token)),
+            (message) =>
+              ConfigError.InvalidData([options.token === undefined ? "HA_JOBS_API_TOKEN" : "token"], message),
+          )
     const basePath =
       options.basePath === undefined
         ? fromConfig.basePath

@@ -1,0 +1,119 @@
+import { createHash } from "node:crypto"
+import {
+  HttpApiBuilder,
+  HttpApp,
+  HttpServerError,
+  HttpServerRequest,
+  HttpServerResponse,
+} from "@effect/platform"
+import { Chunk, Effect, Layer, Schema } from "effect"
+import { MethodNotAllowed } from "./ApiErrors.js"
+import { stripBasePath } from "./BasePath.js"
+import { HttpSettings } from "./Settings.js"
+
+/**
+ * What every response of the app gets, whichever part answers it (API, docs, dashboard, the
+ * router's own 404): `nosniff`, the docs page's security headers, and 405 rather than 404 for a
+ * path that exists with other methods.
+ */
+
+const sha256 = (text: string) => `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`
+
+/**
+ * The Swagger UI page (the platform's) is one HTML document with its script and style inline and
+ * the OpenAPI document as a JSON data block: allow exactly that script and style, by hash, like the
+ * dashboard. "Try it out" calls this server (connect-src 'self'); its icons are data: images.
+ */
+export const docsCsp = (html: string): string => {
+  const script = /<script>([\s\S]*?)<\/script>/.exec(html)?.[1] ?? ""
+  const style = /<style>([\s\S]*?)<\/style>/.exec(html)?.[1] ?? ""
+  return [
+    "default-src 'none'",
+    `script-src ${sha256(script)}`,
+    `style-src ${sha256(style)}`,
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ")
+}
+
+// The docs page is built once, so its body is always the same bytes: hash them once.
+const docsCspCache = new WeakMap<Uint8Array, string>()
+const docsHeaders = (response: HttpServerResponse.HttpServerResponse) => {
+  if (response.status !== 200 || response.body._tag !== "Uint8Array") return response
+  const bytes = response.body.body
+  let csp = docsCspCache.get(bytes)
+  if (csp === undefined) {
+    csp = docsCsp(new TextDecoder().decode(bytes))
+    docsCspCache.set(bytes, csp)
+  }
+  return HttpServerResponse.setHeaders(response, {
+    "content-security-policy": csp,
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-cache",
+  })
+}
+
+// Without it a browser may guess a type from the content: JSON holding job content could be run
+// as HTML or script if an older browser sniffed it so.
+const nosniff = HttpApp.appendPreResponseHandler((_, response) =>
+  Effect.succeed(HttpServerResponse.setHeader(response, "x-content-type-options", "nosniff")),
+)
+
+/** Does a router path ("/jobs/:jobType", "/files/*") match `path` ("/jobs/import")? */
+export const pathMatches = (pattern: string, path: string): boolean => {
+  const want = pattern.split("/")
+  const have = path.split("/")
+  for (let i = 0; i < want.length; i++) {
+    const segment = want[i]!
+    if (segment === "*") return true
+    if (i >= have.length) return false
+    if (segment.startsWith(":") ? have[i] === "" : segment !== have[i]) return false
+  }
+  return want.length === have.length
+}
+
+// Provides Router.Live as Router.use does: the same (memoized) router the app adds its routes to.
+export const layer = (docsPath: string) =>
+  HttpApiBuilder.middleware(
+    Effect.gen(function* () {
+      const { basePath } = yield* HttpSettings
+      const router = yield* HttpApiBuilder.Router
+      // Read when first needed: by then every part of the app has added its routes.
+      const allRoutes = yield* Effect.cached(
+        Effect.map(router.router, (r) => Chunk.toReadonlyArray(r.routes)),
+      )
+      return (app: HttpApp.Default<unknown>): HttpApp.Default =>
+        Effect.gen(function* () {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const url = stripBasePath(basePath, request.url) ?? request.url
+          const path = url.split("?")[0]!
+          yield* nosniff
+          if (path === docsPath)
+            yield* HttpApp.appendPreResponseHandler((_, response) => Effect.succeed(docsHeaders(response)))
+          return yield* app.pipe(
+            Effect.catchIf(
+              (e) => e instanceof HttpServerError.RouteNotFound,
+              (notFound) =>
+                Effect.gen(function* () {
+                  const methods = new Set(
+                    (yield* allRoutes).filter((r) => pathMatches(r.path, path)).map((r) => r.method),
+                  )
+                  // The router answers HEAD with the GET route.
+                  if (methods.has("GET")) methods.add("HEAD")
+                  if (methods.size === 0) return yield* notFound
+                  const allow = [...methods].sort().join(", ")
+                  const body = Schema.encodeSync(MethodNotAllowed)(
+                    new MethodNotAllowed({
+                      message: `${request.method} is not allowed on ${path}; use ${allow}`,
+                    }),
+                  )
+                  return HttpServerResponse.unsafeJson(body, { status: 405, headers: { allow } })
+                }),
+            ),
+          ) as HttpApp.Default
+        })
+    }),
+  ).pipe(Layer.provide(HttpApiBuilder.Router.Live))
