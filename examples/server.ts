@@ -7,8 +7,8 @@
  * jobs are recorded CANCELED with reason shutdown and their leases released.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Config, Effect, Layer, Queue, Schedule } from "effect"
-import { HaJobs, HaJobsHttp, Job, JobManager } from "../src/index.js"
+import { Cause, Config, Effect, Layer, Logger, LogLevel, Queue, Schedule } from "effect"
+import { failureMessage, HaJobs, HaJobsHttp, Job, JobManager } from "../src/index.js"
 import * as StoreLayer from "../src/layers/StoreLayer.js"
 import { flakyReport } from "./flakyReport.js"
 import { ProductFeed, productImport } from "./productImport.js"
@@ -66,4 +66,24 @@ export const main = Effect.gen(function* () {
   )
 }).pipe(Effect.provide(HaJobsHttp.layerServer().pipe(Layer.provideMerge(ServiceLayer))))
 
-if (import.meta.url === `file://${process.argv[1]}`) NodeRuntime.runMain(main)
+/**
+ * A failure (at start-up: a store it cannot use, a bad setting) as one line, the cause and its
+ * stack only at debug level (HA_JOBS_LOG_LEVEL=debug); runMain then exits with code 1.
+ */
+const reportFailure = (cause: Cause.Cause<unknown>) =>
+  Cause.isInterruptedOnly(cause)
+    ? Effect.void
+    : Effect.logError(`effect-ha-jobs example service stopped: ${failureMessage(cause)}`).pipe(
+        Effect.zipRight(Effect.logDebug(Cause.pretty(cause))),
+      )
+
+const LogLevelSetting = Config.logLevel("HA_JOBS_LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info))
+
+if (import.meta.url === `file://${process.argv[1]}`)
+  NodeRuntime.runMain(
+    main.pipe(
+      Effect.tapErrorCause(reportFailure),
+      Effect.provide(Layer.unwrapEffect(Effect.map(LogLevelSetting, Logger.minimumLogLevel))),
+    ),
+    { disableErrorReporting: true },
+  )

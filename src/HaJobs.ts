@@ -1,5 +1,6 @@
 import { Layer } from "effect"
 import type { InvalidJobDefinition } from "./domain/Errors.js"
+import * as StoreProbe from "./layers/StoreProbe.js"
 import type { Any, Requirements } from "./services/Job.js"
 import * as JobManager from "./services/JobManager.js"
 import type { LockRepository } from "./services/LockRepository.js"
@@ -16,12 +17,13 @@ export interface HaJobsOptions extends JobManager.JobManagerOptions {
 /**
  * Everything an instance runs: the manager with your jobs and the supervisor, and the scheduler
  * that fires their cron slots. Provide a store layer (MemoryLayer, ...) for the repositories.
+ * It also outputs the store's probe, which `/health` runs.
  */
 export const layer = <const Jobs extends Iterable<Any<any>>>(
   jobs: Jobs,
   options: HaJobsOptions = {},
 ): Layer.Layer<
-  JobManager.JobManager | Scheduler.Scheduler,
+  JobManager.JobManager | Scheduler.Scheduler | StoreProbe.StoreProbe,
   InvalidJobDefinition,
   LockRepository | StatusRepository | Exclude<Requirements<Jobs>, JobManager.Provided>
 > => {
@@ -32,5 +34,5 @@ export const layer = <const Jobs extends Iterable<Any<any>>>(
     InvalidJobDefinition,
     LockRepository | StatusRepository | Exclude<Requirements<Jobs>, JobManager.Provided>
   >
-  return Scheduler.layer(options.scheduler).pipe(Layer.provideMerge(manager))
+  return Scheduler.layer(options.scheduler).pipe(Layer.provideMerge(manager), Layer.merge(StoreProbe.layer))
 }

@@ -63,7 +63,12 @@ export const History = Schema.Struct({
 
 export const HealthReport = Schema.Struct({
   status: Schema.Literal("UP", "DOWN"),
-  store: Schema.Struct({ status: Schema.Literal("UP", "DOWN"), message: Schema.optional(Schema.String) }),
+  store: Schema.Struct({
+    status: Schema.Literal("UP", "DOWN"),
+    name: Schema.optional(Schema.String).annotations({ description: 'e.g. "SQLite at /data/ha-jobs.db"' }),
+    operation: Schema.optional(Schema.String).annotations({ description: "The store call that failed" }),
+    message: Schema.optional(Schema.String),
+  }),
   scheduler: Schema.Struct({
     status: Schema.Literal("running", "disabled", "starting", "failed"),
     message: Schema.optional(Schema.String),

@@ -1,11 +1,12 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { Duration, Effect, Either, Ref } from "effect"
+import { Duration, Effect, Option, Ref } from "effect"
+import { StoreProbe } from "../layers/StoreProbe.js"
 import { JobManager } from "../services/JobManager.js"
 import { Scheduler } from "../services/Scheduler.js"
 import { HaJobsApi } from "./Api.js"
 import { type HealthReport, Unhealthy } from "./ApiSchemas.js"
 
-/** A store that does not answer a one-row read within this is reported down. */
+/** A store whose probe (a one-row read and a conditional write) does not finish within this is reported down. */
 export const StoreCheckTimeout = Duration.seconds(5)
 
 type SchedulerState = HealthReport["scheduler"]
@@ -24,21 +25,35 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "health", (handlers) =>
       Effect.forkScoped,
     )
 
-    // A cheap bounded read (one row) tells whether the store answers.
-    const storeCheck = Effect.gen(function* () {
-      const probe = manager.jobTypes[0]
-      if (probe === undefined) return { status: "UP" as const }
-      const result = yield* manager.latest(probe).pipe(
-        Effect.timeoutFail({
-          duration: StoreCheckTimeout,
-          onTimeout: () => ({ message: `no answer within ${Duration.format(StoreCheckTimeout)}` }),
-        }),
-        Effect.either,
-      )
-      return Either.isRight(result)
-        ? { status: "UP" as const }
-        : { status: "DOWN" as const, message: result.left.message }
+    // The store's probe (a one-row read and a conditional write; HaJobs.layer provides it), else a
+    // one-row read through the manager for an app built without HaJobs.layer.
+    const probe = yield* Effect.serviceOption(StoreProbe)
+    const named = Option.match(probe, { onNone: () => ({}), onSome: (p) => ({ name: p.name }) })
+    const check = Option.match(probe, {
+      onSome: (p) => p.check,
+      onNone: () => {
+        const jobType = manager.jobTypes[0]
+        return jobType === undefined ? Effect.void : Effect.asVoid(manager.latest(jobType))
+      },
     })
+    const storeCheck = check.pipe(
+      Effect.timeoutFail({
+        duration: StoreCheckTimeout,
+        onTimeout: () => ({ message: `no answer within ${Duration.format(StoreCheckTimeout)}` }),
+      }),
+      Effect.match({
+        onSuccess: (): HealthReport["store"] => ({
+          status: "UP",
+          ...named,
+        }),
+        onFailure: (e): HealthReport["store"] => ({
+          status: "DOWN",
+          ...named,
+          ...("operation" in e ? { operation: e.operation } : {}),
+          message: e.message,
+        }),
+      }),
+    )
 
     return handlers.handle("health", () =>
       Effect.gen(function* () {
@@ -55,7 +70,9 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "health", (handlers) =>
         }
         if (up) return report
         const problems = [
-          store.status === "DOWN" ? `store down: ${store.message}` : undefined,
+          store.status === "DOWN"
+            ? `store down: ${[store.name, store.operation && `${store.operation} failed`, store.message].filter(Boolean).join(": ")}`
+            : undefined,
           schedulerState.status === "starting" ? "scheduler starting" : undefined,
           schedulerState.status === "failed" ? `scheduler failed: ${schedulerState.message}` : undefined,
         ].filter((p) => p !== undefined)

@@ -7,6 +7,7 @@ import { type Client, connect, makeSession } from "./cassandra/Driver.js"
 import { makeLocks } from "./cassandra/Locks.js"
 import { checkSchema } from "./cassandra/Schema.js"
 import { makeStatuses } from "./cassandra/Statuses.js"
+import { StoreName } from "./StoreProbe.js"
 
 export type {
   CassandraConfig,
@@ -22,6 +23,8 @@ export interface CassandraStores {
   readonly statusRepository: StatusRepository["Type"]
   /** The connected cassandra-driver client (shut down when the scope closes). */
   readonly client: Client
+  /** For messages: "Cassandra at host1,host2, keyspace ha_jobs". */
+  readonly name: string
 }
 
 /**
@@ -37,7 +40,12 @@ export const make = (options: CassandraOptions): Effect.Effect<CassandraStores, 
     const client = yield* connect(resolved)
     const session = makeSession(client, resolved)
     yield* checkSchema(session)
-    return { lockRepository: makeLocks(session), statusRepository: makeStatuses(session), client }
+    return {
+      lockRepository: makeLocks(session),
+      statusRepository: makeStatuses(session),
+      client,
+      name: `Cassandra at ${resolved.contactPoints.join(",")}, keyspace ${resolved.keyspace}`,
+    }
   })
 
 /** Both repositories on one Cassandra keyspace. */
@@ -45,8 +53,11 @@ export const layer = (
   options: CassandraOptions,
 ): Layer.Layer<LockRepository | StatusRepository, StoreError> =>
   Layer.scopedContext(
-    Effect.map(make(options), ({ lockRepository, statusRepository }) =>
-      Context.make(LockRepository, lockRepository).pipe(Context.add(StatusRepository, statusRepository)),
+    Effect.map(make(options), ({ lockRepository, statusRepository, name }) =>
+      Context.make(LockRepository, lockRepository).pipe(
+        Context.add(StatusRepository, statusRepository),
+        Context.add(StoreName, name),
+      ),
     ),
   )
 

@@ -9,6 +9,7 @@ import {
   type RenewResult,
 } from "../services/LockRepository.js"
 import { type ListOptions, StatusRepository } from "../services/StatusRepository.js"
+import { StoreName } from "./StoreProbe.js"
 
 interface Lease extends LockHolder {
   readonly expiresAt: number
@@ -147,6 +148,9 @@ const holderOf = ({ lockType, jobType, jobId, token }: Lease): LockHolder => ({
 /** Both repositories on one in-memory store. Build it once and share it to simulate a cluster. */
 export const MemoryLayer: Layer.Layer<LockRepository | StatusRepository> = Layer.effectContext(
   Effect.map(makeMemoryStores, ({ lockRepository, statusRepository }) =>
-    Context.make(LockRepository, lockRepository).pipe(Context.add(StatusRepository, statusRepository)),
+    Context.make(LockRepository, lockRepository).pipe(
+      Context.add(StatusRepository, statusRepository),
+      Context.add(StoreName, "in-memory store"),
+    ),
   ),
 )

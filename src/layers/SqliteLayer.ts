@@ -8,8 +8,10 @@ import { Cause, Config, Context, Duration, Effect, Layer, Schedule } from "effec
 import { StoreError } from "../domain/Errors.js"
 import { LockRepository } from "../services/LockRepository.js"
 import { StatusRepository } from "../services/StatusRepository.js"
+import * as StoreProbe from "./StoreProbe.js"
 import * as SqliteLocks from "./sqlite/SqliteLocks.js"
 import * as SqliteStatuses from "./sqlite/SqliteStatuses.js"
+import { innermost, rootCause } from "./sqlite/storeError.js"
 
 export interface SqliteOptions {
   /** The database file; its directory is created if missing. */
@@ -44,27 +46,39 @@ const migrate = (sql: SqlClient.SqlClient) =>
 /**
  * Both repositories on one SQLite file (WAL mode). Several processes on one host may share the
  * file: every lease operation is a single atomic statement, so they get real mutual exclusion.
+ * A file it cannot write fails here, with SQLite's cause first and what to do about it.
  */
 export const layer = (options: SqliteOptions): Layer.Layer<LockRepository | StatusRepository, StoreError> =>
+  layerWith(options, undefined)
+
+/** `setting` names where the file name came from (an environment variable), for the messages. */
+const layerWith = (options: SqliteOptions, setting: string | undefined) =>
   Layer.scopedContext(
     Effect.gen(function* () {
       const file = path.resolve(options.filename)
+      const busyTimeout = Duration.decode(options.busyTimeout ?? "5 seconds")
       const fail = (reason: unknown) =>
         new StoreError({
           operation: "open",
-          message: `cannot use the SQLite database at ${file}: ${reason instanceof Error ? reason.message : String(reason)}${describeCause(reason)}`,
+          message: `cannot use the SQLite database at ${file}${setting === undefined ? "" : ` (${setting})`}: ${explain(reason, busyTimeout, setting)}`,
           cause: reason,
         })
-      yield* Effect.try({ try: () => fs.mkdirSync(path.dirname(file), { recursive: true }), catch: fail })
+      yield* Effect.try({ try: () => ensureDirectory(path.dirname(file)), catch: fail })
       const client = yield* SqliteClient.make({ filename: file }).pipe(
         Effect.provide(Reactivity.layer),
         Effect.catchAllCause((cause) => Effect.fail(fail(Cause.squash(cause)))),
       )
       const sql = client as SqlClient.SqlClient
-      const busyMs = Duration.toMillis(Duration.decode(options.busyTimeout ?? "5 seconds"))
-      yield* sql.unsafe(`PRAGMA busy_timeout = ${Math.round(busyMs)}`).pipe(Effect.mapError(fail))
+      yield* sql
+        .unsafe(`PRAGMA busy_timeout = ${Math.round(Duration.toMillis(busyTimeout))}`)
+        .pipe(Effect.mapError(fail))
       yield* migrate(sql).pipe(Effect.mapError(fail))
       const clock = yield* Effect.clock
+      const locks = SqliteLocks.make(sql, clock)
+      const statuses = SqliteStatuses.make(sql)
+      // A file SQLite opens read-only, one whose write lock another process holds, or one corrupt
+      // where the leases live opens and migrates without a write; only a write tells.
+      yield* StoreProbe.check(locks, statuses).pipe(Effect.mapError((e) => fail(e.cause ?? e.message)))
       const retentionMs = Duration.toMillis(Duration.decode(options.retention ?? "14 days"))
       // Expire old history, like Cassandra's TTL does; hourly is plenty.
       yield* Effect.gen(function* () {
@@ -79,20 +93,71 @@ export const layer = (options: SqliteOptions): Layer.Layer<LockRepository | Stat
         Effect.repeat(Schedule.spaced("1 hour")),
         Effect.forkScoped,
       )
-      return Context.make(LockRepository, SqliteLocks.make(sql, clock)).pipe(
-        Context.add(StatusRepository, SqliteStatuses.make(sql)),
+      return Context.make(LockRepository, locks).pipe(
+        Context.add(StatusRepository, statuses),
+        Context.add(StoreProbe.StoreName, `SQLite at ${file}`),
       )
     }),
   )
 
+const PathSetting = "HA_JOBS_SQLITE_PATH"
+
 /** The file name from `HA_JOBS_SQLITE_PATH` (default ./data/ha-jobs.db). */
 export const layerConfig = Layer.unwrapEffect(
-  Effect.map(Config.string("HA_JOBS_SQLITE_PATH").pipe(Config.withDefault(DefaultFilename)), (filename) =>
-    layer({ filename }),
+  Effect.map(Config.string(PathSetting).pipe(Config.withDefault(DefaultFilename)), (filename) =>
+    layerWith({ filename }, PathSetting),
   ),
 )
 
-const describeCause = (e: unknown) => {
-  const code = (e as { code?: unknown })?.code
-  return typeof code === "string" ? ` (${code})` : ""
+/** A directory that is missing and cannot be created, or a file where a directory should be. */
+class DirectoryError extends Error {}
+
+/**
+ * Creates `dir` and its missing parents, one level at a time. Not `mkdirSync(dir, { recursive })`:
+ * under /proc, mkdir of a missing child fails with ENOENT although the parent exists, and Node's
+ * recursive mkdir takes that for a missing parent and retries for good, at 100% CPU, deaf to SIGTERM.
+ */
+const ensureDirectory = (dir: string): void => {
+  const stat = statOrUndefined(dir)
+  if (stat?.isDirectory()) return
+  if (stat !== undefined) throw new DirectoryError(`${dir} is a file, not a directory`)
+  const parent = path.dirname(dir)
+  if (parent !== dir) ensureDirectory(parent)
+  try {
+    fs.mkdirSync(dir)
+  } catch (e) {
+    if (statOrUndefined(dir)?.isDirectory()) return // another process made it meanwhile
+    throw new DirectoryError(`cannot create the directory ${dir}: ${rootCause(e)}`)
+  }
+}
+
+const statOrUndefined = (p: string) => {
+  try {
+    return fs.statSync(p)
+  } catch {
+    return undefined
+  }
+}
+
+/** SQLite's (or the file system's) cause first, then what to do about it. */
+const explain = (reason: unknown, busyTimeout: Duration.Duration, setting: string | undefined) => {
+  const elsewhere = setting === undefined ? "use another file" : `set ${setting} to another file`
+  const code = codeOf(reason) ?? ""
+  const fix =
+    reason instanceof DirectoryError
+      ? `${elsewhere} in a writable directory`
+      : code.startsWith("SQLITE_READONLY")
+        ? `make the file, its directory and its -wal and -shm files writable by this process, or ${elsewhere}`
+        : code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")
+          ? `another process held its write lock for longer than the busy timeout (${Duration.format(busyTimeout)}); stop it, or ${elsewhere}`
+          : code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT")
+            ? `move it away or restore it from a backup, or ${elsewhere}`
+            : undefined
+  return fix === undefined ? rootCause(reason) : `${rootCause(reason)}; ${fix}`
+}
+
+/** The driver's or the file system's error code (SQLITE_BUSY, EACCES...), if any. */
+const codeOf = (e: unknown): string | undefined => {
+  const code = (innermost(e) as { code?: unknown } | null | undefined)?.code
+  return typeof code === "string" ? code : undefined
 }

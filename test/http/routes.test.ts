@@ -238,7 +238,8 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
     expect(res.status).toBe(200)
     expect(body).toEqual({
       status: "UP",
-      store: { status: "UP" },
+      // Stores built without a store layer (makeMemoryStores here) have no name of their own.
+      store: { status: "UP", name: "the store" },
       scheduler: { status: "running" },
       instance: "test",
     })

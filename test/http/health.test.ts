@@ -1,0 +1,97 @@
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { HttpServer } from "@effect/platform"
+import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { afterAll, afterEach, describe, expect, it } from "vitest"
+import { StoreError } from "../../src/domain/Errors.js"
+import * as HaJobs from "../../src/HaJobs.js"
+import * as HaJobsHttp from "../../src/http/HaJobsHttp.js"
+import { makeMemoryStores } from "../../src/layers/MemoryLayer.js"
+import * as SqliteLayer from "../../src/layers/SqliteLayer.js"
+import * as Job from "../../src/services/Job.js"
+import { startServer, type Target, testEnv } from "../support/httpHarness.js"
+import { holdWriteLock } from "../support/sqliteFiles.js"
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-health-"))
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+const jobs = [Job.make({ type: "import", run: Effect.succeed({ ok: true }) })]
+
+let app: Target | undefined
+afterEach(async () => {
+  await app?.close()
+  app = undefined
+})
+
+/** The Node server on a real SQLite file. */
+const startOnSqlite = async (options: SqliteLayer.SqliteOptions): Promise<Target> => {
+  const scope = Effect.runSync(Scope.make())
+  const layer = HaJobsHttp.layerServer({ port: 0, host: "127.0.0.1" }).pipe(
+    Layer.provideMerge(
+      HaJobs.layer(jobs, { instance: "test", supervisor: false }).pipe(
+        Layer.provide(SqliteLayer.layer(options)),
+      ),
+    ),
+    Layer.provide(testEnv),
+  )
+  const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
+  const address = Context.get(context, HttpServer.HttpServer).address
+  if (address._tag !== "TcpAddress") throw new Error("expected a TCP address")
+  const baseUrl = `http://127.0.0.1:${address.port}`
+  return {
+    name: "node server on SQLite",
+    baseUrl,
+    fetch: (p, init) => fetch(baseUrl + p, { ...init, headers: { connection: "close" } }),
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void)),
+  }
+}
+
+describe("/health checks that the store can write", () => {
+  it("a second process holds the SQLite write lock: 503 naming the store and the failing write", async () => {
+    const file = path.join(dir, "locked.db")
+    // A short busy timeout: the driver is synchronous and blocks for all of it (see README, Known limits).
+    app = await startOnSqlite({ filename: file, busyTimeout: "1 second" })
+    expect((await app.fetch("/health")).status).toBe(200)
+
+    const holder = await holdWriteLock(file)
+    try {
+      const asked = Date.now()
+      const res = await app.fetch("/health")
+      const took = Date.now() - asked
+      console.log(
+        `/health with the write lock held elsewhere (busy timeout 1 s): ${res.status} after ${took} ms`,
+      )
+      expect(res.status).toBe(503)
+      const body = await res.json()
+      expect(body.store).toMatchObject({
+        status: "DOWN",
+        name: `SQLite at ${file}`,
+        operation: "acquire",
+      })
+      expect(body.store.message).toContain("database is locked")
+      expect(body.message).toContain(`SQLite at ${file}: acquire failed: database is locked`)
+      expect(took).toBeLessThan(2_500)
+    } finally {
+      await holder.release()
+    }
+    expect((await app.fetch("/health")).status).toBe(200)
+  }, 20_000)
+
+  it("reads work but writes fail: 503 naming the write, not 200", async () => {
+    const inner = Effect.runSync(makeMemoryStores)
+    const readOnly = new StoreError({ operation: "acquire", message: "attempt to write a readonly database" })
+    app = await startServer({
+      jobs,
+      stores: {
+        statusRepository: inner.statusRepository,
+        lockRepository: { ...inner.lockRepository, acquire: () => Effect.fail(readOnly) },
+      },
+    })
+    const res = await app.fetch("/health")
+    expect(res.status).toBe(503)
+    const body = await res.json()
+    expect(body.store).toMatchObject({ status: "DOWN", operation: "acquire" })
+    expect(body.message).toContain("acquire failed: attempt to write a readonly database")
+  })
+})
