@@ -8,6 +8,22 @@ const asset = (name: string) => readFileSync(new URL(`./dashboard/${name}`, impo
 const sha256 = (text: string) => `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`
 
 /**
+ * The policy of the pages the library serves (dashboard, API docs): exactly one inline script and
+ * one inline style, allowed by hash; requests only to this server; no frames, forms or base URL.
+ */
+export const pageCsp = (script: string, style: string): string =>
+  [
+    "default-src 'none'",
+    `script-src ${sha256(script)}`,
+    `style-src ${sha256(style)}`,
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ")
+
+/**
  * The dashboard page: one static HTML document with its CSS and JS inline (no CDN, works
  * offline). The CSP allows exactly that script and style, so even markup that slipped into the
  * page could run nothing; the script itself only ever writes text into the DOM.
@@ -18,16 +34,7 @@ export const page = (): { readonly html: string; readonly csp: string } => {
   const html = asset("index.html")
     .replace("/*CSS*/", () => css)
     .replace("/*JS*/", () => js)
-  const csp = [
-    "default-src 'none'",
-    `script-src ${sha256(js)}`,
-    `style-src ${sha256(css)}`,
-    "connect-src 'self'",
-    "img-src 'self' data:",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join("; ")
+  const csp = pageCsp(js, css)
   return { html, csp }
 }
 

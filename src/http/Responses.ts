@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto"
 import {
   HttpApiBuilder,
   HttpApp,
@@ -9,6 +8,7 @@ import {
 import { Chunk, Effect, Layer, Schema } from "effect"
 import { MethodNotAllowed } from "./ApiErrors.js"
 import { stripBasePath } from "./BasePath.js"
+import { pageCsp } from "./Dashboard.js"
 import { HttpSettings } from "./Settings.js"
 
 /**
@@ -16,8 +16,6 @@ import { HttpSettings } from "./Settings.js"
  * router's own 404): `nosniff`, the docs page's security headers, and 405 rather than 404 for a
  * path that exists with other methods.
  */
-
-const sha256 = (text: string) => `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`
 
 /**
  * The Swagger UI page (the platform's) is one HTML document with its script and style inline and
@@ -27,16 +25,7 @@ const sha256 = (text: string) => `'sha256-${createHash("sha256").update(text, "u
 export const docsCsp = (html: string): string => {
   const script = /<script>([\s\S]*?)<\/script>/.exec(html)?.[1] ?? ""
   const style = /<style>([\s\S]*?)<\/style>/.exec(html)?.[1] ?? ""
-  return [
-    "default-src 'none'",
-    `script-src ${sha256(script)}`,
-    `style-src ${sha256(style)}`,
-    "connect-src 'self'",
-    "img-src 'self' data:",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join("; ")
+  return pageCsp(script, style)
 }
 
 // The docs page is built once, so its body is always the same bytes: hash them once.

@@ -21,17 +21,11 @@ import {
   statusMethods,
 } from "../support/FaultyStore.js"
 import { memoryStores, nodeOn, type Stores } from "../support/harness.js"
+import { type Interval, recordInterval } from "../support/intervals.js"
 
 // DESIGN property 12: no hang or defect in one store call stops a loop, leaks a lease or leaves an
 // execution RUNNING forever. Each hole below was found from outside; each test fails on the code
 // before the fix (the commit that added this file says how it was checked).
-
-interface Interval {
-  readonly instance: string
-  readonly token: number
-  readonly start: number
-  end?: number
-}
 
 /** A job that runs until interrupted and records when it ran, per instance. */
 const forever = (log: Ref.Ref<Array<Interval>>, instance: string) =>
@@ -39,18 +33,7 @@ const forever = (log: Ref.Ref<Array<Interval>>, instance: string) =>
     type: "batch",
     lease: { ttl: "30 seconds" },
     retries: 0,
-    run: Effect.gen(function* () {
-      const ctx = yield* JobContext
-      const entry: Interval = { instance, token: ctx.fencingToken, start: yield* Clock.currentTimeMillis }
-      yield* Ref.update(log, (l) => [...l, entry])
-      return yield* Effect.never.pipe(
-        Effect.onInterrupt(() =>
-          Effect.map(Clock.currentTimeMillis, (t) => {
-            entry.end = t
-          }),
-        ),
-      )
-    }),
+    run: recordInterval(log, instance),
   })
 
 const seconds = (n: number, step = 1) =>

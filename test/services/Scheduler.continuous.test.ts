@@ -4,13 +4,7 @@ import * as Job from "../../src/services/Job.js"
 import { JobContext } from "../../src/services/JobContext.js"
 import { makeFaultyLocks } from "../support/FaultyLocks.js"
 import { memoryStores, nodeOn } from "../support/harness.js"
-
-interface Interval {
-  readonly instance: string
-  readonly token: number
-  readonly start: number
-  end?: number
-}
+import { assertNoOverlap, type Interval, recordInterval } from "../support/intervals.js"
 
 /** A continuous consumer that records when it held the lease, per instance. */
 const consumer = (log: Ref.Ref<Array<Interval>>, instance: string) =>
@@ -18,25 +12,8 @@ const consumer = (log: Ref.Ref<Array<Interval>>, instance: string) =>
     type: "consumer",
     continuous: true,
     lease: { ttl: "30 seconds" },
-    run: Effect.gen(function* () {
-      const ctx = yield* JobContext
-      const entry: Interval = { instance, token: ctx.fencingToken, start: yield* Clock.currentTimeMillis }
-      yield* Ref.update(log, (l) => [...l, entry])
-      return yield* Effect.never.pipe(
-        Effect.onInterrupt(() =>
-          Effect.flatMap(Clock.currentTimeMillis, (t) => Effect.sync(() => (entry.end = t))),
-        ),
-      )
-    }),
+    run: recordInterval(log, instance),
   })
-
-const assertNoOverlap = (intervals: ReadonlyArray<Interval>) => {
-  for (let i = 1; i < intervals.length; i++) {
-    assert.isDefined(intervals[i - 1]!.end)
-    assert.isAtMost(intervals[i - 1]!.end!, intervals[i]!.start)
-    assert.isAbove(intervals[i]!.token, intervals[i - 1]!.token)
-  }
-}
 
 describe("Scheduler: continuous jobs", () => {
   it.scoped(
