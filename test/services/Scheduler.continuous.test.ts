@@ -1,7 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Exit, Option, Ref, Scope, TestClock } from "effect"
 import * as Job from "../../src/services/Job.js"
-import { JobContext } from "../../src/services/JobContext.js"
 import { makeFaultyLocks } from "../support/FaultyLocks.js"
 import { memoryStores, nodeOn } from "../support/harness.js"
 import { assertNoOverlap, type Interval, recordInterval } from "../support/intervals.js"
