@@ -15,6 +15,7 @@ import {
   JobAlreadyRunning,
   JobTypeNotFound,
   StoreUnavailable,
+  TooManyEventStreams,
   TriggerFailed,
   Unauthorized,
 } from "./ApiErrors.js"
@@ -128,7 +129,15 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
   .annotate(OpenApi.Description, "ha-jobs' routes: list, trigger, cancel, inspect executions") {}
 
 export class EventsGroup extends HttpApiGroup.make("events")
-  .add(HttpApiEndpoint.get("events", "/events").addSuccess(EventStream))
+  .add(
+    HttpApiEndpoint.get("events", "/events")
+      .addSuccess(EventStream)
+      .addError(TooManyEventStreams)
+      .annotate(
+        OpenApi.Description,
+        "At most maxEventStreams streams at once; beyond, 503 with Retry-After. A client that does not read is dropped.",
+      ),
+  )
   .middleware(Authorization)
   .annotate(OpenApi.Title, "Live events") {}
 

@@ -74,3 +74,21 @@ export class MethodNotAllowed extends Schema.TaggedError<MethodNotAllowed>()(
   ko,
   HttpApiSchema.annotations({ status: 405, description: "The path does not serve this method" }),
 ) {}
+
+/** Every /events stream allowed is taken (`maxEventStreams`); `Retry-After` says when to try again. */
+export class TooManyEventStreams extends Schema.TaggedError<TooManyEventStreams>()(
+  "TooManyEventStreams",
+  { ...ko, maxEventStreams: Schema.Number },
+  HttpApiSchema.annotations({
+    status: 503,
+    description: "Every live event stream allowed is open; retry after the Retry-After header's seconds",
+  }),
+) {
+  static of = (maxEventStreams: number) =>
+    new TooManyEventStreams({
+      maxEventStreams,
+      message:
+        `${maxEventStreams} event streams are open, the most allowed: close dashboards you do not use, ` +
+        "or raise maxEventStreams (HA_JOBS_EVENTS_MAX_STREAMS)",
+    })
+}

@@ -1,7 +1,8 @@
-import { Headers, HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { Context, Duration, Effect, Either, Layer, PubSub, RcRef, Stream } from "effect"
+import { Headers, HttpApiBuilder, HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Context, Duration, Effect, Either, Fiber, Layer, Queue, RcRef, type Scope, Stream } from "effect"
 import { JobManager } from "../services/JobManager.js"
 import { HaJobsApi } from "./Api.js"
+import { TooManyEventStreams } from "./ApiErrors.js"
 import { HttpSettings } from "./Settings.js"
 import { toStatusJson } from "./StatusJson.js"
 
@@ -11,19 +12,53 @@ export const HeartbeatInterval = Duration.seconds(15)
 const IdleTimeToLive = Duration.seconds(10)
 /** Store reads in flight at once per poll. */
 const PollConcurrency = 4
+/** Seconds a client refused for the cap is told to wait (Retry-After). */
+export const RetryAfterSeconds = 10
 
 const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+/** The first frame; `retry` is how long EventSource waits before reconnecting when a stream ends. */
+const Connected = ": connected\nretry: 2000\n\n"
+const Ping = ": ping\n\n"
+
+/** What the hub may do to a client's connection besides ending its stream (the Node socket, if any). */
+export interface Connection {
+  /** Closes the connection at once, buffered bytes and all. */
+  readonly abort: () => void
+  /** Whether writes wait for the client to read (its socket's buffers are full). */
+  readonly blocked: () => boolean
+}
+
+interface Subscriber {
+  readonly queue: Queue.Queue<string>
+  /** The fiber writing this client's response. */
+  readonly writer: Fiber.RuntimeFiber<unknown, unknown>
+  readonly connection: Connection | undefined
+}
 
 /**
  * The core has no change feed, so one shared poller reads each job type's latest status every
  * `eventsInterval` while someone listens, and publishes what changed. Its cost is one bounded read
- * per job type per interval, however many dashboards are open.
+ * per job type per interval, however many dashboards are open: each frame is serialized once, and
+ * publishing it is one pass offering the same string to every client's queue. Heartbeats come from
+ * the same hub (one timer), so an idle client costs its queue and its socket only.
+ *
+ * A client's queue is bounded (`eventsBufferFrames`). When a publish finds it full, the client is
+ * not reading (the response waits for its socket to drain): it is dropped then and there, and
+ * nothing waits for it. EventSource reconnects after `retry`.
  */
 export class EventHub extends Context.Tag("effect-ha-jobs/http/EventHub")<
   EventHub,
   {
-    /** Server-sent event frames: the current state first, then the changes. */
-    readonly frames: Stream.Stream<string>
+    /**
+     * One client's server-sent event frames: the current state first, then the changes and
+     * heartbeats. Takes one of the `maxEventStreams` places until the scope closes (the request's:
+     * however the response ends); fails with TooManyEventStreams when none is left.
+     */
+    readonly open: (
+      connection?: Connection,
+    ) => Effect.Effect<Stream.Stream<string>, TooManyEventStreams, Scope.Scope>
+    /** Streams open now. */
+    readonly openStreams: Effect.Effect<number>
   }
 >() {}
 
@@ -34,7 +69,32 @@ export const make = Effect.gen(function* () {
   const poller = yield* RcRef.make({
     idleTimeToLive: IdleTimeToLive,
     acquire: Effect.gen(function* () {
-      const pubsub = yield* Effect.acquireRelease(PubSub.sliding<string>(1024), PubSub.shutdown)
+      const subscribers = new Set<Subscriber>()
+      const hubFiber = yield* Effect.fiberId
+      const end = (s: Subscriber, abort: boolean) =>
+        Effect.gen(function* () {
+          subscribers.delete(s)
+          // Ends the stream when it next reads its queue...
+          yield* Queue.shutdown(s.queue)
+          if (!abort) return
+          // ...but a writer waiting for the socket to drain never does: stop it, and close the
+          // socket, whose buffered bytes would otherwise wait for a client that does not read.
+          yield* Fiber.interruptAsFork(s.writer, hubFiber)
+          s.connection?.abort()
+        })
+      // Synchronous, so nothing interleaves with the snapshot a subscriber starts with.
+      const publish = (frame: string) =>
+        Effect.suspend(() => {
+          const slow: Array<Subscriber> = []
+          for (const s of subscribers) if (!s.queue.unsafeOffer(frame)) slow.push(s)
+          return Effect.forEach(slow, (s) => end(s, true), { discard: true })
+        })
+      // On shutdown, streams end after what they have; one stuck on a full socket is closed, else
+      // the server would wait for it to close.
+      yield* Effect.addFinalizer(() =>
+        Effect.forEach([...subscribers], (s) => end(s, s.connection?.blocked() ?? false), { discard: true }),
+      )
+
       // jobType -> [change key, frame]; written by the poll fiber only.
       const current = new Map<string, readonly [string, string]>()
       let storeFrame: string | undefined
@@ -50,7 +110,7 @@ export const make = Effect.gen(function* () {
           : undefined
         if (nextStore !== storeFrame) {
           storeFrame = nextStore
-          yield* PubSub.publish(pubsub, nextStore ?? frame("store", { ok: true }))
+          yield* publish(nextStore ?? frame("store", { ok: true }))
         }
         for (const [jobType, result] of results) {
           if (Either.isLeft(result)) continue
@@ -59,7 +119,7 @@ export const make = Effect.gen(function* () {
           if (current.get(jobType)?.[0] === key) continue
           const next = frame("status", { jobType, latest })
           current.set(jobType, [key, next])
-          yield* PubSub.publish(pubsub, next)
+          yield* publish(next)
         }
       })
       yield* poll
@@ -68,51 +128,100 @@ export const make = Effect.gen(function* () {
         Effect.catchAllCause((cause) => Effect.logWarning("polling for live events failed", cause)),
       )
       yield* pollSafely.pipe(Effect.delay(settings.eventsInterval), Effect.forever, Effect.forkScoped)
+      yield* publish(Ping).pipe(Effect.delay(HeartbeatInterval), Effect.forever, Effect.forkScoped)
       return {
-        pubsub,
-        snapshot: () => [...(storeFrame ? [storeFrame] : []), ...[...current.values()].map(([, f]) => f)],
+        /** Registers `s` and returns the frames it starts with, in one step. */
+        subscribe: (s: Subscriber): ReadonlyArray<string> => {
+          subscribers.add(s)
+          return [Connected, ...(storeFrame ? [storeFrame] : []), ...[...current.values()].map(([, f]) => f)]
+        },
+        unsubscribe: (s: Subscriber) => subscribers.delete(s),
       }
     }),
   })
 
-  const heartbeat = Stream.tick(HeartbeatInterval).pipe(
-    Stream.drop(1),
-    Stream.map(() => ": ping\n\n"),
-  )
-
-  const frames = Stream.unwrapScoped(
-    Effect.gen(function* () {
-      const hub = yield* RcRef.get(poller)
-      // Subscribe before reading the snapshot: a change in between is sent twice, never lost.
-      const changes = yield* PubSub.subscribe(hub.pubsub)
-      return Stream.fromIterable([": connected\nretry: 2000\n\n", ...hub.snapshot()]).pipe(
-        Stream.concat(Stream.fromQueue(changes)),
-        Stream.merge(heartbeat, { haltStrategy: "left" }),
-      )
+  let openStreams = 0
+  // A place among the `maxEventStreams`, held until the scope closes.
+  const place = Effect.acquireRelease(
+    Effect.suspend(() => {
+      if (openStreams >= settings.maxEventStreams)
+        return Effect.fail(TooManyEventStreams.of(settings.maxEventStreams))
+      openStreams++
+      return Effect.void
     }),
+    () =>
+      Effect.sync(() => {
+        openStreams--
+      }),
   )
 
-  return EventHub.of({ frames })
+  const open = (connection?: Connection) =>
+    Effect.as(
+      place,
+      Stream.unwrapScoped(
+        Effect.gen(function* () {
+          const hub = yield* RcRef.get(poller)
+          const queue = yield* Queue.bounded<string>(settings.eventsBufferFrames)
+          // The stream runs on the fiber that writes the response: the one to stop if it stalls.
+          const writer = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((fiber) =>
+            Effect.succeed(fiber),
+          )
+          const subscriber: Subscriber = { queue, writer, connection }
+          const first = yield* Effect.acquireRelease(
+            Effect.sync(() => hub.subscribe(subscriber)),
+            () =>
+              Effect.zipRight(
+                Effect.sync(() => hub.unsubscribe(subscriber)),
+                Queue.shutdown(queue),
+              ),
+          )
+          return Stream.fromIterable(first).pipe(Stream.concat(Stream.fromQueue(queue)))
+        }),
+      ),
+    )
+
+  return EventHub.of({ open, openStreams: Effect.sync(() => openStreams) })
 })
 
 export const hubLayer: Layer.Layer<EventHub, never, JobManager | HttpSettings> = Layer.scoped(EventHub, make)
+
+/** The Node socket a request came on; none through a fetch-style web handler. */
+const connectionOf = (request: HttpServerRequest.HttpServerRequest): Connection | undefined => {
+  const socket = (request.source as { readonly socket?: unknown }).socket as
+    | { readonly destroy?: () => void; readonly writableNeedDrain?: boolean }
+    | undefined
+  if (typeof socket?.destroy !== "function") return undefined
+  return { abort: () => socket.destroy?.(), blocked: () => socket.writableNeedDrain === true }
+}
+
+const streamHeaders = Headers.fromInput({
+  // no-transform and X-Accel-Buffering stop proxies from buffering the stream. Without keep-alive,
+  // a server shutting down need not wait for an ended stream's connection.
+  "cache-control": "no-cache, no-transform",
+  "x-accel-buffering": "no",
+  connection: "close",
+})
+
+const retryAfter = HttpApp.appendPreResponseHandler((_, response) =>
+  Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(RetryAfterSeconds))),
+)
 
 export const layer = HttpApiBuilder.group(HaJobsApi, "events", (handlers) =>
   Effect.gen(function* () {
     const hub = yield* EventHub
     return handlers.handle("events", () =>
-      Effect.succeed(
-        HttpServerResponse.stream(Stream.encodeText(hub.frames), {
+      Effect.gen(function* () {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        // HEAD sends no body: no stream, no place taken (a web handler would never release it).
+        const frames =
+          request.method === "HEAD"
+            ? Stream.empty
+            : yield* hub.open(connectionOf(request)).pipe(Effect.tapError(() => retryAfter))
+        return HttpServerResponse.stream(Stream.encodeText(frames), {
           contentType: "text/event-stream",
-          // no-transform and X-Accel-Buffering stop proxies from buffering the stream. Without
-          // keep-alive, a server shutting down need not wait for an ended stream's connection.
-          headers: Headers.fromInput({
-            "cache-control": "no-cache, no-transform",
-            "x-accel-buffering": "no",
-            connection: "close",
-          }),
-        }),
-      ),
+          headers: streamHeaders,
+        })
+      }),
     )
   }),
 )

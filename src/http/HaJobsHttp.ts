@@ -50,7 +50,7 @@ const ApiLive = Layer.unwrapEffect(
  * The whole HTTP app: API, OpenAPI document, docs page, dashboard, under the base path. Serve it
  * with `HttpApiBuilder.serve()` on any platform server, or use `layerServer` / `toWebHandler`.
  * Settings come from `options`, else from config (HA_JOBS_API_TOKEN, HA_JOBS_READ_ONLY,
- * HA_JOBS_BASE_PATH, HA_JOBS_EVENTS_INTERVAL).
+ * HA_JOBS_BASE_PATH, HA_JOBS_EVENTS_INTERVAL, HA_JOBS_EVENTS_MAX_STREAMS).
  */
 export const layer = (
   options?: Settings.HttpOptions,

@@ -33,6 +33,16 @@ export interface HttpOptions {
   readonly basePath?: string | undefined
   /** How often /events polls the store for changes. Config: HA_JOBS_EVENTS_INTERVAL (default 1 second). */
   readonly eventsInterval?: Duration.DurationInput | undefined
+  /**
+   * How many /events streams may be open at once; beyond it /events answers 503 with Retry-After.
+   * Config: HA_JOBS_EVENTS_MAX_STREAMS (default 100).
+   */
+  readonly maxEventStreams?: number | undefined
+  /**
+   * @internal Frames queued for one /events client before it counts as too slow and is dropped
+   * (default 64). Tests lower it.
+   */
+  readonly eventsBufferFrames?: number | undefined
 }
 
 /** The HTTP layer's settings, resolved from options and config. */
@@ -44,8 +54,23 @@ export class HttpSettings extends Context.Tag("effect-ha-jobs/HttpSettings")<
     /** The token or your hook; read-only mode is enforced after it. */
     readonly authorize: Option.Option<Authorize>
     readonly eventsInterval: Duration.Duration
+    readonly maxEventStreams: number
+    readonly eventsBufferFrames: number
   }
 >() {}
+
+/**
+ * 100 streams: one per open dashboard tab, enough for a team watching several instances, while
+ * each stream's buffers stay bounded (64 frames, the socket's) and a publish is one pass over them.
+ */
+export const DefaultMaxEventStreams = 100
+/**
+ * Frames a client may lag behind. One this far behind is not reading (its socket's buffers are full
+ * too): it is dropped, its browser reconnects, rather than buffered without bound.
+ */
+export const DefaultEventsBufferFrames = 64
+
+const positiveInteger = (value: number) => Number.isInteger(value) && value > 0
 
 const BasePath = Config.string("HA_JOBS_BASE_PATH").pipe(
   Config.withDefault(""),
@@ -86,7 +111,20 @@ export const config = Config.all({
   readOnly: Config.boolean("HA_JOBS_READ_ONLY").pipe(Config.withDefault(false)),
   basePath: BasePath,
   eventsInterval: Config.duration("HA_JOBS_EVENTS_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
+  maxEventStreams: Config.integer("HA_JOBS_EVENTS_MAX_STREAMS").pipe(
+    Config.withDefault(DefaultMaxEventStreams),
+    Config.validate({
+      message: "HA_JOBS_EVENTS_MAX_STREAMS must be a positive integer",
+      validation: positiveInteger,
+    }),
+  ),
 })
+
+/** An option that must be a positive integer, or a config error naming it. */
+const checkPositiveInteger = (name: string, value: number | undefined) =>
+  value === undefined || positiveInteger(value)
+    ? Either.right(value)
+    : Either.left(ConfigError.InvalidData([name], `${name} must be a positive integer, got ${value}`))
 
 /** Settings from options, falling back to config (environment variables by default). */
 export const make = (options: HttpOptions = {}) =>
@@ -108,11 +146,15 @@ export const make = (options: HttpOptions = {}) =>
             ConfigError.InvalidData(["basePath"], message),
           )
     const authorize = options.authorize ?? (secret === undefined ? undefined : bearerToken(secret))
+    const maxEventStreams = yield* checkPositiveInteger("maxEventStreams", options.maxEventStreams)
+    const eventsBufferFrames = yield* checkPositiveInteger("eventsBufferFrames", options.eventsBufferFrames)
     return HttpSettings.of({
       basePath,
       readOnly: options.readOnly ?? fromConfig.readOnly,
       authorize: Option.fromNullable(authorize),
       eventsInterval: Duration.decode(options.eventsInterval ?? fromConfig.eventsInterval),
+      maxEventStreams: maxEventStreams ?? fromConfig.maxEventStreams,
+      eventsBufferFrames: eventsBufferFrames ?? DefaultEventsBufferFrames,
     })
   })
 
