@@ -8,7 +8,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import Database from "better-sqlite3"
 import type { LedgerEntry } from "./ledger.js"
-import type { Fault, Incarnation } from "./run.js"
+import type { Crash, Fault, Incarnation } from "./run.js"
 
 export interface CheckOptions {
   readonly dir: string
@@ -37,6 +37,8 @@ export interface Violations {
   pendingAfterGrace: number
   /** A worker that did not stop within 20 s of SIGTERM. */
   shutdownHung: number
+  /** A worker that exited by itself (an uncaught error, a crash in a driver): the process must survive store faults. */
+  workerCrashed: number
 }
 
 export interface CheckReport {
@@ -117,10 +119,12 @@ export const check = (options: CheckOptions): CheckReport => {
     options?: { sabotage?: string | null }
     faults: Array<Fault>
     incarnations?: Array<Incarnation>
+    crashes?: Array<Crash>
     quietEnd: number
     started: number
   }
   const faults = run.faults
+  const crashes = run.crashes ?? []
   // JSON has no Infinity: a worker not (yet) ready or not ended is written as null.
   const incarnations = (run.incarnations ?? []).map((i) => ({
     ...i,
@@ -143,9 +147,12 @@ export const check = (options: CheckOptions): CheckReport => {
     slotMissed: 0,
     pendingAfterGrace: 0,
     shutdownHung: options.shutdownClean === false ? 1 : 0,
+    workerCrashed: crashes.length,
   }
   const details: Array<string> = []
   const note = (what: string) => details.length < 50 && details.push(what)
+  for (const c of crashes)
+    note(`worker ${c.instance} crashed at ${new Date(c.at).toISOString()} (${c.exit}): ${c.error}`)
 
   const acquisitions = new Map<string, LedgerEntry>()
   for (const e of all) if (e.kind === "acquire") acquisitions.set(`${e.lockType}#${e.jobId}`, e)

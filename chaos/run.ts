@@ -52,7 +52,7 @@ import type { LedgerEntry } from "./ledger.js"
 
 export type FaultKind = "kill" | "pause" | "busy" | "stall" | "restart"
 
-export const sabotageModes = ["ignore-lease-loss", "no-slot-claim", "no-fencing-check"] as const
+export const sabotageModes = ["ignore-lease-loss", "no-slot-claim", "no-fencing-check", "crash"] as const
 export type Sabotage = (typeof sabotageModes)[number]
 
 /** One worker process: its Effect Clock offset and when it lived (real time). */
@@ -63,6 +63,16 @@ export interface Incarnation {
   readonly started: number
   ready: number
   ended: number
+}
+
+/** A worker that exited without being told to (no kill fault, no shutdown): a crash. */
+export interface Crash {
+  readonly instance: string
+  readonly pid: number | undefined
+  readonly at: number
+  readonly exit: string
+  /** The first line of its last error output, for the summary; the whole tail is in crash-<instance>.log. */
+  readonly error: string
 }
 
 export interface Fault {
@@ -167,6 +177,9 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
   if (sabotage !== undefined && !sabotageModes.includes(sabotage))
     throw new Error(`chaos: unknown sabotage ${sabotage} (one of ${sabotageModes.join(", ")})`)
   const incarnations: Array<Incarnation> = []
+  const crashes: Array<Crash> = []
+  // Exits the runner asked for (a kill fault, the final SIGTERM); any other exit is a crash.
+  const expectedExits = new WeakSet<ChildProcess>()
   const busyFile = path.join(dir, "busy-ms")
   log(
     `chaos: store ${store}, dir ${dir}, seed ${o.seed}, ${o.workers} workers, lease ${o.leaseMs} ms, clock skew up to +-${skewMs} ms, up to ${o.faults} faults in ${o.seconds} s${sabotage ? `, SABOTAGE ${sabotage}` : ""}`,
@@ -202,7 +215,7 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
       w.child = tsx("chaos/worker.ts", {
         CHAOS_CLOCK_OFFSET_MS: String(clockOffsetMs),
         CHAOS_BUSY_FILE: busyFile,
-        ...(sabotage === "ignore-lease-loss" || sabotage === "no-slot-claim"
+        ...(sabotage === "ignore-lease-loss" || sabotage === "no-slot-claim" || sabotage === "crash"
           ? { CHAOS_SABOTAGE: sabotage }
           : {}),
         CHAOS_DB: db,
@@ -232,6 +245,37 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
       }
       w.child.stdout!.on("data", onOutput)
       w.child.stderr!.on("data", onOutput)
+      const child = w.child
+      const incarnation = w.current
+      child.once("exit", (code, signal) => {
+        if (expectedExits.has(child)) return
+        incarnation.ended = Date.now()
+        const tail = w.output
+        fs.writeFileSync(path.join(dir, `crash-${incarnation.instance}.log`), tail)
+        const error =
+          tail
+            .split("\n")
+            .find((l) => /Error|error:/.test(l))
+            ?.trim() ?? "no error output"
+        crashes.push({
+          instance: incarnation.instance,
+          pid: incarnation.pid,
+          at: incarnation.ended,
+          exit: signal ?? `code ${code}`,
+          error,
+        })
+        log(`chaos: ${incarnation.instance} CRASHED (${signal ?? `code ${code}`}): ${error}`)
+      })
+    }
+    /** Crashed workers come back (a supervisor would restart them), so the run goes on. */
+    const restartCrashed = async () => {
+      for (const w of workers)
+        if (!expectedExits.has(w.child) && (w.child.exitCode !== null || w.child.signalCode !== null)) {
+          children.delete(w.child)
+          w.incarnation++
+          start(w)
+          await waitFor(`${w.instance} to restart`, () => (/ready/.test(w.output) ? true : undefined), 60_000)
+        }
     }
     for (let i = 1; i <= o.workers; i++) {
       const w = { slot: i, incarnation: 1, instance: "", output: "" } as Worker
@@ -263,6 +307,7 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
     const faultDeadline = Date.now() + o.seconds * 1000
     for (let n = 0; n < o.faults && Date.now() < faultDeadline; n++) {
       await sleep(between(1_000, 3_000))
+      await restartCrashed()
       // Kinds in shuffled rounds (one of each), so that even a short run sees each of them.
       if (n % allKinds.length === 0) kinds = [...allKinds].sort(() => random() - 0.5)
       // Sabotage that needs a stale writer gets one at once: a pause of the continuous holder.
@@ -317,6 +362,7 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
           holderLockType: held ? "chaos-continuous" : undefined,
         }
         if (kind === "kill") {
+          expectedExits.add(target.child)
           target.child.kill("SIGKILL")
           await exited(target.child)
           target.current.ended = Date.now()
@@ -382,7 +428,9 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
     const quietEnd = Date.now()
 
     // Graceful shutdown of every worker (SIGTERM: leases released, running jobs CANCELED).
+    await restartCrashed()
     for (const w of workers) {
+      expectedExits.add(w.child)
       w.child.kill("SIGTERM")
       w.current.ended = Date.now()
     }
@@ -398,6 +446,7 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
           options: { ...o, store, restart, keyspace, skewMs, sabotage: sabotage ?? null },
           faults,
           incarnations,
+          crashes,
           quietEnd,
           started,
         },

@@ -14,6 +14,8 @@
  *   hosts). Only the library's services see it; the SQLite store keeps the real clock, since every
  *   SQLite worker shares one host and a host has one clock (Cassandra's expiry is server-side TTL).
  * - SIGUSR2: a synchronous busy loop for the milliseconds in CHAOS_BUSY_FILE (an event-loop stall).
+ * - CHAOS_SABOTAGE=crash: the first incarnation of worker 1 dies 5 s after start by an uncaught error
+ *   in a timer, as a driver bug once did (cassandra-driver's control connection after a node restart).
  * - CHAOS_SABOTAGE=ignore-lease-loss: the continuous job keeps writing with its old token after the
  *   library interrupted it (for 8 s, ignoring refusals); =no-slot-claim: every slot claim succeeds.
  * Every acquisition is reported to the ledger (POST /acquired, with the times the store call began
@@ -48,6 +50,10 @@ const cronWorkMs = Number(env("CHAOS_CRON_WORK_MS", "300"))
 const deadAfterMs = Number(env("CHAOS_DEAD_AFTER_MS", "6000"))
 const clockOffsetMs = Number(env("CHAOS_CLOCK_OFFSET_MS", "0"))
 const sabotage = env("CHAOS_SABOTAGE", "none")
+if (sabotage === "crash" && instance === "w1.1")
+  setTimeout(() => {
+    throw new TypeError("Cannot read properties of null (reading 'once') [injected crash]")
+  }, 5_000)
 const busyFile = process.env.CHAOS_BUSY_FILE
 
 // A true event-loop stall: nothing else in this process runs until it returns (timers, sockets, the

@@ -17,6 +17,8 @@ const cases: ReadonlyArray<readonly [Sabotage, keyof Violations, faults: number,
   ["ignore-lease-loss", "overlap", 1, 6_000],
   ["no-fencing-check", "staleAccepted", 1, 3_000],
   ["no-slot-claim", "slotRunTwice", 0, 5_000],
+  // A worker that dies by itself (an uncaught error in a timer) is a violation, not a quiet gap.
+  ["crash", "workerCrashed", 0, 8_000],
 ]
 
 describe("chaos sabotage: the checker catches a broken guarantee (SQLite, short)", () => {

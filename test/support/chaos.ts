@@ -21,6 +21,7 @@ export const assertChaosPassed = (report: CheckReport, dir: string, lines: Reado
     slotMissed: 0,
     pendingAfterGrace: 0,
     shutdownHung: 0,
+    workerCrashed: 0,
   })
   for (const kind of ["kill", "pause", "busy", "stall"] as const)
     assert.isAtLeast(report.faults[kind] ?? 0, 1, kind)
