@@ -252,11 +252,13 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
         incarnation.ended = Date.now()
         const tail = w.output
         fs.writeFileSync(path.join(dir, `crash-${incarnation.instance}.log`), tail)
+        // The uncaught error's own line ("TypeError: ..."), not the warnings logged before it.
+        const lines = tail
+          .split("\n")
+          .map((l) => l.trim())
+          .reverse()
         const error =
-          tail
-            .split("\n")
-            .find((l) => /Error|error:/.test(l))
-            ?.trim() ?? "no error output"
+          lines.find((l) => /^[A-Za-z]*Error\b.*:/.test(l)) ?? lines.find((l) => l.length > 0) ?? "no output"
         crashes.push({
           instance: incarnation.instance,
           pid: incarnation.pid,
