@@ -153,6 +153,52 @@ export const clientOptions = (config: CassandraConfig, keyspace?: string): cassa
   }
 }
 
+/** The part of the driver's internal ControlConnection that {@link serializeControlConnectionRefresh} wraps. */
+interface ControlConnectionInternals {
+  _refresh?: (hostIterator?: unknown) => Promise<void>
+  _isShuttingDown?: boolean
+}
+
+/**
+ * Works around a race in cassandra-driver 4.x (all releases up to 4.10.0; NODEJS-681,
+ * apache/cassandra-nodejs-driver#462, not released). When the control connection reconnects through
+ * its contact-point fallback (NODEJS-632) it installs its health listeners twice on the new
+ * connection, so the next time that node restarts two `_refresh` calls run at once. Each starts by
+ * setting `host` and `connection` to null; the one that finishes first then calls
+ * `_setHealthListeners(null, ...)` and throws "Cannot read properties of null (reading 'once')". When
+ * that refresh was started by the driver's reconnection timer nobody handles the rejection and
+ * Node ends the process.
+ *
+ * Lets one top-level refresh run at a time, as the upstream fix does: a health listener or timer that
+ * fires while a refresh runs joins it (that refresh is already acquiring a new connection); calls with
+ * an iterator are the driver's own retry inside the running refresh and pass through. Does nothing
+ * when the driver has no `_refresh` (a later driver): remove once a driver release contains the fix.
+ */
+export const serializeControlConnectionRefresh = (client: Client): void => {
+  const cc = (client as unknown as { readonly controlConnection?: ControlConnectionInternals })
+    .controlConnection
+  const refresh = cc?._refresh
+  if (cc === undefined || typeof refresh !== "function") return
+  let running: Promise<void> | undefined
+  cc._refresh = (hostIterator) => {
+    if (hostIterator !== undefined) return refresh.call(cc, hostIterator)
+    if (running !== undefined) return running
+    running = refresh
+      .call(cc)
+      .catch((cause: unknown) => {
+        // The driver catches its own failures: this is another bug. Log it and try again rather than
+        // leave an unhandled rejection (which ends the process) or a control connection that never
+        // reconnects.
+        client.emit("log", "error", "ControlConnection", `refresh failed: ${describe(cause)}`, cause)
+        if (cc._isShuttingDown !== true) setTimeout(() => void cc._refresh?.(), 1_000).unref()
+      })
+      .finally(() => {
+        running = undefined
+      })
+    return running
+  }
+}
+
 const hostsOf = (config: CassandraConfig) => config.contactPoints.join(", ")
 
 /**
@@ -196,7 +242,11 @@ export const connect = (
 ): Effect.Effect<Client, StoreError, Scope.Scope> =>
   Effect.gen(function* () {
     const client = yield* Effect.acquireRelease(
-      Effect.sync(() => new cassandra.Client(clientOptions(config, keyspace))),
+      Effect.sync(() => {
+        const client = new cassandra.Client(clientOptions(config, keyspace))
+        serializeControlConnectionRefresh(client)
+        return client
+      }),
       // The driver's shutdown waits for a connection attempt still in flight: do not hold the
       // scope for it (it completes in the background).
       (client) =>
