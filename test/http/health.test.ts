@@ -1,16 +1,13 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { HttpServer } from "@effect/platform"
-import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { Effect } from "effect"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { StoreError } from "../../src/domain/Errors.js"
-import * as HaJobs from "../../src/HaJobs.js"
-import * as HaJobsHttp from "../../src/http/HaJobsHttp.js"
 import { makeMemoryStores } from "../../src/layers/MemoryLayer.js"
 import * as SqliteLayer from "../../src/layers/SqliteLayer.js"
 import * as Job from "../../src/services/Job.js"
-import { startServer, type Target, testEnv } from "../support/httpHarness.js"
+import { startServer, type Target } from "../support/httpHarness.js"
 import { holdWriteLock } from "../support/sqliteFiles.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-health-"))
@@ -25,27 +22,8 @@ afterEach(async () => {
 })
 
 /** The Node server on a real SQLite file. */
-const startOnSqlite = async (options: SqliteLayer.SqliteOptions): Promise<Target> => {
-  const scope = Effect.runSync(Scope.make())
-  const layer = HaJobsHttp.layerServer({ port: 0, host: "127.0.0.1" }).pipe(
-    Layer.provideMerge(
-      HaJobs.layer(jobs, { instance: "test", supervisor: false }).pipe(
-        Layer.provide(SqliteLayer.layer(options)),
-      ),
-    ),
-    Layer.provide(testEnv),
-  )
-  const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
-  const address = Context.get(context, HttpServer.HttpServer).address
-  if (address._tag !== "TcpAddress") throw new Error("expected a TCP address")
-  const baseUrl = `http://127.0.0.1:${address.port}`
-  return {
-    name: "node server on SQLite",
-    baseUrl,
-    fetch: (p, init) => fetch(baseUrl + p, { ...init, headers: { connection: "close" } }),
-    close: () => Effect.runPromise(Scope.close(scope, Exit.void)),
-  }
-}
+const startOnSqlite = (options: SqliteLayer.SqliteOptions): Promise<Target> =>
+  startServer({ stores: SqliteLayer.layer(options), jobs })
 
 describe("/health checks that the store can write", () => {
   it("a second process holds the SQLite write lock: 503 naming the store and the failing write", async () => {

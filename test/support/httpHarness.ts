@@ -53,13 +53,16 @@ export const makeSwitchableStores = Effect.gen(function* () {
 
 /** The instance under test: HaJobs (no supervisor unless asked) on the given stores. */
 export const jobsLayer = (
-  stores: Stores,
+  stores: Stores | StoreLayer,
   jobs: ReadonlyArray<Any<any>>,
   options: HaJobs.HaJobsOptions = {},
 ) =>
   HaJobs.layer(jobs as Array<Any>, { instance: "test", supervisor: false, ...options }).pipe(
-    Layer.provide(storesLayer(stores)),
+    Layer.provide("lockRepository" in stores ? storesLayer(stores) : stores),
   )
+
+/** A real store's layer (SQLite on a file, ...) instead of repositories built in the test. */
+type StoreLayer = Layer.Layer<LockRepository | StatusRepository, StoreError>
 
 /** A running app reached over HTTP: `fetch` takes a path ("/jobs"). */
 export interface Target {
@@ -72,7 +75,7 @@ export interface Target {
 }
 
 export interface StartOptions {
-  readonly stores: Stores
+  readonly stores: Stores | StoreLayer
   readonly jobs: ReadonlyArray<Any<any>>
   readonly http?: HaJobsHttp.HttpOptions
   readonly haJobs?: HaJobs.HaJobsOptions
