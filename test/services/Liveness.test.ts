@@ -171,20 +171,11 @@ describe("a start that does not answer", () => {
   )
 })
 
-const tick = Job.make({
-  type: "tick",
-  cron: "0 * * * * ?",
-  lease: { ttl: "30 seconds" },
-  retries: 0,
-  run: Effect.sleep("1 second"),
-})
-const frequent = Job.make({
-  type: "frequent",
-  cron: "*/10 * * * * ?",
-  lease: { ttl: "30 seconds" },
-  retries: 0,
-  run: Effect.sleep("1 second"),
-})
+/** A one-second cron job under a 30 s lease. */
+const cronJob = (type: string, cron: string) =>
+  Job.make({ type, cron, lease: { ttl: "30 seconds" }, retries: 0, run: Effect.sleep("1 second") })
+const tick = cronJob("tick", "0 * * * * ?")
+const frequent = cronJob("frequent", "*/10 * * * * ?")
 
 const executionsOf = (stores: Stores, jobType: string) =>
   stores.statusRepository.list(jobType as never, { limit: 1000 })
