@@ -14,13 +14,13 @@ import {
   Ref,
   type Scope,
 } from "effect"
-import { failureMessage, StoreError } from "../domain/Errors.js"
+import { failureMessage, type StoreError } from "../domain/Errors.js"
 import type { JobId } from "../domain/Ids.js"
 import type { LeaseTiming } from "../domain/LeaseTiming.js"
 import type { JobType, LockType } from "../domain/Names.js"
 import * as JobMetrics from "./JobMetrics.js"
 import { type AcquireResult, type LeaseKey, type LockHolder, LockRepository } from "./LockRepository.js"
-import { boundLocks } from "./StoreBounds.js"
+import { bounded, boundLocks, noAnswer } from "./StoreBounds.js"
 
 /** Why a lease stopped being trustworthy. */
 export interface LeaseLoss {
@@ -72,12 +72,6 @@ export class Lease extends Context.Tag("effect-ha-jobs/Lease")<
 /** How long a start waits for the store to grant a lock, unless the caller says otherwise. */
 export const DefaultAcquireTimeout: Duration.Duration = Duration.seconds(10)
 
-const noAnswer = (timeout: Duration.Duration) =>
-  new StoreError({
-    operation: "acquire",
-    message: `no answer from the store within ${Duration.format(timeout)}; check that it is reachable and not overloaded`,
-  })
-
 const deadlineLoss: LeaseLoss = { reason: "deadline" }
 const rejectedLoss: LeaseLoss = { reason: "rejected" }
 
@@ -125,18 +119,16 @@ export const make = Effect.gen(function* () {
       const timeout = options.timeout ?? DefaultAcquireTimeout
       // The call runs on its own fiber so that giving up on it leaves a way to hear its late answer;
       // after the ttl a late grant would have expired anyway, so that is its outer bound.
-      const attempt = yield* raw.acquire({ ...request, ttl: timing.ttl }).pipe(
-        Effect.timeout(Duration.sum(timeout, timing.ttl)),
-        Effect.catchTag("TimeoutException", () => Effect.fail(noAnswer(timeout))),
-        Effect.forkDaemon,
-      )
+      const attempt = yield* raw
+        .acquire({ ...request, ttl: timing.ttl })
+        .pipe(bounded("acquire", Duration.sum(timeout, timing.ttl)), Effect.forkDaemon)
       const answer = yield* Fiber.join(attempt).pipe(
         Effect.timeoutOption(timeout),
         Effect.onInterrupt(() => abandon(attempt, request)),
       )
       if (Option.isNone(answer)) {
         yield* abandon(attempt, request)
-        return yield* Effect.fail(noAnswer(timeout))
+        return yield* Effect.fail(noAnswer("acquire", timeout))
       }
       const result = answer.value
       if (result._tag === "Held") return result

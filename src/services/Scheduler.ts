@@ -12,7 +12,7 @@ import {
   Schema,
 } from "effect"
 import type { CronSchedule } from "../domain/CronSchedule.js"
-import { failureMessage, StoreError } from "../domain/Errors.js"
+import { failureMessage } from "../domain/Errors.js"
 import { makeJobId, makeTriggerId } from "../domain/Ids.js"
 import { statusAt } from "../domain/JobStatus.js"
 import type { ResolvedJob } from "./Job.js"
@@ -20,7 +20,7 @@ import { JobManager } from "./JobManager.js"
 import * as JobMetrics from "./JobMetrics.js"
 import { LockRepository } from "./LockRepository.js"
 import { StatusRepository } from "./StatusRepository.js"
-import { boundLocks, boundStatuses } from "./StoreBounds.js"
+import { bounded, boundLocks, boundStatuses } from "./StoreBounds.js"
 
 /** The preconditions hook failed: nothing was scheduled. */
 export class SchedulingPreconditionsFailed extends Schema.TaggedError<SchedulingPreconditionsFailed>()(
@@ -80,11 +80,7 @@ export const make = (options: SchedulerOptions = {}) =>
           const attempt = yield* locks
             .claimSlot({ jobType: job.type, slot, instance: manager.instance })
             .pipe(
-              Effect.timeoutFail({
-                duration: Duration.millis(Math.max(1, Math.min(left, claimAttemptMs))),
-                onTimeout: () =>
-                  new StoreError({ operation: "claimSlot", message: "no answer from the store" }),
-              }),
+              bounded("claimSlot", Duration.millis(Math.max(1, Math.min(left, claimAttemptMs)))),
               Effect.either,
             )
           if (Either.isRight(attempt)) {

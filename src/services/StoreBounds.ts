@@ -15,6 +15,13 @@ import { StatusRepository } from "./StatusRepository.js"
  */
 export const DefaultStoreCallTimeout: Duration.Duration = Duration.seconds(10)
 
+/** The error of a store call that did not answer within `timeout`. */
+export const noAnswer = (operation: string, timeout: Duration.Duration): StoreError =>
+  new StoreError({
+    operation,
+    message: `no answer from the store within ${Duration.format(timeout)}; check that it is reachable and not overloaded`,
+  })
+
 /** Fails `effect` with a StoreError naming `operation` when it has not answered within `timeout`. */
 export const bounded =
   (operation: string, timeout: Duration.Duration) =>
@@ -23,11 +30,7 @@ export const bounded =
     // otherwise the timeout would wait for the very call it is meant to give up on.
     Effect.timeoutFail(Effect.interruptible(effect), {
       duration: timeout,
-      onTimeout: () =>
-        new StoreError({
-          operation,
-          message: `no answer from the store within ${Duration.format(timeout)}; check that it is reachable and not overloaded`,
-        }),
+      onTimeout: () => noAnswer(operation, timeout),
     })
 
 /** The lock port with every call bounded. */
