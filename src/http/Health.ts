@@ -3,11 +3,18 @@ import { Duration, Effect, Option, Ref } from "effect"
 import { StoreProbe } from "../layers/StoreProbe.js"
 import { JobManager } from "../services/JobManager.js"
 import { Scheduler } from "../services/Scheduler.js"
+import { LockWait } from "../services/StoreBounds.js"
 import { HaJobsApi } from "./Api.js"
 import { type HealthReport, Unhealthy } from "./ApiSchemas.js"
 
-/** A store whose probe (a one-row read and a conditional write) does not finish within this is reported down. */
-export const StoreCheckTimeout = Duration.seconds(5)
+/**
+ * A store whose probe (a one-row read and a conditional write) does not finish within this is
+ * reported down: /health answers within about a second whatever the store does, since a load
+ * balancer or orchestrator polling it has a timeout of its own.
+ */
+export const StoreCheckTimeout = Duration.seconds(1)
+/** The probe's wait for a lock another process holds; below the timeout, so the answer names the lock. */
+const ProbeLockWait = Duration.millis(700)
 
 type SchedulerState = HealthReport["scheduler"]
 
@@ -37,6 +44,7 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "health", (handlers) =>
       },
     })
     const storeCheck = check.pipe(
+      Effect.provideService(LockWait, Option.some(ProbeLockWait)),
       Effect.timeoutFail({
         duration: StoreCheckTimeout,
         onTimeout: () => ({ message: `no answer within ${Duration.format(StoreCheckTimeout)}` }),

@@ -8,16 +8,27 @@ import { Cause, Config, Context, Duration, Effect, Layer, Schedule } from "effec
 import { StoreError } from "../domain/Errors.js"
 import { LockRepository } from "../services/LockRepository.js"
 import { StatusRepository } from "../services/StatusRepository.js"
+import * as StoreBounds from "../services/StoreBounds.js"
 import * as StoreProbe from "./StoreProbe.js"
+import * as Busy from "./sqlite/busy.js"
 import * as SqliteLocks from "./sqlite/SqliteLocks.js"
 import * as SqliteStatuses from "./sqlite/SqliteStatuses.js"
-import { innermost, rootCause } from "./sqlite/storeError.js"
+import { innermost, rootCause, storeError } from "./sqlite/storeError.js"
 
 export interface SqliteOptions {
   /** The database file; its directory is created if missing. */
   readonly filename: string
-  /** How long a writer waits for another process' lock. Defaults to 5 seconds. */
+  /**
+   * How long a store call waits for another process' write lock before it fails with a StoreError
+   * ("database is locked"). Defaults to 5 seconds. The wait is retries scheduled by Effect, so it
+   * does not block the event loop.
+   */
   readonly busyTimeout?: Duration.DurationInput | undefined
+  /**
+   * How long one statement may block the event loop waiting for that lock (SQLite's busy_timeout)
+   * before it is retried off the event loop. Defaults to 10 ms.
+   */
+  readonly statementWait?: Duration.DurationInput | undefined
   /** Statuses older than this are deleted (ha-jobs kept 14 days). */
   readonly retention?: Duration.DurationInput | undefined
 }
@@ -56,7 +67,9 @@ const layerWith = (options: SqliteOptions, setting: string | undefined) =>
   Layer.scopedContext(
     Effect.gen(function* () {
       const file = path.resolve(options.filename)
-      const busyTimeout = Duration.decode(options.busyTimeout ?? "5 seconds")
+      const busyTimeout = Duration.decode(options.busyTimeout ?? Busy.DefaultBusyTimeout)
+      const statementWait = Duration.decode(options.statementWait ?? Busy.DefaultStatementWait)
+      const whileBusy = Busy.whileBusy(busyTimeout)
       const fail = (reason: unknown) =>
         new StoreError({
           operation: "open",
@@ -70,12 +83,16 @@ const layerWith = (options: SqliteOptions, setting: string | undefined) =>
       )
       const sql = client as SqlClient.SqlClient
       yield* sql
-        .unsafe(`PRAGMA busy_timeout = ${Math.round(Duration.toMillis(busyTimeout))}`)
+        .unsafe(`PRAGMA busy_timeout = ${Math.round(Duration.toMillis(statementWait))}`)
         .pipe(Effect.mapError(fail))
-      yield* migrate(sql).pipe(Effect.mapError(fail))
+      yield* migrate(sql).pipe(
+        Effect.mapError((e) => storeError("migrate", e)),
+        whileBusy("migrate"),
+        Effect.mapError((e) => fail(e.cause ?? e.message)),
+      )
       const clock = yield* Effect.clock
-      const locks = SqliteLocks.make(sql, clock)
-      const statuses = SqliteStatuses.make(sql)
+      const locks = StoreBounds.mapLocks(SqliteLocks.make(sql, clock), whileBusy)
+      const statuses = StoreBounds.mapStatuses(SqliteStatuses.make(sql), whileBusy)
       // A file SQLite opens read-only, one whose write lock another process holds, or one corrupt
       // where the leases live opens and migrates without a write; only a write tells.
       yield* StoreProbe.check(locks, statuses).pipe(Effect.mapError((e) => fail(e.cause ?? e.message)))

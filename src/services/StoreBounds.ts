@@ -1,4 +1,4 @@
-import { Duration, Effect } from "effect"
+import { Context, Duration, Effect, Option } from "effect"
 import { StoreError } from "../domain/Errors.js"
 import { LockRepository } from "./LockRepository.js"
 import { StatusRepository } from "./StatusRepository.js"
@@ -33,31 +33,51 @@ export const bounded =
       onTimeout: () => noAnswer(operation, timeout),
     })
 
+/**
+ * A caller's bound on how long a store call may wait for a lock another process holds (SQLite's
+ * write lock) before failing; stores that wait for such locks honour it when it is shorter than
+ * their own. /health sets it below its answer time, so a held lock is reported as the lock
+ * ("database is locked"), not as a timeout.
+ */
+export class LockWait extends Context.Reference<LockWait>()("effect-ha-jobs/LockWait", {
+  defaultValue: () => Option.none<Duration.Duration>(),
+}) {}
+
+/** What to do around one store call, given the port method's name. */
+export type AroundCall = (
+  operation: string,
+) => <A>(effect: Effect.Effect<A, StoreError>) => Effect.Effect<A, StoreError>
+
+/** The lock port with `around` applied to every call. */
+export const mapLocks = (repo: LockRepository["Type"], around: AroundCall): LockRepository["Type"] =>
+  LockRepository.of({
+    acquire: (request) => around("acquire")(repo.acquire(request)),
+    renew: (key, ttl) => around("renew")(repo.renew(key, ttl)),
+    release: (key) => around("release")(repo.release(key)),
+    holder: (lockType) => around("holder")(repo.holder(lockType)),
+    requestCancel: (lockType, jobType) => around("requestCancel")(repo.requestCancel(lockType, jobType)),
+    claimSlot: (claim) => around("claimSlot")(repo.claimSlot(claim)),
+    lastSlot: (jobType) => around("lastSlot")(repo.lastSlot(jobType)),
+  })
+
+/** The status port with `around` applied to every call. */
+export const mapStatuses = (repo: StatusRepository["Type"], around: AroundCall): StatusRepository["Type"] =>
+  StatusRepository.of({
+    save: (status) => around("save")(repo.save(status)),
+    list: (jobType, options) => around("list")(repo.list(jobType, options)),
+    get: (jobType, jobId) => around("get")(repo.get(jobType, jobId)),
+    history: (jobType, jobId, limit) => around("history")(repo.history(jobType, jobId, limit)),
+    listPending: (jobType, options) => around("listPending")(repo.listPending(jobType, options)),
+  })
+
 /** The lock port with every call bounded. */
 export const boundLocks = (
   repo: LockRepository["Type"],
   timeout: Duration.Duration = DefaultStoreCallTimeout,
-): LockRepository["Type"] =>
-  LockRepository.of({
-    acquire: (request) => bounded("acquire", timeout)(repo.acquire(request)),
-    renew: (key, ttl) => bounded("renew", timeout)(repo.renew(key, ttl)),
-    release: (key) => bounded("release", timeout)(repo.release(key)),
-    holder: (lockType) => bounded("holder", timeout)(repo.holder(lockType)),
-    requestCancel: (lockType, jobType) =>
-      bounded("requestCancel", timeout)(repo.requestCancel(lockType, jobType)),
-    claimSlot: (claim) => bounded("claimSlot", timeout)(repo.claimSlot(claim)),
-    lastSlot: (jobType) => bounded("lastSlot", timeout)(repo.lastSlot(jobType)),
-  })
+): LockRepository["Type"] => mapLocks(repo, (operation) => bounded(operation, timeout))
 
 /** The status port with every call bounded. */
 export const boundStatuses = (
   repo: StatusRepository["Type"],
   timeout: Duration.Duration = DefaultStoreCallTimeout,
-): StatusRepository["Type"] =>
-  StatusRepository.of({
-    save: (status) => bounded("save", timeout)(repo.save(status)),
-    list: (jobType, options) => bounded("list", timeout)(repo.list(jobType, options)),
-    get: (jobType, jobId) => bounded("get", timeout)(repo.get(jobType, jobId)),
-    history: (jobType, jobId, limit) => bounded("history", timeout)(repo.history(jobType, jobId, limit)),
-    listPending: (jobType, options) => bounded("listPending", timeout)(repo.listPending(jobType, options)),
-  })
+): StatusRepository["Type"] => mapStatuses(repo, (operation) => bounded(operation, timeout))
