@@ -9,9 +9,11 @@ export class JobOutcome<A = unknown> extends Data.TaggedClass("JobOutcome")<{
   readonly value: A | undefined
   readonly reason: string | undefined
 }> {
-  static warning = <A>(value?: A, reason?: string) => new JobOutcome<A>({ state: "WARNING", value, reason })
-  static skipped = <A>(value?: A, reason?: string) => new JobOutcome<A>({ state: "SKIPPED", value, reason })
-  static noActionNeeded = <A>(value?: A, reason?: string) =>
+  static warning = <A = never>(value?: A, reason?: string) =>
+    new JobOutcome<A>({ state: "WARNING", value, reason })
+  static skipped = <A = never>(value?: A, reason?: string) =>
+    new JobOutcome<A>({ state: "SKIPPED", value, reason })
+  static noActionNeeded = <A = never>(value?: A, reason?: string) =>
     new JobOutcome<A>({ state: "NO_ACTION_NEEDED", value, reason })
 }
 
