@@ -68,6 +68,41 @@ export interface CheckReport {
   readonly cronSlots: { checked: number; ran: number; excused: number }
   /** Failover of the continuous job after a fault on its holder, ms (and / lease). */
   readonly failover: Record<"kill" | "pause", { samples: Array<number>; p50: number; max: number }>
+  /**
+   * The floods of the HTTP API (chaos/flood.ts), summed: connections, /events streams admitted and
+   * refused (503), other requests and those answered 2xx, connection errors, requests unanswered when
+   * the flood ended, the slowest /health answer; and of the floods of the continuous job's holder,
+   * those during which (or within a lease after) a newer token of the job wrote: a lease lost under
+   * the flood, not a violation by itself (fencing and the overlap check judge what followed).
+   */
+  readonly flood: {
+    n: number
+    ofHolder: number
+    holderLostLease: number
+    attempts: number
+    admitted: number
+    refused: number
+    requests: number
+    requestsOk: number
+    otherStatus: number
+    errors: number
+    unanswered: number
+    health: number
+    healthOk: number
+    healthSlowestMs: number
+    /** The slowest event-loop delay of the flooding process (chaos/run.ts) itself, ms. */
+    clientLoopMaxMs: number
+  }
+  /**
+   * Renewals of the continuous job's lease (worker reports): the time from one renewal call's start
+   * to the next one's of the same execution (nominal: lease / 3), and the longest store call, while
+   * its holder was flooded and outside every fault window; and renewals that found the lease lost
+   * (or failed) during a flood.
+   */
+  readonly renewals: {
+    flood: { gaps: number; p50: number; max: number; longestCallMs: number; lostOrFailed: number }
+    quiet: { gaps: number; p50: number; max: number; longestCallMs: number }
+  }
   readonly leaseMs: number
   readonly durationMs: number
 }
@@ -156,7 +191,7 @@ export const check = (options: CheckOptions): CheckReport => {
 
   const acquisitions = new Map<string, LedgerEntry>()
   for (const e of all) if (e.kind === "acquire") acquisitions.set(`${e.lockType}#${e.jobId}`, e)
-  const entries = all.filter((e) => e.kind !== "acquire")
+  const entries = all.filter((e) => e.kind !== "acquire" && e.kind !== "renew")
 
   // A pause (SIGSTOP) or an event-loop stall of the writer, or a store stall or restart, around an
   // attempt: the writer could not stop itself in time, so its stale write is the fencing token's to
@@ -330,11 +365,12 @@ export const check = (options: CheckOptions): CheckReport => {
     }
     // A worker whose clock runs `offset` ahead fires the slot at real time slot - offset: the slot is
     // owed only if some incarnation was up and untouched by a fault (or a store fault) then, and its
-    // claimant (if any) was not hit right then either.
+    // claimant (if any) was not hit right then either. A flood of its HTTP API excuses nothing: the
+    // process is up and its event loop runs.
     const hit = (inc: (typeof incarnations)[number], r: number) =>
       faults.some(
         (f) =>
-          (f.kind === "stall" || f.kind === "restart" || f.pid === inc.pid) &&
+          (f.kind === "stall" || f.kind === "restart" || (f.kind !== "flood" && f.pid === inc.pid)) &&
           f.start - 2_000 <= r &&
           r <= f.end + 1_000,
       )
@@ -376,8 +412,8 @@ export const check = (options: CheckOptions): CheckReport => {
     Object.fromEntries(keys.map((k) => [k, 0])) as Record<string, number>
   const faultCounts = count(
     faults.some((f) => f.kind === "restart")
-      ? ["kill", "pause", "busy", "stall", "restart"]
-      : ["kill", "pause", "busy", "stall"],
+      ? ["kill", "pause", "busy", "stall", "flood", "restart"]
+      : ["kill", "pause", "busy", "stall", "flood"],
   )
   for (const f of faults) faultCounts[f.kind]! += 1
   faultCounts["kill of the continuous holder"] = faults.filter(
@@ -386,6 +422,83 @@ export const check = (options: CheckOptions): CheckReport => {
   faultCounts["pause of the continuous holder"] = faults.filter(
     (f) => f.kind === "pause" && f.holderToken !== undefined,
   ).length
+
+  const floods = faults.filter((f) => f.kind === "flood")
+  const sum = (pick: (x: NonNullable<Fault["flood"]>) => number) =>
+    floods.reduce((n, f) => n + (f.flood ? pick(f.flood) : 0), 0)
+  const ofHolder = floods.filter((f) => f.holderToken !== undefined)
+  const flood = {
+    n: floods.length,
+    ofHolder: ofHolder.length,
+    holderLostLease: ofHolder.filter((f) =>
+      entries.some(
+        (e) =>
+          e.lockType === f.holderLockType &&
+          e.token > f.holderToken! &&
+          f.start <= e.at &&
+          e.at <= f.end + leaseMs,
+      ),
+    ).length,
+    attempts: sum((x) => x.attempts),
+    admitted: sum((x) => x.admitted),
+    refused: sum((x) => x.refused),
+    requests: sum((x) => x.requests),
+    requestsOk: sum((x) => x.requestsOk),
+    otherStatus: sum((x) => Object.values(x.otherStatus).reduce((a, b) => a + b, 0)),
+    errors: sum((x) => x.errors),
+    unanswered: sum((x) => x.unanswered),
+    health: sum((x) => x.health),
+    healthOk: sum((x) => x.healthOk),
+    healthSlowestMs: floods.reduce((m, f) => Math.max(m, f.flood?.healthSlowestMs ?? 0), 0),
+    clientLoopMaxMs: floods.reduce((m, f) => Math.max(m, f.flood?.clientLoopMaxMs ?? 0), 0),
+  }
+
+  // Renewal gaps of the continuous lease: during a flood of the renewing process, and far from any fault.
+  const renewals = all.filter((e) => e.kind === "renew" && e.lockType === "chaos-continuous")
+  const renewsOf = new Map<string, Array<LedgerEntry>>()
+  for (const e of renewals) renewsOf.set(e.jobId, [...(renewsOf.get(e.jobId) ?? []), e])
+  const overlaps = (f: Fault, from: number, to: number) => f.start <= to && from <= f.end
+  const gapsFlood: Array<number> = []
+  const gapsQuiet: Array<number> = []
+  let callFlood = 0
+  let callQuiet = 0
+  for (const rs of renewsOf.values()) {
+    rs.sort((a, b) => a.sentAt - b.sentAt)
+    for (let i = 0; i < rs.length; i++) {
+      const r = rs[i]!
+      const call = (r.acquiredAt ?? r.sentAt) - r.sentAt
+      const from = i === 0 ? r.sentAt : rs[i - 1]!.sentAt
+      const flooded = floods.some((f) => f.pid === r.pid && overlaps(f, from, r.sentAt))
+      const quiet = !faults.some((f) => overlaps(f, from - leaseMs, r.sentAt + leaseMs))
+      if (flooded) callFlood = Math.max(callFlood, call)
+      else if (quiet) callQuiet = Math.max(callQuiet, call)
+      if (i === 0) continue
+      if (flooded) gapsFlood.push(r.sentAt - from)
+      else if (quiet) gapsQuiet.push(r.sentAt - from)
+    }
+  }
+  const renewalFigures = {
+    flood: {
+      gaps: gapsFlood.length,
+      p50: percentile(gapsFlood, 50),
+      max: gapsFlood.length === 0 ? Number.NaN : Math.max(...gapsFlood),
+      longestCallMs: callFlood,
+      lostOrFailed: renewals.filter(
+        (r) =>
+          r.result !== "renewed" &&
+          floods.some((f) => f.pid === r.pid && f.start <= r.sentAt && r.sentAt <= f.end),
+      ).length,
+    },
+    quiet: {
+      gaps: gapsQuiet.length,
+      p50: percentile(gapsQuiet, 50),
+      max: gapsQuiet.length === 0 ? Number.NaN : Math.max(...gapsQuiet),
+      longestCallMs: callQuiet,
+    },
+  }
+  for (const f of ofHolder)
+    if (f.flood === undefined)
+      note(`flood of ${f.instance} at ${new Date(f.start).toISOString()} not sent (no port)`)
   const states: Record<string, number> = {}
   for (const x of executions) {
     const key = `${x.job_type} ${x.job_state}`
@@ -419,6 +532,8 @@ export const check = (options: CheckOptions): CheckReport => {
     executions: states,
     cronSlots: { checked, ran, excused },
     failover: { kill: dist(failover.kill), pause: dist(failover.pause) },
+    flood,
+    renewals: renewalFigures,
     leaseMs,
     durationMs: run.quietEnd - run.started,
   }
@@ -447,6 +562,18 @@ export const formatReport = (r: CheckReport) => {
         ? `failover after ${k} of the holder: no samples`
         : `failover after ${k} of the holder: p50 ${f.p50} ms (${(f.p50 / r.leaseMs).toFixed(2)} x lease), max ${f.max} ms (${(f.max / r.leaseMs).toFixed(2)} x lease), n=${f.samples.length}`
     }),
+    r.flood.n === 0
+      ? "floods of the HTTP API: none"
+      : `floods of the HTTP API: ${r.flood.n} (${r.flood.ofHolder} of the continuous holder, which lost its lease in ${r.flood.holderLostLease}), ${r.flood.attempts} connections: /events ${r.flood.admitted} admitted, ${r.flood.refused} refused (503); other requests ${r.flood.requestsOk} of ${r.flood.requests} answered 2xx (/health ${r.flood.healthOk} of ${r.flood.health}, slowest ${r.flood.healthSlowestMs} ms); ${r.flood.otherStatus} other answers, ${r.flood.errors} connection errors, ${r.flood.unanswered} unanswered when the flood ended; the flooding process' event loop delayed up to ${r.flood.clientLoopMaxMs} ms`,
+    `renewals of the continuous lease (start to next start): during floods of its holder ${
+      r.renewals.flood.gaps === 0
+        ? "no samples"
+        : `p50 ${r.renewals.flood.p50} ms, max ${r.renewals.flood.max} ms (n=${r.renewals.flood.gaps}, longest store call ${r.renewals.flood.longestCallMs} ms, ${r.renewals.flood.lostOrFailed} lost or failed)`
+    }; away from faults ${
+      r.renewals.quiet.gaps === 0
+        ? "no samples"
+        : `p50 ${r.renewals.quiet.p50} ms, max ${r.renewals.quiet.max} ms (n=${r.renewals.quiet.gaps}, longest store call ${r.renewals.quiet.longestCallMs} ms)`
+    }`,
     ...r.details.map((d) => `  ! ${d}`),
   ]
   return lines.join("\n")

@@ -10,6 +10,9 @@
  *   -> 200 accepted | 409 stale; GET /state -> the newest accepted write per lock type.
  * POST /acquired {lockType, jobId, token, instance, pid, sentAt, acquiredAt}: an acquisition (logged
  *   with kind "acquire", decides nothing), for the checker's self-fencing margin and token order.
+ * POST /renewed {lockType, jobId, token, instance, pid, sentAt, acquiredAt, result}: a renewal of the
+ *   continuous job's lease (logged with kind "renew", decides nothing; acquiredAt: when the store
+ *   call returned), for the checker's renewal gaps during floods of the HTTP API.
  * POST /hold?pid=P: the next write from P is kept undecided until POST /release?pid=P (then decided
  *   as if it arrived then); GET /held?pid=P -> {lockType, token} of the kept write, or null. chaos/run.ts uses it to model a
  *   write delayed in the network while its sender is paused, so every pause of a writer produces a
@@ -26,15 +29,17 @@ export interface WriteRequest {
   readonly jobType: string
   readonly jobId: string
   readonly token: number
-  readonly kind: "start" | "beat" | "end" | "acquire"
+  readonly kind: "start" | "beat" | "end" | "acquire" | "renew"
   readonly instance: string
   readonly pid: number
   readonly scheduledAt: number | null
   readonly sentAt: number
   /** The worker's Effect Clock at sentAt (skewed by the clock-skew fault). */
   readonly clockAt?: number | undefined
-  /** kind "acquire": when the store call returned (sentAt: when it began). */
+  /** kind "acquire" or "renew": when the store call returned (sentAt: when it began). */
   readonly acquiredAt?: number | undefined
+  /** kind "renew": what the renewal found ("renewed", "lost", "cancel-requested") or "error". */
+  readonly result?: string | undefined
 }
 
 export interface LedgerEntry extends WriteRequest {
@@ -96,7 +101,10 @@ const main = () => {
       res.end(JSON.stringify(Object.fromEntries(newest)))
       return
     }
-    if (req.method !== "POST" || (url.pathname !== "/write" && url.pathname !== "/acquired")) {
+    if (
+      req.method !== "POST" ||
+      (url.pathname !== "/write" && url.pathname !== "/acquired" && url.pathname !== "/renewed")
+    ) {
       res.writeHead(404).end()
       return
     }
@@ -116,8 +124,9 @@ const main = () => {
         res.writeHead(400).end("bad write")
         return
       }
-      if (url.pathname === "/acquired") {
-        const entry = { ...w, kind: "acquire", scheduledAt: null, seq: ++seq, at: Date.now(), accepted: true }
+      if (url.pathname === "/acquired" || url.pathname === "/renewed") {
+        const kind = url.pathname === "/renewed" ? "renew" : "acquire"
+        const entry = { ...w, kind, scheduledAt: null, seq: ++seq, at: Date.now(), accepted: true }
         fs.writeSync(fd, `${JSON.stringify(entry)}\n`)
         res.writeHead(200).end("ok")
         return

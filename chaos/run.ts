@@ -4,11 +4,19 @@
  * than the lease then SIGCONT (a GC pause; a write the worker sent just before is held by the ledger
  * until a newer token wrote, a write delayed in the network, so fencing has something to refuse), an
  * event-loop stall ("busy": SIGUSR2 makes the worker busy-loop 300-1500 ms, less than the lease),
- * and a store stall (this process holds `BEGIN EXCLUSIVE` on the file). Every worker incarnation
- * also gets its own Effect Clock offset, up to +-`--skew-ms` (default 30000; 0 for none). Then a
- * quiet period, a graceful shutdown, and chaos/check.ts on what was recorded.
+ * a store stall (this process holds `BEGIN EXCLUSIVE` on the file), and a flood of the HTTP API of
+ * the continuous job's holder (chaos/flood.ts): for 2-5 s, up to `--flood-connections` (default
+ * 2000) connections from this process on 127.0.0.1, at most 300 awaiting an answer at once, three in
+ * four GET /events (100 admitted by the default maxEventStreams, the rest refused with 503) held
+ * open until the end, the others GET /health and /jobs/...; then every socket is closed. Nothing
+ * excuses a flood in the checker: the flooded worker must keep its lease or lose it cleanly. Its
+ * figures (connections, streams admitted and refused, errors, slowest /health) are in the report.
+ * Every worker incarnation also gets its own Effect Clock offset, up to +-`--skew-ms` (default
+ * 30000; 0 for none). Then a quiet period (the supervisor's grace for dead executions, plus the
+ * spread of the clock offsets, which delays its verdict), a graceful shutdown, and chaos/check.ts on
+ * what was recorded.
  *
- *   npx tsx chaos/run.ts [--faults 20] [--seconds 120] [--workers 3] [--seed 1] [--skew-ms 30000] [--keep] [--write-benchmarks]
+ *   npx tsx chaos/run.ts [--faults 20] [--seconds 120] [--workers 3] [--seed 1] [--skew-ms 30000] [--flood-connections 2000] [--keep] [--write-benchmarks]
  *   npx tsx chaos/run.ts --store cassandra [--no-restart] [--reconnect-ms 500] ...
  *   npx tsx chaos/run.ts --sabotage ignore-lease-loss|no-slot-claim|no-fencing-check ...
  *
@@ -48,9 +56,10 @@ import {
   resumeCassandra,
 } from "./cassandra.js"
 import { type CheckReport, check, formatReport } from "./check.js"
+import { DefaultFloodAttempts, type FloodFigures, flood } from "./flood.js"
 import type { LedgerEntry } from "./ledger.js"
 
-export type FaultKind = "kill" | "pause" | "busy" | "stall" | "restart"
+export type FaultKind = "kill" | "pause" | "busy" | "stall" | "restart" | "flood"
 
 export const sabotageModes = ["ignore-lease-loss", "no-slot-claim", "no-fencing-check", "crash"] as const
 export type Sabotage = (typeof sabotageModes)[number]
@@ -87,6 +96,8 @@ export interface Fault {
   readonly holderLockType?: string | undefined
   /** A pause: the write of the target the ledger held during it (decided after a newer token). */
   heldWrite?: { readonly lockType: string; readonly token: number } | undefined
+  /** A flood: what its connections got (chaos/flood.ts). */
+  flood?: FloodFigures | undefined
 }
 
 export interface ChaosOptions {
@@ -105,8 +116,13 @@ export interface ChaosOptions {
   readonly reconnectMs?: number | undefined
   /** Each worker incarnation's Effect Clock is off by a random amount within +-skewMs (default 30000). */
   readonly skewMs?: number | undefined
-  /** The quiet period after the faults (default: the supervisor's grace + 2 leases + 3 s). */
+  /**
+   * The quiet period after the faults (default: the supervisor's grace + 2 leases + 3 s + the spread
+   * of the clock offsets, see below).
+   */
   readonly quietMs?: number | undefined
+  /** Connections a flood fault opens at most (default 2000). */
+  readonly floodConnections?: number | undefined
   /** Break a guarantee on purpose (see the header); the run must then fail. */
   readonly sabotage?: Sabotage | undefined
   readonly log?: ((line: string) => void) | undefined
@@ -149,6 +165,8 @@ interface Worker {
   instance: string
   child: ChildProcess
   output: string
+  /** The port of its HTTP API (from its "ready" line). */
+  port: number | undefined
 }
 
 export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<CheckReport> => {
@@ -211,6 +229,7 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
     const start = (w: Worker) => {
       w.instance = `w${w.slot}.${w.incarnation}`
       w.output = ""
+      w.port = undefined
       const clockOffsetMs = skewMs > 0 ? between(-skewMs, skewMs) : 0
       w.child = tsx("chaos/worker.ts", {
         CHAOS_CLOCK_OFFSET_MS: String(clockOffsetMs),
@@ -242,6 +261,10 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
         w.output = (w.output + d).slice(-20_000)
         if (w.current.ready === Number.POSITIVE_INFINITY && /ready/.test(w.output))
           w.current.ready = Date.now()
+        if (w.port === undefined) {
+          const port = / http 127\.0\.0\.1:(\d+) ready/.exec(w.output)?.[1]
+          if (port !== undefined) w.port = Number(port)
+        }
       }
       w.child.stdout!.on("data", onOutput)
       w.child.stderr!.on("data", onOutput)
@@ -303,8 +326,9 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
     log(`chaos: ${o.workers} workers up after ${Date.now() - started} ms; injecting faults`)
 
     const allKinds: ReadonlyArray<FaultKind> = restart
-      ? ["kill", "pause", "busy", "stall", "restart"]
-      : ["kill", "pause", "busy", "stall"]
+      ? ["kill", "pause", "busy", "stall", "flood", "restart"]
+      : ["kill", "pause", "busy", "stall", "flood"]
+    const floodConnections = o.floodConnections ?? DefaultFloodAttempts
     let kinds: Array<FaultKind> = [...allKinds]
     const faultDeadline = Date.now() + o.seconds * 1000
     for (let n = 0; n < o.faults && Date.now() < faultDeadline; n++) {
@@ -349,10 +373,13 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
         }
         fault.end = Date.now()
       } else {
-        // Mostly the holder of the continuous job (the interesting case), sometimes anyone.
+        // Mostly the holder of the continuous job (the interesting case), sometimes anyone; a flood
+        // always the holder (its renewals are what a flood could delay), if there is one.
         const holder = workers.find((w) => w.child.pid === current?.pid)
         const target =
-          holder && (forced || random() < 0.75) ? holder : workers[Math.floor(random() * workers.length)]!
+          holder && (forced || kind === "flood" || random() < 0.75)
+            ? holder
+            : workers[Math.floor(random() * workers.length)]!
         const held = target.child.pid === current?.pid
         fault = {
           kind,
@@ -377,6 +404,14 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
             () => (/ready/.test(target.output) ? true : undefined),
             60_000,
           )
+        } else if (kind === "flood") {
+          if (target.port === undefined) log(`chaos: ${target.instance} has no HTTP port; no flood`)
+          else
+            fault.flood = await flood({
+              port: target.port,
+              attempts: floodConnections,
+              ms: between(2_000, 5_000),
+            })
         } else if (kind === "busy") {
           const ms = between(300, 1_500)
           fs.writeFileSync(busyFile, String(ms))
@@ -409,8 +444,9 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
         fault.end = Date.now()
       }
       faults.push(fault)
+      const f = fault.flood
       log(
-        `chaos: fault ${n + 1} ${fault.kind}${fault.instance ? ` ${fault.instance}` : ""}${fault.holderToken !== undefined ? " (holder)" : ""} ${fault.end - fault.start} ms`,
+        `chaos: fault ${n + 1} ${fault.kind}${fault.instance ? ` ${fault.instance}` : ""}${fault.holderToken !== undefined ? " (holder)" : ""} ${fault.end - fault.start} ms${f ? `: ${f.attempts} connections, /events ${f.admitted} admitted ${f.refused} refused, ${f.requestsOk}/${f.requests} other requests ok, slowest /health ${f.healthSlowestMs} ms, ${f.errors} errors, ${f.unanswered} unanswered, own event loop delayed up to ${f.clientLoopMaxMs} ms` : ""}`,
       )
       // Wait for a holder of the continuous job again before the next fault (bounded).
       await waitFor(
@@ -424,7 +460,12 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
     }
 
     // Quiet: the supervisor gets its grace to mark executions of killed workers DEAD.
-    const quietMs = o.quietMs ?? o.deadAfterMs + 2 * o.leaseMs + 3_000
+    // The supervisor judges an execution's age by its own clock, against the status time its writer's
+    // clock stamped: one written by a worker whose clock runs ahead looks younger by the difference to
+    // a supervisor on a worker whose clock runs behind. The grace covers that spread (up to 2 x skew).
+    const live = workers.map((w) => w.current.clockOffsetMs)
+    const spreadMs = Math.max(0, Math.max(...incarnations.map((i) => i.clockOffsetMs)) - Math.min(...live))
+    const quietMs = o.quietMs ?? o.deadAfterMs + 2 * o.leaseMs + 3_000 + spreadMs
     log(`chaos: ${faults.length} faults injected; quiet for ${quietMs} ms`)
     await sleep(quietMs)
     const quietEnd = Date.now()
@@ -493,6 +534,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     restart: !process.argv.includes("--no-restart"),
     reconnectMs: stringArg("reconnect-ms") === undefined ? undefined : arg("reconnect-ms", 0),
     skewMs: arg("skew-ms", 30_000),
+    floodConnections: arg("flood-connections", DefaultFloodAttempts),
     sabotage: stringArg("sabotage") as Sabotage | undefined,
   })
   if (process.argv.includes("--write-benchmarks")) {

@@ -19,21 +19,31 @@
  * - CHAOS_SABOTAGE=ignore-lease-loss: the continuous job keeps writing with its old token after the
  *   library interrupted it (for 8 s, ignoring refusals); =no-slot-claim: every slot claim succeeds.
  * Every acquisition is reported to the ledger (POST /acquired, with the times the store call began
- * and returned) for the checker's self-fencing margin and token order.
+ * and returned) for the checker's self-fencing margin and token order (not those of /health's store
+ * probe, whose reserved lock type no job has); every renewal of the continuous job's lease too
+ * (POST /renewed), for the renewal gaps during floods.
+ *
+ * It also serves the library's HTTP API (HaJobsHttp.layerServer) on 127.0.0.1, on a port the OS
+ * picks, named in its "ready" line ("http 127.0.0.1:PORT"): the target of chaos/run.ts's flood
+ * fault. The HTTP settings ignore the environment (no HA_JOBS_API_TOKEN, default maxEventStreams),
+ * so every worker answers the flood alike.
  */
 import * as fs from "node:fs"
+import { HttpServer } from "@effect/platform"
 import { NodeRuntime } from "@effect/platform-node"
 import cassandra from "cassandra-driver"
-import { Clock, Context, Data, Effect, Layer, Option, Schedule } from "effect"
+import { Clock, ConfigProvider, Context, Data, Effect, Layer, Option, Schedule } from "effect"
 import {
   CassandraLayer,
   HaJobs,
+  HaJobsHttp,
   Job,
   JobContext,
   LockRepository,
   SqliteLayer,
   StatusRepository,
 } from "../src/index.js"
+import { ProbeType } from "../src/layers/StoreProbe.js"
 
 const env = (name: string, fallback?: string) => {
   const value = process.env[name] ?? fallback
@@ -188,12 +198,19 @@ const Store =
     : SqliteLayer.layer({ filename: env("CHAOS_DB") })
 
 /**
- * An acquisition for the ledger: the store call began at `sentAt` and returned at `acquiredAt` (the
- * new holder can act on the lock no earlier). Fire and forget, so it never delays the acquisition.
+ * An acquisition (or a renewal) for the ledger: the store call began at `sentAt` and returned at
+ * `acquiredAt` (the new holder can act on the lock no earlier). Fire and forget, so it never delays
+ * the acquisition.
  */
-const reportAcquired = (lockType: string, jobId: string, token: number, sentAt: number) => {
+const reportAcquired = (
+  lockType: string,
+  jobId: string,
+  token: number,
+  sentAt: number,
+  renewal?: { readonly result: string },
+) => {
   const acquiredAt = Date.now()
-  fetch(`${ledger}/acquired`, {
+  fetch(`${ledger}/${renewal ? "renewed" : "acquired"}`, {
     method: "POST",
     body: JSON.stringify({
       lockType,
@@ -204,6 +221,7 @@ const reportAcquired = (lockType: string, jobId: string, token: number, sentAt: 
       pid: process.pid,
       sentAt,
       acquiredAt,
+      ...renewal,
     }),
     headers: { "content-type": "application/json" },
     signal: AbortSignal.timeout(2_000),
@@ -220,10 +238,24 @@ const Repositories = Layer.effectContext(
         Effect.suspend(() => {
           const before = Date.now()
           return Effect.tap(locks.acquire(request), (result) => {
-            if (result._tag === "Acquired")
+            if (result._tag === "Acquired" && request.lockType !== ProbeType)
               reportAcquired(request.lockType, request.jobId, result.token, before)
           })
         }),
+      // The continuous job's renewals, for the renewal gaps during floods of the HTTP API.
+      renew: (key, ttl) =>
+        key.lockType !== continuous.type
+          ? locks.renew(key, ttl)
+          : Effect.suspend(() => {
+              const before = Date.now()
+              return Effect.onExit(locks.renew(key, ttl), (exit) =>
+                Effect.sync(() =>
+                  reportAcquired(key.lockType, key.jobId, key.token, before, {
+                    result: exit._tag === "Success" ? exit.value : "error",
+                  }),
+                ),
+              )
+            }),
       ...(sabotage === "no-slot-claim" ? { claimSlot: () => Effect.succeed(true) } : {}),
     })
     return Context.make(LockRepository, wrapped).pipe(Context.add(StatusRepository, statuses))
@@ -238,6 +270,19 @@ const Service = HaJobs.layer([continuous, cron], {
   supervisor: { cron: "* * * * * ?", deadAfter: `${deadAfterMs} millis`, lease },
 }).pipe(Layer.locallyEffect(Effect.withClock(skewed)), Layer.provide(Repositories))
 
-Effect.log(
-  `chaos worker ${instance} pid ${process.pid} clock offset ${clockOffsetMs} ms sabotage ${sabotage} ready`,
-).pipe(Effect.zipRight(Effect.never), Effect.provide(Service), NodeRuntime.runMain)
+// The HTTP API on 127.0.0.1, port picked by the OS; settings from defaults only (an empty config
+// provider: nothing from this process' environment), so no token is asked and the streams cap is
+// the library's default.
+const Http = HaJobsHttp.layerServer({ port: 0, host: "127.0.0.1" }).pipe(
+  Layer.locallyEffect(Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))),
+  Layer.provideMerge(Service),
+)
+
+Effect.gen(function* () {
+  const address = (yield* HttpServer.HttpServer).address
+  const http = address._tag === "TcpAddress" ? `${address.hostname}:${address.port}` : "none"
+  yield* Effect.log(
+    `chaos worker ${instance} pid ${process.pid} clock offset ${clockOffsetMs} ms sabotage ${sabotage} http ${http} ready`,
+  )
+  return yield* Effect.never
+}).pipe(Effect.provide(Http), NodeRuntime.runMain)

@@ -8,8 +8,9 @@ import { assertChaosPassed } from "../support/chaos.js"
 
 // The short Cassandra variant of `npm run chaos -- --store cassandra`: three real worker processes on a
 // fresh keyspace of the local node, a fenced ledger, and random faults: SIGKILL + restart of a worker,
-// SIGSTOP of a worker longer than the lease, SIGSTOP of the Cassandra process (a store stall). The
-// store restart fault stays in the manual runs (a node start takes too long for every CI run).
+// SIGSTOP of a worker longer than the lease, an event-loop stall, SIGSTOP of the Cassandra process (a
+// store stall), a flood of the holder's HTTP API. The store restart fault stays in the manual runs (a
+// node start takes too long for every CI run). 75 s leave room for the first round of all five kinds.
 const local = target?.freeze !== undefined && "pid" in target.freeze
 if (target !== undefined && !local)
   console.warn(
@@ -36,7 +37,7 @@ describeCassandra("fault injection on Cassandra (chaos, short)", () => {
         store: "cassandra",
         restart: false,
         faults: 6,
-        seconds: 60,
+        seconds: 75,
         seed,
         log: (l) => lines.push(l),
       })

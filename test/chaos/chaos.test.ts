@@ -7,7 +7,8 @@ import { assertChaosPassed } from "../support/chaos.js"
 
 // The short variant of `npm run chaos`: three real worker processes on one SQLite file, each with its
 // Effect Clock off by up to 30 s, a fenced ledger, and a handful of random faults (SIGKILL + restart,
-// SIGSTOP longer than the lease, an event-loop stall, a held exclusive SQLite lock). Reproducible with
+// SIGSTOP longer than the lease, an event-loop stall, a held exclusive SQLite lock, a flood of the
+// holder's HTTP API with /events streams and requests). Reproducible with
 // CHAOS_SEED; the long run is `npm run chaos -- --faults 1000`. test/chaos/sabotage.test.ts shows
 // that the same checker fails when a guarantee is broken on purpose.
 describe("fault injection on SQLite (chaos, short)", () => {

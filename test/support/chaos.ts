@@ -23,7 +23,7 @@ export const assertChaosPassed = (report: CheckReport, dir: string, lines: Reado
     shutdownHung: 0,
     workerCrashed: 0,
   })
-  for (const kind of ["kill", "pause", "busy", "stall"] as const)
+  for (const kind of ["kill", "pause", "busy", "stall", "flood"] as const)
     assert.isAtLeast(report.faults[kind] ?? 0, 1, kind)
   if (report.margin.n > 0) assert.isAbove(report.margin.min, 0, "self-fencing margin")
   for (const ms of report.failover.kill.samples) assert.isAtMost(ms, 2 * report.leaseMs)
