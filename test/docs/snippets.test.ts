@@ -30,17 +30,30 @@ afterAll(() => {
 })
 
 const snippets = pages.flatMap((page) => snippetsOf(root, page))
-const fileOf = (s: Snippet) => path.join(dir, `${s.where.replace(/[^A-Za-z0-9]+/g, "_")}.ts`)
+const fileOf = (s: Snippet) =>
+  path.join(dir, `${s.where.replace(/[^A-Za-z0-9]+/g, "_")}${s.run === "vitest" ? ".test" : ""}.ts`)
 for (const s of snippets) if (s.skip === undefined) fs.writeFileSync(fileOf(s), `${s.code}\n`)
 fs.writeFileSync(
   path.join(dir, "tsconfig.json"),
   JSON.stringify({
     extends: "../../tsconfig.json",
     compilerOptions: {
-      paths: { "effect-ha-jobs": ["../../src/index.ts"], "effect-ha-jobs/*": ["../../src/*.ts"] },
+      paths: {
+        "effect-ha-jobs": ["../../src/index.ts"],
+        "effect-ha-jobs/testing": ["../../src/testing/index.ts"],
+      },
     },
     include: ["*.ts"],
   }),
+)
+
+// For the test blocks: vitest on this folder alone, `effect-ha-jobs` resolved to src/ as above.
+fs.writeFileSync(
+  path.join(dir, "vitest.config.mjs"),
+  `export default { resolve: { alias: [
+    { find: /^effect-ha-jobs\\/testing$/, replacement: ${JSON.stringify(path.join(root, "src/testing/index.ts"))} },
+    { find: /^effect-ha-jobs$/, replacement: ${JSON.stringify(path.join(root, "src/index.ts"))} },
+  ] }, test: { include: ["*.test.ts"] } }\n`,
 )
 
 describe("documentation snippets", () => {
@@ -76,7 +89,27 @@ describe("documentation snippets", () => {
     assert.deepStrictEqual(problems, [])
   }, 120_000)
 
-  for (const s of snippets.filter((s) => s.run))
+  for (const s of snippets.filter((s) => s.run === "vitest"))
+    it(`${s.where} passes under vitest`, async () => {
+      const vitest = path.join(root, "node_modules", "vitest", "vitest.mjs")
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [
+          vitest,
+          "run",
+          "--root",
+          dir,
+          "--config",
+          path.join(dir, "vitest.config.mjs"),
+          path.basename(fileOf(s)),
+        ],
+        { cwd: dir, timeout: 120_000, env: { ...process.env, FORCE_COLOR: "0" } },
+      )
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colours
+      assert.match(stdout.replace(/\x1b\[[0-9;]*m/g, ""), /Tests\s+\d+ passed/)
+    }, 150_000)
+
+  for (const s of snippets.filter((s) => s.run === "program"))
     it(`${s.where} runs to its end`, async () => {
       // tsx reads the tsconfig's paths, so `effect-ha-jobs` is src/ here too.
       const { stdout, stderr } = await promisify(execFile)(

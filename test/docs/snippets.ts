@@ -5,6 +5,7 @@ import * as path from "node:path"
  * The TypeScript blocks of the documentation (README.md and docs/*.md), as modules a test can
  * type-check and run. An HTML comment on the line before a block says more about it:
  * - `<!-- snippet: run -->`: a complete program; it must also run to its end (exit 0).
+ * - `<!-- snippet: vitest -->`: a test file (@effect/vitest); it must also pass under vitest.
  * - `<!-- snippet: continues -->`: it uses what the block before it on the page defines; it is
  *   checked appended to that block (imports of both merged).
  * - `<!-- snippet: skip <why> -->`: not checked, and the reason is printed.
@@ -14,12 +15,12 @@ export interface Snippet {
   readonly where: string
   /** What is checked: the block, or the blocks it continues and it, imports merged. */
   readonly code: string
-  readonly run: boolean
+  readonly run: "program" | "vitest" | undefined
   readonly skip: string | undefined
 }
 
 const fence = /^```(ts|typescript)\s*$/
-const marker = /^<!--\s*snippet:\s*(run|continues|skip)\b\s*(.*?)\s*-->\s*$/
+const marker = /^<!--\s*snippet:\s*(run|vitest|continues|skip)\b\s*(.*?)\s*-->\s*$/
 
 /** Every ```ts block of one page. */
 export const snippetsOf = (root: string, page: string): Array<Snippet> => {
@@ -38,7 +39,7 @@ export const snippetsOf = (root: string, page: string): Array<Snippet> => {
     out.push({
       where: `${page}:${i + 1}`,
       code,
-      run: kind === "run",
+      run: kind === "run" ? "program" : kind === "vitest" ? "vitest" : undefined,
       skip: kind === "skip" ? rest || "no reason given" : undefined,
     })
     i = end

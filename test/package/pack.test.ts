@@ -73,6 +73,7 @@ describe("the packed library", () => {
     assert.include(files, "dist/index.js")
     assert.include(files, "dist/index.d.ts")
     assert.include(files, "dist/http/dashboard/app.js")
+    assert.include(files, "dist/testing/index.js")
     assert.include(files, "migrations/sqlite/0001_init.sql")
     assert.isFalse(
       files.some((f) => f.startsWith("src/") || f.startsWith("test/")),

@@ -12,13 +12,7 @@ import type { JobManager } from "../../src/services/JobManager.js"
 import * as JobMetrics from "../../src/services/JobMetrics.js"
 import { LockRepository } from "../../src/services/LockRepository.js"
 import { StatusRepository } from "../../src/services/StatusRepository.js"
-import {
-  type FaultMode,
-  lockMethods,
-  type Method,
-  makeFaultyStore,
-  statusMethods,
-} from "../support/FaultyStore.js"
+import * as FaultyStore from "../../src/testing/FaultyStore.js"
 import { memoryStores, nodeOn, type Stores } from "../support/harness.js"
 import { type Interval, recordInterval } from "../support/intervals.js"
 
@@ -49,7 +43,7 @@ describe("a renewal that dies (a defect, not a StoreError)", () => {
     () =>
       Effect.gen(function* () {
         const stores = yield* memoryStores
-        const faulty = makeFaultyStore(stores)
+        const faulty = FaultyStore.make(stores)
         const log = yield* Ref.make<Array<Interval>>([])
         const a = yield* nodeOn(faulty.stores, [forever(log, "a")], { instance: "a" })
         const b = yield* nodeOn(stores, [forever(log, "b")], { instance: "b" })
@@ -83,7 +77,7 @@ describe("after a lease loss", () => {
   it.scoped("the job is stopped at once; a job whose finalizers outlast the margin is measured", () =>
     Effect.gen(function* () {
       const stores = yield* memoryStores
-      const faulty = makeFaultyStore(stores)
+      const faulty = FaultyStore.make(stores)
       const type = `slow-to-stop-${Date.now()}`
       const slow = Job.make({
         type,
@@ -126,7 +120,7 @@ describe("a start that does not answer", () => {
   it.scoped("trigger returns Failed (store unavailable) at the start timeout; a late grant is released", () =>
     Effect.gen(function* () {
       const stores = yield* memoryStores
-      const faulty = makeFaultyStore(stores)
+      const faulty = FaultyStore.make(stores)
       const { manager } = yield* nodeOn(faulty.stores, [quick], { instance: "a" })
       // The store takes the lock at once but its answer arrives a minute later (a frozen node).
       yield* faulty.arm("acquire", { mode: "late", lateBy: "60 seconds" })
@@ -153,7 +147,7 @@ describe("a start that does not answer", () => {
   it.scoped("the timeout is the manager's startTimeout, and it covers the RUNNING status write too", () =>
     Effect.gen(function* () {
       const stores = yield* memoryStores
-      const faulty = makeFaultyStore(stores)
+      const faulty = FaultyStore.make(stores)
       const { manager } = yield* nodeOn(faulty.stores, [quick], { instance: "a", startTimeout: "3 seconds" })
       yield* faulty.arm("save", { mode: "hang" }) // the RUNNING status
       const fiber = yield* timedTrigger(manager, "quick")
@@ -184,7 +178,7 @@ describe("a hung acquisition at a cron slot", () => {
   it.scoped("delays only its own slot: every later slot runs on time", () =>
     Effect.gen(function* () {
       const stores = yield* memoryStores
-      const faulty = makeFaultyStore(stores)
+      const faulty = FaultyStore.make(stores)
       yield* nodeOn(faulty.stores, [tick], { instance: "a" })
       yield* faulty.arm("acquire", { mode: "hang" })
       yield* seconds(10 * 60 + 5, 5)
@@ -202,7 +196,7 @@ describe("a hung acquisition at a cron slot", () => {
   it.scoped("a slot that falls while the previous one is still starting is SKIPPED (overlap)", () =>
     Effect.gen(function* () {
       const stores = yield* memoryStores
-      const faulty = makeFaultyStore(stores)
+      const faulty = FaultyStore.make(stores)
       yield* nodeOn(faulty.stores, [frequent], { instance: "a", startTimeout: "25 seconds" })
       yield* faulty.arm("acquire", { mode: "hang" })
       yield* seconds(60)
@@ -262,10 +256,10 @@ const storesOf = {
   }),
 }
 
-const scenario = (store: keyof typeof storesOf, method: Method, mode: FaultMode) =>
+const scenario = (store: keyof typeof storesOf, method: FaultyStore.Method, mode: FaultyStore.FaultMode) =>
   Effect.gen(function* () {
     const stores = yield* storesOf[store]
-    const faulty = makeFaultyStore(stores)
+    const faulty = FaultyStore.make(stores)
     yield* faulty.arm(method, { mode })
     const live = { now: 0, max: 0 }
     const { manager } = yield* nodeOn(faulty.stores, [tick, streamOf(live), adhoc], {
@@ -333,7 +327,7 @@ const scenario = (store: keyof typeof storesOf, method: Method, mode: FaultMode)
 // Concurrent: each case mostly waits for the test clock's yields, not for the CPU.
 describe.concurrent("one store call that hangs or dies delays only its own work", () => {
   for (const store of ["memory", "sqlite"] as const)
-    for (const method of [...lockMethods, ...statusMethods])
+    for (const method of [...FaultyStore.lockMethods, ...FaultyStore.statusMethods])
       for (const mode of ["hang", "die"] as const)
         it.scoped(`${store}: ${method}: ${mode}`, () => scenario(store, method, mode), 60_000)
 })

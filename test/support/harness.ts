@@ -1,24 +1,16 @@
-import { Clock, Effect, Layer, type Scope } from "effect"
+import { Effect, Layer, type Scope } from "effect"
 import { makeMemoryStores } from "../../src/layers/MemoryLayer.js"
 import type { Any } from "../../src/services/Job.js"
 import * as JobManager from "../../src/services/JobManager.js"
 import * as JobRunner from "../../src/services/JobRunner.js"
 import * as Lease from "../../src/services/Lease.js"
-import { LockRepository } from "../../src/services/LockRepository.js"
 import * as Scheduler from "../../src/services/Scheduler.js"
-import { StatusRepository } from "../../src/services/StatusRepository.js"
 import * as Supervisor from "../../src/services/Supervisor.js"
+import type { Stores } from "../../src/testing/Stores.js"
+import * as StoresModule from "../../src/testing/Stores.js"
 
-export interface Stores {
-  readonly lockRepository: LockRepository["Type"]
-  readonly statusRepository: StatusRepository["Type"]
-}
-
-export const storesLayer = (stores: Stores) =>
-  Layer.mergeAll(
-    Layer.succeed(LockRepository, stores.lockRepository),
-    Layer.succeed(StatusRepository, stores.statusRepository),
-  )
+export type { Stores } from "../../src/testing/Stores.js"
+export const storesLayer = (stores: Stores) => StoresModule.layer(stores)
 
 /** A manager on the given stores, living in the current scope (one per simulated instance). */
 export const managerOn = (
@@ -52,16 +44,5 @@ export const nodeOn = (
     return { manager, scheduler }
   })
 
-/** A clock `offsetMs` ahead of (or behind) the test clock: an instance whose clock is wrong. */
-export const skewedClock = (offsetMs: number) =>
-  Effect.map(
-    Effect.clock,
-    (base): Clock.Clock => ({
-      [Clock.ClockTypeId]: Clock.ClockTypeId,
-      unsafeCurrentTimeMillis: () => base.unsafeCurrentTimeMillis() + offsetMs,
-      currentTimeMillis: Effect.map(base.currentTimeMillis, (t) => t + offsetMs),
-      unsafeCurrentTimeNanos: () => base.unsafeCurrentTimeNanos() + BigInt(offsetMs) * 1_000_000n,
-      currentTimeNanos: Effect.map(base.currentTimeNanos, (t) => t + BigInt(offsetMs) * 1_000_000n),
-      sleep: (d) => base.sleep(d),
-    }),
-  )
+/** A clock ahead of (or behind) the test clock: the test kit's, re-exported for older tests. */
+export { skewedClock } from "../../src/testing/TestCluster.js"
