@@ -2,7 +2,7 @@
  * `npm run bench`: every bench module, one after the other, each written as a section of
  * BENCHMARKS.md with the machine's details (other sections of the file are kept).
  *
- *   npx tsx bench/run.ts [--only inprocess|failover|cassandra|pgboss|eventsFlood] [module options, e.g. --rounds 5]
+ *   npx tsx bench/run.ts [--only inprocess|failover|cassandra|pgboss|eventsFlood|sqliteLock] [module options, e.g. --rounds 5]
  *
  * bench/cassandra.ts runs (as its own process) only when CASSANDRA_CONTACT_POINTS is set;
  * bench/pgboss.ts only when a PostgreSQL answers at PGBOSS_URL (default 127.0.0.1:5432/test).
@@ -15,6 +15,7 @@ import * as failover from "./failover.js"
 import * as inprocess from "./inprocess.js"
 import { machine, writeSection } from "./markdown.js"
 import * as pgboss from "./pgboss.js"
+import * as sqliteLock from "./sqliteLock.js"
 import type { Section } from "./stats.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -60,6 +61,7 @@ const cassandra = (): Section | undefined => {
 if (!only || only === "inprocess") write("bench-inprocess", await inprocess.run())
 if (!only || only === "failover") write("bench-failover", await failover.run())
 if (!only || only === "eventsFlood") write("bench-events-flood", await eventsFlood.run())
+if (!only || only === "sqliteLock") write("bench-sqlite-lock", await sqliteLock.run())
 if (!only || only === "cassandra") {
   const s = cassandra()
   if (s) write("bench-cassandra", s)
