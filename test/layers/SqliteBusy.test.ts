@@ -47,8 +47,14 @@ const maxLoopDelay = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       h.enable()
       return h
     }),
-    // The histogram takes its sample after a block ends, on the next turn of the loop: wait for it.
-    (h) => Effect.map(Effect.zipLeft(effect, Effect.sleep("100 millis")), (a) => [a, h.max / 1e6] as const),
+    // The histogram's first tick only starts its count, and a block is recorded on the tick after
+    // it ends: let it tick before, and once after.
+    (h) =>
+      Effect.sleep("100 millis").pipe(
+        Effect.zipRight(effect),
+        Effect.zipLeft(Effect.sleep("100 millis")),
+        Effect.map((a) => [a, h.max / 1e6] as const),
+      ),
     (h) => Effect.sync(() => h.disable()),
   )
 

@@ -43,8 +43,13 @@ export const whileBusy =
         onNone: () => busyTimeout,
         onSome: (w) => Duration.min(w, busyTimeout),
       })
+      // From the call's start, not from its first failure (a statement may itself wait statementWait).
+      const deadline = (yield* realClock.currentTimeMillis) + Duration.toMillis(wait)
       return yield* effect.pipe(
-        Effect.retry({ schedule: Schedule.upTo(retries, wait), while: (e) => isBusy(e.cause) }),
+        Effect.retry({
+          schedule: retries,
+          while: (e) => isBusy(e.cause) && realClock.unsafeCurrentTimeMillis() < deadline,
+        }),
         // Waiting for another process is real time, also under a TestClock (the store's own clock
         // is passed to the statements explicitly, so this changes only the retries' timing).
         Effect.withClock(realClock),
