@@ -1,13 +1,14 @@
 import { type Config, type ConfigError, Context, Effect, Layer, type Scope } from "effect"
-import type { StoreError } from "../domain/Errors.js"
+import { StoreError } from "../domain/Errors.js"
 import { LockRepository } from "../services/LockRepository.js"
 import { StatusRepository } from "../services/StatusRepository.js"
+import { boundLocks, boundStatuses } from "../services/StoreBounds.js"
 import { type CassandraOptions, config, resolveEffect } from "./cassandra/Config.js"
 import { type Client, connect, makeSession } from "./cassandra/Driver.js"
 import { makeLocks } from "./cassandra/Locks.js"
 import { checkSchema } from "./cassandra/Schema.js"
 import { makeStatuses } from "./cassandra/Statuses.js"
-import { StoreName } from "./StoreProbe.js"
+import * as StoreProbe from "./StoreProbe.js"
 
 export type {
   CassandraConfig,
@@ -30,9 +31,10 @@ export interface CassandraStores {
 /**
  * Connects (one cassandra-driver Client in the current scope, shut down when it closes), checks that
  * the keyspace has the tables of migrations/cassandra, and builds both repositories on it. Fails
- * within `connectTimeout` (plus a request timeout for the schema check) with an error that names what
- * is wrong and how to fix it: unreachable contact points, unknown data center, missing or rejected
- * credentials, missing keyspace, tables or columns.
+ * within `connectTimeout` (plus a request timeout for the schema check and one write) with an error
+ * that names what is wrong and how to fix it: unreachable contact points, unknown data center,
+ * missing or rejected credentials, missing keyspace, tables or columns, a keyspace that cannot take
+ * a write (too few replicas up for its replication and consistency, no MODIFY permission).
  */
 export const make = (options: CassandraOptions): Effect.Effect<CassandraStores, StoreError, Scope.Scope> =>
   Effect.gen(function* () {
@@ -40,13 +42,31 @@ export const make = (options: CassandraOptions): Effect.Effect<CassandraStores, 
     const client = yield* connect(resolved)
     const session = makeSession(client, resolved)
     yield* checkSchema(session)
-    return {
-      lockRepository: makeLocks(session),
-      statusRepository: makeStatuses(session),
-      client,
-      name: `Cassandra at ${resolved.contactPoints.join(",")}, keyspace ${resolved.keyspace}`,
-    }
+    const lockRepository = makeLocks(session)
+    const statusRepository = makeStatuses(session)
+    const name = `Cassandra at ${resolved.contactPoints.join(",")}, keyspace ${resolved.keyspace}`
+    // A keyspace that reads but cannot take a write at the configured consistency (replicas down or
+    // missing, no MODIFY permission) would start and fail every trigger; one write tells.
+    yield* StoreProbe.check(boundLocks(lockRepository), boundStatuses(statusRepository)).pipe(
+      Effect.mapError(
+        (e) =>
+          new StoreError({
+            operation: "open",
+            message: `cannot use ${name}: ${e.operation} failed: ${e.message}${probeHint(e.message)}`,
+            cause: e,
+          }),
+      ),
+    )
+    return { lockRepository, statusRepository, client, name }
   })
+
+/** What to do about the usual reasons a reachable, migrated keyspace refuses the probe's write. */
+const probeHint = (message: string): string =>
+  /Not enough replicas|Unavailable/i.test(message)
+    ? "; fewer replicas are up than the keyspace's replication and CASSANDRA_CONSISTENCY / CASSANDRA_SERIAL_CONSISTENCY need (QUORUM and SERIAL need a majority of the replicas): start the missing nodes, or lower the replication factor (ALTER KEYSPACE) or the consistency"
+    : /permission|Unauthorized/i.test(message)
+      ? "; grant SELECT and MODIFY on the keyspace to CASSANDRA_USERNAME"
+      : ""
 
 /** Both repositories on one Cassandra keyspace. */
 export const layer = (
@@ -56,7 +76,7 @@ export const layer = (
     Effect.map(make(options), ({ lockRepository, statusRepository, name }) =>
       Context.make(LockRepository, lockRepository).pipe(
         Context.add(StatusRepository, statusRepository),
-        Context.add(StoreName, name),
+        Context.add(StoreProbe.StoreName, name),
       ),
     ),
   )

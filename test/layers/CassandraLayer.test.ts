@@ -7,6 +7,7 @@ import { type JobId, makeJobId } from "../../src/domain/Ids.js"
 import type { JobState } from "../../src/domain/JobState.js"
 import type { JobType, LockType } from "../../src/domain/Names.js"
 import * as CassandraLayer from "../../src/layers/CassandraLayer.js"
+import * as CassandraMigrator from "../../src/layers/CassandraMigrator.js"
 import { isOutcomeUnknown } from "../../src/layers/cassandra/Driver.js"
 import { describeCassandra, duringFreeze, options, target } from "../setup/cassandra.js"
 import { assertTakeoverAfterExpiry } from "../support/locks.js"
@@ -24,6 +25,22 @@ const names = () => {
 
 const stores = (overrides: Partial<CassandraLayer.CassandraOptions> = {}) =>
   CassandraLayer.make(options(overrides))
+
+/** A plain driver client on the test target, shut down with the scope. */
+const rawClient = Effect.acquireRelease(
+  Effect.promise(async () => {
+    const c = new cassandra.Client({
+      contactPoints: [...target!.contactPoints],
+      localDataCenter: target!.localDataCenter,
+      ...(target!.username
+        ? { authProvider: new cassandra.auth.PlainTextAuthProvider(target!.username, target!.password ?? "") }
+        : {}),
+    })
+    await c.connect()
+    return c
+  }),
+  (c) => Effect.promise(() => c.shutdown()),
+)
 
 const elapsedSince = (start: number) => Date.now() - start
 
@@ -463,6 +480,34 @@ describeCassandra("CassandraLayer", () => {
         )
       }),
     ),
+  )
+
+  it.live(
+    "a keyspace that reads but cannot take a write (replication 9 on a smaller cluster) is a start-up error naming the replicas and the fix",
+    () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const keyspace = `${target!.keyspace}_rf9`.slice(0, 48)
+          yield* CassandraMigrator.migrate({ ...options({ keyspace }), createKeyspace: {} })
+          const raw = yield* rawClient
+          yield* Effect.addFinalizer(() =>
+            Effect.promise(() => raw.execute(`DROP KEYSPACE IF EXISTS "${keyspace}"`).catch(() => undefined)),
+          )
+          // Migrated at replication 1, then raised: the tables are all there, only writes fail.
+          yield* Effect.promise(() =>
+            raw.execute(
+              `ALTER KEYSPACE "${keyspace}" WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 9}`,
+            ),
+          )
+          const failed = yield* failureOf(Effect.scoped(stores({ keyspace })))
+          assert.strictEqual(failed.error.operation, "open")
+          assert.include(failed.error.message, `cannot use Cassandra at`)
+          assert.match(failed.error.message, /Not enough replicas/)
+          assert.match(failed.error.message, /start the missing nodes, or lower the replication factor/)
+          assert.notInclude(failed.error.message, "\n")
+        }),
+      ),
+    60_000,
   )
 
   it.live.skipIf(!target?.authRequired)(
