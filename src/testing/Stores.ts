@@ -9,11 +9,13 @@ export interface Stores {
   readonly statusRepository: StatusRepository["Type"]
 }
 
-/** The layer of one store (several instances built on the same value share it). */
-export const layer = (stores: Stores, name = "test store"): Layer.Layer<LockRepository | StatusRepository> =>
-  Layer.succeedContext(
-    Context.make(LockRepository, stores.lockRepository).pipe(
-      Context.add(StatusRepository, stores.statusRepository),
-      Context.add(StoreName, name),
-    ),
+/**
+ * The layer of one store (several instances built on the same value share it). `name` is what
+ * messages and /health call it; without one, "the store".
+ */
+export const layer = (stores: Stores, name?: string): Layer.Layer<LockRepository | StatusRepository> => {
+  const ports = Context.make(LockRepository, stores.lockRepository).pipe(
+    Context.add(StatusRepository, stores.statusRepository),
   )
+  return Layer.succeedContext(name === undefined ? ports : Context.add(ports, StoreName, name))
+}
