@@ -4,15 +4,20 @@ import type { LockRepository } from "../services/LockRepository.js"
 import type { StatusRepository } from "../services/StatusRepository.js"
 import * as CassandraLayer from "./CassandraLayer.js"
 import { MemoryLayer } from "./MemoryLayer.js"
-import * as SqliteLayer from "./SqliteLayer.js"
+import * as PgStore from "./PgStore.js"
+import * as SqliteStore from "./SqliteStore.js"
 
 export const StoreKind = Config.literal(
   "sqlite",
   "memory",
   "cassandra",
+  "postgres",
 )("HA_JOBS_STORE").pipe(Config.withDefault("sqlite"))
 
-/** The store named by `HA_JOBS_STORE`: sqlite (default, at `HA_JOBS_SQLITE_PATH`), memory or cassandra (`CASSANDRA_*`). */
+/**
+ * The store named by `HA_JOBS_STORE`: sqlite (default, at `HA_JOBS_SQLITE_PATH`), memory, cassandra
+ * (`CASSANDRA_*`) or postgres (`DATABASE_URL` or the PG* variables, `HA_JOBS_PG_SCHEMA`).
+ */
 export const layerConfig: Layer.Layer<
   LockRepository | StatusRepository,
   StoreError | ConfigError.ConfigError
@@ -22,7 +27,9 @@ export const layerConfig: Layer.Layer<
       ? MemoryLayer
       : kind === "cassandra"
         ? CassandraLayer.layerConfig
-        : SqliteLayer.layerConfig,
+        : kind === "postgres"
+          ? PgStore.layerFromEnv()
+          : SqliteStore.layerFromEnv(),
   ),
 )
 
@@ -35,8 +42,9 @@ export const describe = Effect.gen(function* () {
     const keyspace = yield* Config.string("CASSANDRA_KEYSPACE").pipe(Config.withDefault("ha_jobs"))
     return `Cassandra at ${points}, keyspace ${keyspace}`
   }
+  if (kind === "postgres") return yield* PgStore.describeFromEnv
   const file = yield* Config.string("HA_JOBS_SQLITE_PATH").pipe(
-    Config.withDefault(SqliteLayer.DefaultFilename),
+    Config.withDefault(SqliteStore.DefaultFilename),
   )
   return `SQLite at ${file}`
 })

@@ -75,6 +75,7 @@ describe("the packed library", () => {
     assert.include(files, "dist/http/dashboard/app.js")
     assert.include(files, "dist/testing/index.js")
     assert.include(files, "migrations/sqlite/0001_init.sql")
+    assert.include(files, "migrations/postgres/0001_init.sql")
     assert.isFalse(
       files.some((f) => f.startsWith("src/") || f.startsWith("test/")),
       "sources and tests stay out",

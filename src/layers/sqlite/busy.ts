@@ -1,7 +1,7 @@
 import { Clock, Duration, Effect, Option, Schedule } from "effect"
 import { StoreError } from "../../domain/Errors.js"
 import { type AroundCall, LockWait } from "../../services/StoreBounds.js"
-import { innermost } from "./storeError.js"
+import { innermost } from "../sql/storeError.js"
 
 /**
  * How long one statement may block the event loop waiting for another process' lock. better-sqlite3

@@ -7,6 +7,9 @@ import type { JobType, LockType } from "../../domain/Names.js"
 import { type ListOptions, StatusRepository } from "../../services/StatusRepository.js"
 import { storeError } from "./storeError.js"
 
+// PostgreSQL returns BIGINT columns as strings, SQLite as numbers: every number goes through Number().
+type Int = number | string
+
 interface StatusRow {
   readonly trigger_id: string
   readonly job_type: string
@@ -14,13 +17,13 @@ interface StatusRow {
   readonly lock_type: string
   readonly job_state: string
   readonly job_result: string
-  readonly job_status_ts: number
+  readonly job_status_ts: Int
   readonly content: string | null
-  readonly fencing_token: number | null
-  readonly attempt: number
+  readonly fencing_token: Int | null
+  readonly attempt: Int
   readonly trigger_source: string
   readonly reason: string | null
-  readonly scheduled_at: number | null
+  readonly scheduled_at: Int | null
   readonly instance: string | null
 }
 
@@ -32,6 +35,7 @@ const columns = (s: JobStatus) => ({
   job_state: s.jobState,
   job_result: s.jobResult,
   job_status_ts: s.jobStatusTs.getTime(),
+  // JSON as text: read back exactly as written, in every dialect.
   content: s.content === undefined ? null : JSON.stringify(s.content),
   fencing_token: s.fencingToken ?? null,
   attempt: s.attempt,
@@ -62,7 +66,10 @@ const fromRow = (r: StatusRow): JobStatus =>
 const decodeRows = (operation: string) => (rows: ReadonlyArray<StatusRow>) =>
   Effect.try({ try: () => rows.map(fromRow), catch: (e) => storeError(operation, e) })
 
-/** Statuses in two tables: the history (append-only) and the latest status per execution. */
+/**
+ * Statuses in two tables, for every SQL dialect: the history (append-only) and the latest status per
+ * execution. Job ids are time-ordered text, compared byte-wise (PostgreSQL's columns say COLLATE "C").
+ */
 export const make = (sql: SqlClient.SqlClient) => {
   const latest = (
     operation: string,
