@@ -6,6 +6,7 @@ import { LockRepository } from "../services/LockRepository.js"
 import { StatusRepository } from "../services/StatusRepository.js"
 import * as StoreBounds from "../services/StoreBounds.js"
 import * as StoreProbe from "./StoreProbe.js"
+import * as Retention from "./sql/Retention.js"
 import * as SqlLocks from "./sql/SqlLocks.js"
 import * as SqlMigrations from "./sql/SqlMigrations.js"
 import * as SqlStatuses from "./sql/SqlStatuses.js"
@@ -101,12 +102,7 @@ export const make = (
     // Expire old history, like Cassandra's TTL does; hourly is plenty. Status times are the writers'.
     // The first run waits a minute: a start is not slowed by a large delete, and instances started
     // together do not all delete at once.
-    yield* Effect.gen(function* () {
-      const cutoff = (yield* clock.currentTimeMillis) - retentionMs
-      yield* sql`DELETE FROM ha_status_history WHERE job_status_ts < ${cutoff}`
-      yield* sql`DELETE FROM ha_executions WHERE job_status_ts < ${cutoff} AND job_result <> 'PENDING'`
-      yield* sql`DELETE FROM ha_slots WHERE slot < ${cutoff}`
-    }).pipe(
+    yield* Effect.flatMap(clock.currentTimeMillis, (now) => Retention.run(sql, now - retentionMs)).pipe(
       Effect.mapError((e) => storeError("retention", e)),
       around("retention"),
       Effect.catchAll((e) =>

@@ -530,21 +530,29 @@ describeCassandra("CassandraLayer", () => {
       }),
   )
 
-  it.live("statuses expire after the retention (server-side TTL)", () =>
-    Effect.scoped(
-      Effect.gen(function* () {
-        const { statusRepository: statuses } = yield* stores({ statusRetention: "2 seconds" })
-        const { jobType } = names()
-        const status = yield* statusAt(jobType, yield* makeJobId, Date.now())
-        yield* statuses.save(status)
-        assert.deepStrictEqual(yield* statuses.get(jobType, status.jobId), Option.some(status))
-        yield* Effect.sleep("3 seconds")
-        assert.isTrue(Option.isNone(yield* statuses.get(jobType, status.jobId)))
-        assert.deepStrictEqual(yield* statuses.history(jobType, status.jobId, 10), [])
-        assert.deepStrictEqual(yield* statuses.list(jobType, { limit: 10 }), [])
-        assert.deepStrictEqual(yield* statuses.listPending(jobType, { limit: 10 }), [])
-      }),
-    ),
+  it.live(
+    "statuses and cron slots expire after the retention (server-side TTL), the last slot of a job type not",
+    () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const { statusRepository: statuses, lockRepository: locks } = yield* stores({
+            statusRetention: "2 seconds",
+          })
+          const { jobType } = names()
+          const status = yield* statusAt(jobType, yield* makeJobId, Date.now())
+          yield* statuses.save(status)
+          // A cron slot expires with the statuses, but the job type's last slot (catch-up's memory) not.
+          const slot = Date.now() - 60_000
+          assert.isTrue(yield* locks.claimSlot({ jobType, slot, instance: "a" }))
+          assert.deepStrictEqual(yield* statuses.get(jobType, status.jobId), Option.some(status))
+          yield* Effect.sleep("3 seconds")
+          assert.isTrue(Option.isNone(yield* statuses.get(jobType, status.jobId)))
+          assert.deepStrictEqual(yield* statuses.history(jobType, status.jobId, 10), [])
+          assert.deepStrictEqual(yield* statuses.list(jobType, { limit: 10 }), [])
+          assert.deepStrictEqual(yield* statuses.listPending(jobType, { limit: 10 }), [])
+          assert.deepStrictEqual(yield* locks.lastSlot(jobType), Option.some(slot))
+        }),
+      ),
   )
 
   it.live(

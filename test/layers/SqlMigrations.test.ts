@@ -1,54 +1,16 @@
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { SqlClient } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
-import { SqliteClient } from "@effect/sql-sqlite-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Option, Redacted } from "effect"
-import { afterAll } from "vitest"
+import { Effect, Layer, Option } from "effect"
 import { makeJobId } from "../../src/domain/Ids.js"
 import type { JobType } from "../../src/domain/Names.js"
 import * as SqlStore from "../../src/layers/SqlStore.js"
 import * as SqlMigrations from "../../src/layers/sql/SqlMigrations.js"
 import { StatusRepository } from "../../src/services/StatusRepository.js"
-import { admin, describePostgres, url } from "../setup/postgres.js"
+import { describePostgres } from "../setup/postgres.js"
+import { type Dialect, postgres, sqlite, tmp } from "../support/sqlDialects.js"
 import { statusOf } from "../support/statuses.js"
-
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-migrations-"))
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
-
-/** One database to migrate: a fresh one per call of `fresh`, reached through an app's own client. */
-interface Dialect {
-  readonly name: SqlMigrations.Dialect
-  readonly fresh: () => Effect.Effect<Layer.Layer<SqlClient.SqlClient, unknown>>
-}
-
-let n = 0
-const sqlite: Dialect = {
-  name: "sqlite",
-  fresh: () => Effect.sync(() => SqliteClient.layer({ filename: path.join(tmp, `db-${++n}.db`) })),
-}
-
-const schemas: Array<string> = []
-const postgres: Dialect = {
-  name: "pg",
-  fresh: () =>
-    Effect.promise(async () => {
-      const schema = `ha_jobs_test_mig_${Date.now().toString(36)}_${++n}`
-      schemas.push(schema)
-      await admin((c) => c.query(`CREATE SCHEMA ${schema}`))
-      // The application's client, its search_path on the test schema.
-      const u = new URL(url)
-      u.searchParams.set("options", `-c search_path=${schema}`)
-      return PgClient.layer({ url: Redacted.make(u.toString()) })
-    }),
-}
-afterAll(() =>
-  admin(async (c) => {
-    for (const s of schemas) await c.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`)
-  }),
-)
 
 /** A migrations folder: the library's for the dialect, plus `extra` files. */
 const folder = (dialect: Dialect, extra: Record<string, string> = {}) => {
