@@ -14,14 +14,12 @@
  */
 import { spawn } from "node:child_process"
 import * as http from "node:http"
-import { monitorEventLoopDelay } from "node:perf_hooks"
 import * as readline from "node:readline"
 import { fileURLToPath } from "node:url"
-import { HttpServer } from "@effect/platform"
-import { Context, Effect, Exit, Layer, Logger, LogLevel, Scope } from "effect"
+import { Effect, Layer, Logger, LogLevel } from "effect"
 import { DefaultMaxEventStreams } from "../src/http/Settings.js"
 import { HaJobs, HaJobsHttp, Job, LockRepository, makeMemoryStores, StatusRepository } from "../src/index.js"
-import { ms, percentile, ratio, type Section, sleep, waitFor } from "./stats.js"
+import { ms, percentile, ratio, type Section, serveForBench, sleep, waitFor } from "./stats.js"
 
 const RENEW_MS = 1_000
 const JobType = "flood-continuous"
@@ -77,15 +75,10 @@ const serve = async () => {
     Layer.provideMerge(service),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Warning)),
   )
-  const scope = Effect.runSync(Scope.make())
-  const context = await Effect.runPromise(Layer.buildWithScope(app, scope))
-  const address = Context.get(context, HttpServer.HttpServer).address
-  if (address._tag !== "TcpAddress") throw new Error("expected a TCP address")
-  const loop = monitorEventLoopDelay({ resolution: 10 })
-  loop.enable()
+  const { port, loop, close } = await serveForBench(app)
   const reply = (what: string, value: unknown) =>
     process.stdout.write(`FLOOD ${what} ${JSON.stringify(value)}\n`)
-  reply("listening", address.port)
+  reply("listening", port)
   for await (const line of readline.createInterface({ input: process.stdin })) {
     if (line === "mark") {
       renewals = []
@@ -102,7 +95,7 @@ const serve = async () => {
       reply("report", report)
     }
   }
-  await Effect.runPromise(Scope.close(scope, Exit.void))
+  await close()
   process.exit(0)
 }
 

@@ -27,13 +27,11 @@ import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
-import { monitorEventLoopDelay } from "node:perf_hooks"
 import * as readline from "node:readline"
 import { fileURLToPath } from "node:url"
-import { HttpServer } from "@effect/platform"
-import { Cause, Context, Effect, Exit, Layer, Logger, LogLevel, Scope } from "effect"
+import { Cause, Context, Effect, Exit, Layer, Logger, LogLevel } from "effect"
 import { HaJobs, HaJobsHttp, Job, LockRepository, SqliteLayer } from "../src/index.js"
-import { ms, percentile, ratio, type Section, sleep, waitFor } from "./stats.js"
+import { ms, percentile, ratio, type Section, serveForBench, sleep, waitFor } from "./stats.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 
@@ -137,12 +135,7 @@ const serve = async () => {
     Layer.provideMerge(service),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Error)),
   )
-  const scope = Effect.runSync(Scope.make())
-  const context = await Effect.runPromise(Layer.buildWithScope(app, scope))
-  const address = Context.get(context, HttpServer.HttpServer).address
-  if (address._tag !== "TcpAddress") throw new Error("expected a TCP address")
-  const loop = monitorEventLoopDelay({ resolution: 10 })
-  loop.enable()
+  const { port, loop, close } = await serveForBench(app)
   // When the long stalls happened (the histogram has only their lengths).
   let tick = Date.now()
   setInterval(() => {
@@ -152,7 +145,7 @@ const serve = async () => {
   }, 10)
   const reply = (what: string, value: unknown) =>
     process.stdout.write(`SQLITE_LOCK ${what} ${JSON.stringify(value)}\n`)
-  reply("listening", address.port)
+  reply("listening", port)
   for await (const line of readline.createInterface({ input: process.stdin })) {
     if (line === "mark") {
       loop.reset()
@@ -170,7 +163,7 @@ const serve = async () => {
       reply("report", report)
     }
   }
-  await Effect.runPromise(Scope.close(scope, Exit.void))
+  await close()
   process.exit(0)
 }
 

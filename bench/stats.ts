@@ -1,7 +1,10 @@
 /** Small helpers shared by the bench modules and the chaos suite. */
 import { spawn } from "node:child_process"
 import * as path from "node:path"
+import { monitorEventLoopDelay } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
+import { HttpServer } from "@effect/platform"
+import { Context, Effect, Exit, Layer, Scope } from "effect"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 
@@ -43,4 +46,18 @@ export interface Section {
   readonly title: string
   readonly command: string
   readonly body: string
+}
+
+/**
+ * Builds a service's HTTP server layer in a scope of its own (a bench's service process lives until
+ * told to stop) and starts the event-loop delay histogram: its port, the histogram, and `close`.
+ */
+export const serveForBench = async <E>(app: Layer.Layer<HttpServer.HttpServer, E>) => {
+  const scope = Effect.runSync(Scope.make())
+  const context = await Effect.runPromise(Layer.buildWithScope(app, scope))
+  const address = Context.get(context, HttpServer.HttpServer).address
+  if (address._tag !== "TcpAddress") throw new Error("expected a TCP address")
+  const loop = monitorEventLoopDelay({ resolution: 10 })
+  loop.enable()
+  return { port: address.port, loop, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
 }
