@@ -1,6 +1,7 @@
 /**
- * Reads what a chaos run recorded (the ledger's JSON lines, the faults, the SQLite statuses) and
- * counts violations of the guarantees. Every count must be zero to pass.
+ * Reads what a chaos run recorded (the ledger's JSON lines, the faults, the statuses: the SQLite file,
+ * or store.json exported from Cassandra or PostgreSQL) and counts violations of the guarantees. Every
+ * count must be zero to pass.
  *
  *   npx tsx chaos/check.ts <run directory>
  */
@@ -107,6 +108,9 @@ export interface CheckReport {
   readonly durationMs: number
 }
 
+/** A fault on the store, not on one worker: a stall, a terminate storm (PostgreSQL), a restart. */
+const storeFault = (f: Fault) => f.kind === "stall" || f.kind === "terminate" || f.kind === "restart"
+
 export const percentile = (values: ReadonlyArray<number>, p: number) => {
   if (values.length === 0) return Number.NaN
   const sorted = [...values].sort((a, b) => a - b)
@@ -126,7 +130,7 @@ export interface ExecutionRow {
   instance: string | null
 }
 
-/** The statuses and slot claims: store.json (exported from Cassandra by chaos/run.ts) or chaos.db. */
+/** The statuses and slot claims: store.json (exported from Cassandra or PostgreSQL by chaos/run.ts) or chaos.db. */
 const readStore = (dir: string) => {
   const exported = path.join(dir, "store.json")
   if (fs.existsSync(exported)) {
@@ -193,8 +197,8 @@ export const check = (options: CheckOptions): CheckReport => {
   for (const e of all) if (e.kind === "acquire") acquisitions.set(`${e.lockType}#${e.jobId}`, e)
   const entries = all.filter((e) => e.kind !== "acquire" && e.kind !== "renew")
 
-  // A pause (SIGSTOP) or an event-loop stall of the writer, or a store stall or restart, around an
-  // attempt: the writer could not stop itself in time, so its stale write is the fencing token's to
+  // A pause (SIGSTOP) or an event-loop stall of the writer, or a store fault (a stall, a storm of
+  // terminated connections, a restart) around an attempt: the writer could not stop itself in time, so its stale write is the fencing token's to
   // refuse. An event-loop stall freezes the keeper exactly as a SIGSTOP does. The window reaches one
   // lease past the fault, for the resumed process to notice its loss on a loaded machine.
   const within = (f: Fault, e: LedgerEntry) =>
@@ -202,7 +206,7 @@ export const check = (options: CheckOptions): CheckReport => {
   const pausedItself = (e: LedgerEntry) =>
     faults.some((f) => (f.kind === "pause" || f.kind === "busy") && f.pid === e.pid && within(f, e))
   const excusedAttempt = (e: LedgerEntry) =>
-    pausedItself(e) || faults.some((f) => (f.kind === "stall" || f.kind === "restart") && within(f, e))
+    pausedItself(e) || faults.some((f) => storeFault(f) && within(f, e))
 
   // 1. Replay the ledger with the rule a fenced resource must follow: was every accepted write legit?
   const newest = new Map<string, LedgerEntry>()
@@ -370,7 +374,7 @@ export const check = (options: CheckOptions): CheckReport => {
     const hit = (inc: (typeof incarnations)[number], r: number) =>
       faults.some(
         (f) =>
-          (f.kind === "stall" || f.kind === "restart" || (f.kind !== "flood" && f.pid === inc.pid)) &&
+          (storeFault(f) || (f.kind !== "flood" && f.pid === inc.pid)) &&
           f.start - 2_000 <= r &&
           r <= f.end + 1_000,
       )
@@ -410,11 +414,15 @@ export const check = (options: CheckOptions): CheckReport => {
 
   const count = <K extends string>(keys: ReadonlyArray<K>) =>
     Object.fromEntries(keys.map((k) => [k, 0])) as Record<string, number>
-  const faultCounts = count(
-    faults.some((f) => f.kind === "restart")
-      ? ["kill", "pause", "busy", "stall", "flood", "restart"]
-      : ["kill", "pause", "busy", "stall", "flood"],
-  )
+  const faultCounts = count([
+    "kill",
+    "pause",
+    "busy",
+    "stall",
+    ...(faults.some((f) => f.kind === "terminate") ? ["terminate"] : []),
+    "flood",
+    ...(faults.some((f) => f.kind === "restart") ? ["restart"] : []),
+  ])
   for (const f of faults) faultCounts[f.kind]! += 1
   faultCounts["kill of the continuous holder"] = faults.filter(
     (f) => f.kind === "kill" && f.holderToken !== undefined,

@@ -18,6 +18,7 @@
  *
  *   npx tsx chaos/run.ts [--faults 20] [--seconds 120] [--workers 3] [--seed 1] [--skew-ms 30000] [--flood-connections 2000] [--keep] [--write-benchmarks]
  *   npx tsx chaos/run.ts --store cassandra [--no-restart] [--reconnect-ms 500] ...
+ *   npx tsx chaos/run.ts --store postgres [--no-restart] [--keep] ...   (npm run chaos -- --store postgres)
  *   npx tsx chaos/run.ts --sabotage ignore-lease-loss|no-slot-claim|no-fencing-check ...
  *
  * `--sabotage` breaks a guarantee on purpose, to show the checker catches it (the run must FAIL):
@@ -37,6 +38,25 @@
  * HA_JOBS_CASSANDRA_KEEP_DATA=1 (same data directory, so rows and fencing tokens survive), each
  * bounded in time. Both scripts and the pid file follow HA_JOBS_CASSANDRA_HOME/_PORT/_STORAGE_PORT
  * from the environment, so set those to run this against a node other than the default one.
+ *
+ * With `--store postgres` the workers use PgStore.layer on the server of DATABASE_URL (default
+ * postgres://postgres@127.0.0.1:5432/postgres; it must run on this machine), in a fresh schema
+ * chaos_<seed>_<time>_<random> created here and migrated by the first worker (as the SQLite file is),
+ * with an application_name of their own for the run ("effect-ha-jobs chaos <schema>"). Every store
+ * fault selects backends by that name and the database, so nothing else on the server is hit
+ * (chaos/postgres.ts has the details):
+ * - stall: SIGSTOP of the backends serving the workers for 1.5-4.5 s, then SIGCONT (always: in a
+ *   finally, on exit and SIGINT/SIGTERM, and from a detached watchdog should this process be
+ *   SIGKILLed). Only backends waiting for their client (wait_event ClientRead, checked once stopped)
+ *   stay stopped, so none holds a lock another session of the server could wait for; the scan repeats
+ *   every 150 ms, catching the connections the pools open meanwhile.
+ * - terminate: a storm of pg_terminate_backend on those backends, every 100 ms for 1-3 s.
+ * - restart: `pg_ctlcluster --skip-systemctl-redirect 15 main restart -m fast` (CHAOS_PG_CLUSTER
+ *   names another cluster), bounded at 90 s, then connections accepted again within 30 s. It restarts
+ *   the whole shared server, so every other user of it loses its connections too: off with
+ *   --no-restart (and in npm test, whose other PostgreSQL tests use the server at the same time).
+ * The statuses and slot claims are exported from the schema to store.json for the checker, and the
+ * schema is dropped at the end, unless --keep or the check failed (its name is then printed).
  *
  * Exits non-zero on any violation. Everything runs on 127.0.0.1; every loop is bounded in count and time.
  */
@@ -58,8 +78,22 @@ import {
 import { type CheckReport, check, formatReport } from "./check.js"
 import { DefaultFloodAttempts, type FloodFigures, flood } from "./flood.js"
 import type { LedgerEntry } from "./ledger.js"
+import {
+  applicationName,
+  chaosSchema,
+  createSchema,
+  databaseUrl,
+  dropSchema,
+  exportPostgres,
+  restartPostgres,
+  resumeBackends,
+  shownUrl,
+  stallBackends,
+  terminateBackends,
+} from "./postgres.js"
 
-export type FaultKind = "kill" | "pause" | "busy" | "stall" | "restart" | "flood"
+/** "terminate" (a pg_terminate_backend storm) exists on PostgreSQL only. */
+export type FaultKind = "kill" | "pause" | "busy" | "stall" | "terminate" | "restart" | "flood"
 
 export const sabotageModes = ["ignore-lease-loss", "no-slot-claim", "no-fencing-check", "crash"] as const
 export type Sabotage = (typeof sabotageModes)[number]
@@ -88,7 +122,7 @@ export interface Fault {
   readonly kind: FaultKind
   readonly start: number
   end: number
-  /** The worker hit (none for a stall or a restart, which hit the store). */
+  /** The worker hit (none for a stall, a terminate storm or a restart, which hit the store). */
   readonly instance?: string | undefined
   readonly pid?: number | undefined
   /** The continuous job's token when the fault began, if the target held it. */
@@ -98,6 +132,8 @@ export interface Fault {
   heldWrite?: { readonly lockType: string; readonly token: number } | undefined
   /** A flood: what its connections got (chaos/flood.ts). */
   flood?: FloodFigures | undefined
+  /** A stall or terminate storm on PostgreSQL: the backends of the workers stopped or terminated. */
+  backends?: number | undefined
 }
 
 export interface ChaosOptions {
@@ -108,10 +144,20 @@ export interface ChaosOptions {
   readonly leaseMs: number
   readonly deadAfterMs: number
   readonly dir?: string | undefined
-  /** "sqlite" (default) or "cassandra" (the local node of `npm run cassandra:start`). */
-  readonly store?: "sqlite" | "cassandra" | undefined
-  /** With the Cassandra store: also restart the node (stop.sh, start.sh keeping the data). Default true. */
+  /**
+   * "sqlite" (default), "cassandra" (the local node of `npm run cassandra:start`) or "postgres" (the
+   * local server of DATABASE_URL).
+   */
+  readonly store?: "sqlite" | "cassandra" | "postgres" | undefined
+  /**
+   * With the Cassandra store: also restart the node (stop.sh, start.sh keeping the data); with
+   * PostgreSQL, the server (pg_ctlcluster restart). Default true.
+   */
   readonly restart?: boolean | undefined
+  /** With PostgreSQL: the server (default DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres). */
+  readonly databaseUrl?: string | undefined
+  /** With PostgreSQL: keep the run's schema (by default dropped at the end unless the check failed). */
+  readonly keepSchema?: boolean | undefined
   /** With the Cassandra store: the workers' constant driver reconnection delay (default: the driver's). */
   readonly reconnectMs?: number | undefined
   /** Each worker incarnation's Effect Clock is off by a random amount within +-skewMs (default 30000). */
@@ -178,9 +224,13 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
   fs.mkdirSync(dir, { recursive: true })
   const db = path.join(dir, "chaos.db")
   const store = o.store ?? "sqlite"
-  const restart = store === "cassandra" && o.restart !== false
+  const restart = (store === "cassandra" || store === "postgres") && o.restart !== false
   const keyspace = `chaos_${o.seed}_${Date.now().toString(36)}`.replace(/[^A-Za-z0-9_]/g, "_")
   let stoppedCassandra: number | undefined
+  const pgUrl = o.databaseUrl ?? databaseUrl()
+  const schema = chaosSchema(o.seed)
+  let schemaCreated = false
+  let dropSchemaAtEnd = o.keepSchema !== true
   const ledgerFile = path.join(dir, "ledger.jsonl")
   const faults: Array<Fault> = []
   const children = new Set<ChildProcess>()
@@ -194,6 +244,13 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
   const sabotage = o.sabotage
   if (sabotage !== undefined && !sabotageModes.includes(sabotage))
     throw new Error(`chaos: unknown sabotage ${sabotage} (one of ${sabotageModes.join(", ")})`)
+  if (store === "postgres") {
+    await createSchema(pgUrl, schema)
+    schemaCreated = true
+    log(
+      `chaos: PostgreSQL schema ${schema} created on ${shownUrl(pgUrl)}; workers' application_name "${applicationName(schema)}"`,
+    )
+  }
   const incarnations: Array<Incarnation> = []
   const crashes: Array<Crash> = []
   // Exits the runner asked for (a kill fault, the final SIGTERM); any other exit is a crash.
@@ -241,6 +298,13 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
         CHAOS_STORE: store,
         CHAOS_KEYSPACE: keyspace,
         CASSANDRA_CONTACT_POINTS: contactPoints(),
+        ...(store === "postgres"
+          ? {
+              CHAOS_PG_URL: pgUrl,
+              CHAOS_PG_SCHEMA: schema,
+              CHAOS_PG_APPLICATION_NAME: applicationName(schema),
+            }
+          : {}),
         CHAOS_LEDGER: ledgerUrl,
         CHAOS_INSTANCE: w.instance,
         CHAOS_LEASE_MS: String(o.leaseMs),
@@ -325,9 +389,15 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
     )
     log(`chaos: ${o.workers} workers up after ${Date.now() - started} ms; injecting faults`)
 
-    const allKinds: ReadonlyArray<FaultKind> = restart
-      ? ["kill", "pause", "busy", "stall", "flood", "restart"]
-      : ["kill", "pause", "busy", "stall", "flood"]
+    const allKinds: ReadonlyArray<FaultKind> = [
+      "kill",
+      "pause",
+      "busy",
+      "stall",
+      ...(store === "postgres" ? (["terminate"] as const) : []),
+      "flood",
+      ...(restart ? (["restart"] as const) : []),
+    ]
     const floodConnections = o.floodConnections ?? DefaultFloodAttempts
     let kinds: Array<FaultKind> = [...allKinds]
     const faultDeadline = Date.now() + o.seconds * 1000
@@ -344,14 +414,29 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
       if (kind === "restart") {
         fault = { kind, start: Date.now(), end: 0 }
         try {
-          await restartCassandra(log)
+          if (store === "postgres") await restartPostgres(pgUrl, log)
+          else await restartCassandra(log)
+        } finally {
+          fault.end = Date.now()
+        }
+      } else if (kind === "terminate") {
+        const ms = between(1_000, 3_000)
+        fault = { kind, start: Date.now(), end: 0 }
+        try {
+          fault.backends = await terminateBackends(pgUrl, schema, ms)
         } finally {
           fault.end = Date.now()
         }
       } else if (kind === "stall") {
         const ms = between(1_500, 4_500)
         fault = { kind, start: Date.now(), end: 0 }
-        if (store === "cassandra") {
+        if (store === "postgres") {
+          try {
+            fault.backends = await stallBackends(pgUrl, schema, ms)
+          } finally {
+            resumeBackends()
+          }
+        } else if (store === "cassandra") {
           const pid = cassandraPid()
           try {
             stoppedCassandra = pid
@@ -446,7 +531,7 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
       faults.push(fault)
       const f = fault.flood
       log(
-        `chaos: fault ${n + 1} ${fault.kind}${fault.instance ? ` ${fault.instance}` : ""}${fault.holderToken !== undefined ? " (holder)" : ""} ${fault.end - fault.start} ms${f ? `: ${f.attempts} connections, /events ${f.admitted} admitted ${f.refused} refused, ${f.requestsOk}/${f.requests} other requests ok, slowest /health ${f.healthSlowestMs} ms, ${f.errors} errors, ${f.unanswered} unanswered, own event loop delayed up to ${f.clientLoopMaxMs} ms` : ""}`,
+        `chaos: fault ${n + 1} ${fault.kind}${fault.instance ? ` ${fault.instance}` : ""}${fault.holderToken !== undefined ? " (holder)" : ""} ${fault.end - fault.start} ms${fault.backends === undefined ? "" : `: ${fault.backends} backends ${fault.kind === "stall" ? "stopped" : "terminated"}`}${f ? `: ${f.attempts} connections, /events ${f.admitted} admitted ${f.refused} refused, ${f.requestsOk}/${f.requests} other requests ok, slowest /health ${f.healthSlowestMs} ms, ${f.errors} errors, ${f.unanswered} unanswered, own event loop delayed up to ${f.clientLoopMaxMs} ms` : ""}`,
       )
       // Wait for a holder of the continuous job again before the next fault (bounded).
       await waitFor(
@@ -486,7 +571,16 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
       path.join(dir, "faults.json"),
       JSON.stringify(
         {
-          options: { ...o, store, restart, keyspace, skewMs, sabotage: sabotage ?? null },
+          options: {
+            ...o,
+            databaseUrl: store === "postgres" ? shownUrl(pgUrl) : undefined,
+            store,
+            restart,
+            keyspace,
+            schema: store === "postgres" ? schema : undefined,
+            skewMs,
+            sabotage: sabotage ?? null,
+          },
           faults,
           incarnations,
           crashes,
@@ -499,13 +593,25 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
     )
     for (const w of workers) fs.writeFileSync(path.join(dir, `${w.instance}.log`), w.output)
     if (store === "cassandra") await exportCassandra(keyspace, path.join(dir, "store.json"))
+    if (store === "postgres") await exportPostgres(pgUrl, schema, path.join(dir, "store.json"))
     const report = check({ dir, leaseMs: o.leaseMs, deadAfterMs: o.deadAfterMs, shutdownClean: stopped })
     log(formatReport(report))
+    if (!report.passed && store === "postgres") {
+      dropSchemaAtEnd = false
+      log(`chaos: PostgreSQL schema ${schema} kept for inspection`)
+    }
     return report
   } finally {
     resumeCassandra(stoppedCassandra)
+    resumeBackends()
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
     ledger.kill("SIGTERM")
+    if (schemaCreated && dropSchemaAtEnd)
+      await dropSchema(pgUrl, schema).catch((e) =>
+        log(
+          `chaos: could not drop PostgreSQL schema ${schema}: ${e instanceof Error ? e.message : String(e)}`,
+        ),
+      )
   }
 }
 
@@ -521,7 +627,8 @@ const stringArg = (name: string) => {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const store = stringArg("store") ?? "sqlite"
-  if (store !== "sqlite" && store !== "cassandra") throw new Error(`chaos: unknown --store ${store}`)
+  if (store !== "sqlite" && store !== "cassandra" && store !== "postgres")
+    throw new Error(`chaos: unknown --store ${store} (sqlite, cassandra or postgres)`)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-chaos-"))
   const seed = arg("seed", defaults.seed)
   const report = await runChaos({
@@ -532,6 +639,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     seed,
     store,
     restart: !process.argv.includes("--no-restart"),
+    keepSchema: process.argv.includes("--keep"),
     reconnectMs: stringArg("reconnect-ms") === undefined ? undefined : arg("reconnect-ms", 0),
     skewMs: arg("skew-ms", 30_000),
     floodConnections: arg("flood-connections", DefaultFloodAttempts),
@@ -544,7 +652,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       [
         store === "cassandra"
           ? "## Fault injection on Cassandra (chaos; store stall = SIGSTOP of the Cassandra process, store restart = stop.sh + start.sh keeping the data)"
-          : "## Fault injection on SQLite (chaos)",
+          : store === "postgres"
+            ? "## Fault injection on PostgreSQL (chaos; store stall = SIGSTOP of the workers' backends, terminate = pg_terminate_backend storm, store restart = pg_ctlcluster restart -m fast)"
+            : "## Fault injection on SQLite (chaos)",
         "",
         `Command: \`${command}\` (seed ${seed})`,
         "",

@@ -9,10 +9,15 @@
  * On Cassandra instead (keyspace migrated beforehand, see chaos/run.ts --store cassandra):
  *   CHAOS_STORE=cassandra CHAOS_KEYSPACE=ks CASSANDRA_CONTACT_POINTS=127.0.0.1 ... npx tsx chaos/worker.ts
  *
+ * On PostgreSQL (PgStore, schema created by chaos/run.ts --store postgres, migrated by the first
+ * worker; the application_name is the run's own, which its store faults select backends by):
+ *   CHAOS_STORE=postgres CHAOS_PG_URL=postgres://... CHAOS_PG_SCHEMA=s CHAOS_PG_APPLICATION_NAME=n ... npx tsx chaos/worker.ts
+ *
  * Faults and sabotage that live in the worker (set by chaos/run.ts):
  * - CHAOS_CLOCK_OFFSET_MS: this instance's Effect Clock is off by that much (clock skew between
  *   hosts). Only the library's services see it; the SQLite store keeps the real clock, since every
- *   SQLite worker shares one host and a host has one clock (Cassandra's expiry is server-side TTL).
+ *   SQLite worker shares one host and a host has one clock (Cassandra's expiry is server-side TTL,
+ *   PostgreSQL's the server's clock).
  * - SIGUSR2: a synchronous busy loop for the milliseconds in CHAOS_BUSY_FILE (an event-loop stall).
  * - CHAOS_SABOTAGE=crash: the first incarnation of worker 1 dies 5 s after start by an uncaught error
  *   in a timer, as a driver bug once did (cassandra-driver's control connection after a node restart).
@@ -40,6 +45,7 @@ import {
   Job,
   JobContext,
   LockRepository,
+  PgStore,
   SqliteLayer,
   StatusRepository,
 } from "../src/index.js"
@@ -195,7 +201,13 @@ const Store =
             }
           : {}),
       })
-    : SqliteLayer.layer({ filename: env("CHAOS_DB") })
+    : store === "postgres"
+      ? PgStore.layer({
+          url: env("CHAOS_PG_URL"),
+          schema: env("CHAOS_PG_SCHEMA"),
+          applicationName: env("CHAOS_PG_APPLICATION_NAME"),
+        })
+      : SqliteLayer.layer({ filename: env("CHAOS_DB") })
 
 /**
  * An acquisition (or a renewal) for the ledger: the store call began at `sentAt` and returned at

@@ -4,12 +4,18 @@ import type { CheckReport, Violations } from "../../chaos/check.js"
 
 /**
  * What every short chaos run in the tests must show: no violation of any kind (the list is pinned,
- * so a check dropped from chaos/check.ts fails here too), each worker fault injected at least once,
- * a positive self-fencing margin, and failover after a kill of the holder within 2 x the lease
- * (loose, for loaded CI machines). A failing run's files stay in `dir` for inspection; a passing
+ * so a check dropped from chaos/check.ts fails here too), each worker fault injected at least once
+ * (and each of `storeKinds`), a positive self-fencing margin, and failover after a kill of the holder
+ * within 2 x the lease (loose, for loaded CI machines). A failing run's files stay in `dir` for inspection; a passing
  * run's are removed.
  */
-export const assertChaosPassed = (report: CheckReport, dir: string, lines: ReadonlyArray<string>) => {
+export const assertChaosPassed = (
+  report: CheckReport,
+  dir: string,
+  lines: ReadonlyArray<string>,
+  /** Fault kinds a store adds to the five (PostgreSQL's "terminate"), each to be injected too. */
+  storeKinds: ReadonlyArray<string> = [],
+) => {
   console.log(lines.join("\n"))
   if (!report.passed) assert.fail(`chaos violations (files kept in ${dir}):\n${lines.join("\n")}`)
   fs.rmSync(dir, { recursive: true, force: true })
@@ -23,7 +29,7 @@ export const assertChaosPassed = (report: CheckReport, dir: string, lines: Reado
     shutdownHung: 0,
     workerCrashed: 0,
   })
-  for (const kind of ["kill", "pause", "busy", "stall", "flood"] as const)
+  for (const kind of ["kill", "pause", "busy", "stall", "flood", ...storeKinds])
     assert.isAtLeast(report.faults[kind] ?? 0, 1, kind)
   if (report.margin.n > 0) assert.isAbove(report.margin.min, 0, "self-fencing margin")
   for (const ms of report.failover.kill.samples) assert.isAtMost(ms, 2 * report.leaseMs)
