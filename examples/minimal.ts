@@ -1,7 +1,7 @@
 /** The smallest program: one scheduled job on SQLite, no server. `npx tsx examples/minimal.ts` */
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
-import { HaJobs, Job, SqliteLayer } from "../src/index.js"
+import { HaJobs, Job, SqliteStore } from "../src/index.js"
 
 const hello = Job.make({
   type: "hello",
@@ -10,7 +10,7 @@ const hello = Job.make({
 })
 
 HaJobs.layer([hello]).pipe(
-  Layer.provide(SqliteLayer.layer({ filename: process.env.HA_JOBS_SQLITE_PATH ?? "./data/minimal.db" })),
+  Layer.provide(SqliteStore.layer({ filename: process.env.HA_JOBS_SQLITE_PATH ?? "./data/minimal.db" })),
   Layer.launch,
   NodeRuntime.runMain,
 )

@@ -4,7 +4,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Context, Effect, Layer, Option, Schema } from "effect"
-import { Job, JobContext, JobManager, MemoryLayer } from "../src/index.js"
+import { Job, JobContext, JobManager, MemoryStore } from "../src/index.js"
 
 /** Where products come from; a real service would read a feed or an API. */
 export class ProductFeed extends Context.Tag("examples/ProductFeed")<
@@ -54,7 +54,7 @@ export const importOnce = Effect.gen(function* () {
 
 export const ExampleLayer = JobManager.layerWithRunner([productImport]).pipe(
   Layer.provide(ProductFeed.sample),
-  Layer.provide(MemoryLayer),
+  Layer.provide(MemoryStore.layer),
 )
 
 if (import.meta.url === `file://${process.argv[1]}`) {

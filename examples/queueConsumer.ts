@@ -6,7 +6,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Context, Effect, Layer, Queue, Ref, Schedule } from "effect"
-import { Job, JobContext, JobManager, MemoryLayer } from "../src/index.js"
+import { Job, JobContext, JobManager, MemoryStore } from "../src/index.js"
 
 export interface Order {
   readonly id: number
@@ -48,7 +48,7 @@ export const queueConsumer = Job.make({
 
 export const ExampleLayer = JobManager.layerWithRunner([queueConsumer]).pipe(
   Layer.provideMerge(Layer.mergeAll(OrderQueue.layer, Processed.layer)),
-  Layer.provide(MemoryLayer),
+  Layer.provide(MemoryStore.layer),
 )
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -7,20 +7,49 @@
  * jobs are recorded CANCELED with reason shutdown and their leases released.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Cause, Config, Effect, Layer, Logger, LogLevel, Queue, Schedule } from "effect"
-import { failureMessage, HaJobs, HaJobsHttp, Job, JobManager } from "../src/index.js"
-import * as StoreLayer from "../src/layers/StoreLayer.js"
+import { Cause, Config, Effect, Layer, Logger, Queue, Schedule } from "effect"
+import { Env, failureMessage, HaJobs, HaJobsHttp, Job, JobManager, Store } from "../src/index.js"
 import { flakyReport } from "./flakyReport.js"
 import { ProductFeed, productImport } from "./productImport.js"
 import { OrderQueue, Processed, queueConsumer } from "./queueConsumer.js"
 
-/** Settings a newcomer (or a test) may change through the environment. */
+/**
+ * The example's own variables, a newcomer (or a test) may set; declared like the library's (Env),
+ * and listed in README's table of the example (test/docs/envTable.test.ts compares).
+ */
+export const Variables = {
+  instance: Env.optional("HA_JOBS_INSTANCE", Config.string, {
+    description: "This instance's name in statuses (the instance option).",
+    unset: "hostname:pid",
+  }),
+  importCron: Env.withDefault("HA_JOBS_IMPORT_CRON", Config.string, {
+    default: "0 * * * * ?",
+    description: "The product import's schedule.",
+  }),
+  consumerLease: Env.withDefault("HA_JOBS_CONSUMER_LEASE", Config.duration, {
+    default: "30 seconds",
+    description: "The queue consumer's lease ttl.",
+  }),
+  supervisorCron: Env.withDefault("HA_JOBS_SUPERVISOR_CRON", Config.string, {
+    default: "0/10 * * * * ?",
+    description: "How often the supervisor runs.",
+  }),
+  reportEvery: Env.withDefault("HA_JOBS_REPORT_EVERY", Config.duration, {
+    default: "5 seconds",
+    description: "How often it puts an order on the consumer's queue and prints the statuses.",
+  }),
+  logLevel: Env.withDefault("HA_JOBS_LOG_LEVEL", Config.logLevel, {
+    default: "Info",
+    description: "The least level logged; debug also prints the stack of a start-up failure.",
+  }),
+}
+
 const Settings = Config.all({
-  instance: Config.string("HA_JOBS_INSTANCE").pipe(Config.option),
-  importCron: Config.string("HA_JOBS_IMPORT_CRON").pipe(Config.withDefault("0 * * * * ?")),
-  consumerLease: Config.duration("HA_JOBS_CONSUMER_LEASE").pipe(Config.withDefault("30 seconds")),
-  supervisorCron: Config.string("HA_JOBS_SUPERVISOR_CRON").pipe(Config.withDefault("0/10 * * * * ?")),
-  reportEvery: Config.duration("HA_JOBS_REPORT_EVERY").pipe(Config.withDefault("5 seconds")),
+  instance: Variables.instance.config,
+  importCron: Variables.importCron.config,
+  consumerLease: Variables.consumerLease.config,
+  supervisorCron: Variables.supervisorCron.config,
+  reportEvery: Variables.reportEvery.config,
 })
 
 const ServiceLayer = Layer.unwrapEffect(
@@ -39,7 +68,7 @@ const ServiceLayer = Layer.unwrapEffect(
   ),
 ).pipe(
   Layer.provideMerge(Layer.mergeAll(ProductFeed.sample, OrderQueue.layer, Processed.layer)),
-  Layer.provide(StoreLayer.layerConfig),
+  Layer.provide(Store.layerFromEnv()),
 )
 
 const report = (jobType: string) =>
@@ -57,7 +86,7 @@ export const main = Effect.gen(function* () {
   const queue = yield* OrderQueue
   const settings = yield* Settings
   yield* Effect.log(
-    `effect-ha-jobs example service, instance ${manager.instance}, ${yield* StoreLayer.describe}; jobs: ${manager.jobTypes.join(", ")}`,
+    `effect-ha-jobs example service, instance ${manager.instance}, ${yield* Store.describeFromEnv}; jobs: ${manager.jobTypes.join(", ")}`,
   )
   let order = 0
   yield* Effect.suspend(() => Queue.offer(queue, { id: ++order })).pipe(
@@ -77,13 +106,11 @@ const reportFailure = (cause: Cause.Cause<unknown>) =>
         Effect.zipRight(Effect.logDebug(Cause.pretty(cause))),
       )
 
-const LogLevelSetting = Config.logLevel("HA_JOBS_LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info))
-
 if (import.meta.url === `file://${process.argv[1]}`)
   NodeRuntime.runMain(
     main.pipe(
       Effect.tapErrorCause(reportFailure),
-      Effect.provide(Layer.unwrapEffect(Effect.map(LogLevelSetting, Logger.minimumLogLevel))),
+      Effect.provide(Layer.unwrapEffect(Effect.map(Variables.logLevel.config, Logger.minimumLogLevel))),
     ),
     { disableErrorReporting: true },
   )

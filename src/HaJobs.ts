@@ -16,7 +16,7 @@ export interface HaJobsOptions extends JobManager.JobManagerOptions {
 
 /**
  * Everything an instance runs: the manager with your jobs and the supervisor, and the scheduler
- * that fires their cron slots. Provide a store layer (MemoryLayer, ...) for the repositories.
+ * that fires their cron slots. Provide a store layer (MemoryStore.layer, SqliteStore.layer(...), ...) for the repositories.
  * It also outputs the store's probe, which `/health` runs.
  */
 export const layer = <const Jobs extends Iterable<Any<any>>>(

@@ -1,5 +1,6 @@
 import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
+import * as Env from "../Env.js"
 
 /**
  * Every error answers ha-jobs' body `{"status":"KO","message":...}`; the `_tag` (and a few fields)
@@ -89,6 +90,6 @@ export class TooManyEventStreams extends Schema.TaggedError<TooManyEventStreams>
       maxEventStreams,
       message:
         `${maxEventStreams} event streams are open, the most allowed: close dashboards you do not use, ` +
-        "or raise maxEventStreams (HA_JOBS_EVENTS_MAX_STREAMS)",
+        `or raise maxEventStreams (${Env.EventsMaxStreams.name})`,
     })
 }

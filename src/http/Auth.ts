@@ -1,5 +1,6 @@
 import { HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Layer, Option, Redacted } from "effect"
+import * as Env from "../Env.js"
 import { Authorization } from "./Api.js"
 import { Forbidden } from "./ApiErrors.js"
 import { type AuthRequest, HttpSettings } from "./Settings.js"
@@ -79,8 +80,7 @@ const browserGuard = (request: HttpServerRequest.HttpServerRequest, tokenChecked
   if (site === "same-site" && !tokenChecked)
     return Effect.fail(
       new Forbidden({
-        message:
-          "same-site requests (from another site of this domain) may trigger or cancel jobs only with the API token: set HA_JOBS_API_TOKEN and send it as Authorization: Bearer",
+        message: `same-site requests (from another site of this domain) may trigger or cancel jobs only with the API token: set ${Env.ApiToken.name} and send it as Authorization: Bearer`,
       }),
     )
   return Effect.void

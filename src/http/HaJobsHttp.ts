@@ -9,6 +9,7 @@ import {
 } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Config, type ConfigError, Effect, Layer } from "effect"
+import * as Env from "../Env.js"
 import type { JobManager } from "../services/JobManager.js"
 import type { Scheduler } from "../services/Scheduler.js"
 import { HaJobsApi } from "./Api.js"
@@ -67,9 +68,11 @@ const layerWith = <E>(settings: Layer.Layer<Settings.HttpSettings, E>) =>
   ).pipe(Layer.provideMerge(ApiLive), Layer.provide(settings))
 
 /** PORT, default 9000; 0 picks a free port (Config.port would refuse it). */
-export const PortConfig = Config.integer("PORT").pipe(
-  Config.withDefault(9000),
-  Config.validate({ message: "PORT must be between 0 and 65535", validation: (p) => p >= 0 && p <= 65535 }),
+export const PortConfig = Env.Port.config.pipe(
+  Config.validate({
+    message: `${Env.Port.name} must be between 0 and 65535`,
+    validation: (p) => p >= 0 && p <= 65535,
+  }),
 )
 
 export interface ServerOptions extends Settings.HttpOptions {

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto"
 import type { HttpServerRequest } from "@effect/platform"
 import { Config, ConfigError, Context, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
+import * as Env from "../Env.js"
 import { type Forbidden, Unauthorized } from "./ApiErrors.js"
 
 /** What an authorization hook is told about a request. */
@@ -63,7 +64,7 @@ export class HttpSettings extends Context.Tag("effect-ha-jobs/HttpSettings")<
  * 100 streams: one per open dashboard tab, enough for a team watching several instances, while
  * each stream's buffers stay bounded (64 frames, the socket's) and a publish is one pass over them.
  */
-export const DefaultMaxEventStreams = 100
+export const DefaultMaxEventStreams = Env.EventsMaxStreams.defaultValue
 /**
  * Frames a client may lag behind. One this far behind is not reading (its socket's buffers are full
  * too): it is dropped, its browser reconnects, rather than buffered without bound.
@@ -72,11 +73,10 @@ export const DefaultEventsBufferFrames = 64
 
 const positiveInteger = (value: number) => Number.isInteger(value) && value > 0
 
-const BasePath = Config.string("HA_JOBS_BASE_PATH").pipe(
-  Config.withDefault(""),
+const BasePath = Env.BasePath.config.pipe(
   Config.mapOrFail((raw) =>
-    Either.mapLeft(normalizeBasePath(raw), (message) =>
-      ConfigError.InvalidData(["HA_JOBS_BASE_PATH"], message),
+    Either.mapLeft(normalizeBasePath(Option.getOrElse(raw, () => "")), (message) =>
+      ConfigError.InvalidData([Env.BasePath.name], message),
     ),
   ),
 )
@@ -107,14 +107,13 @@ export const checkToken = (raw: string): Either.Either<Redacted.Redacted<string>
 }
 
 export const config = Config.all({
-  token: Config.option(Config.redacted("HA_JOBS_API_TOKEN")),
-  readOnly: Config.boolean("HA_JOBS_READ_ONLY").pipe(Config.withDefault(false)),
+  token: Env.ApiToken.config,
+  readOnly: Env.ReadOnly.config,
   basePath: BasePath,
-  eventsInterval: Config.duration("HA_JOBS_EVENTS_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
-  maxEventStreams: Config.integer("HA_JOBS_EVENTS_MAX_STREAMS").pipe(
-    Config.withDefault(DefaultMaxEventStreams),
+  eventsInterval: Env.EventsInterval.config,
+  maxEventStreams: Env.EventsMaxStreams.config.pipe(
     Config.validate({
-      message: "HA_JOBS_EVENTS_MAX_STREAMS must be a positive integer",
+      message: `${Env.EventsMaxStreams.name} must be a positive integer`,
       validation: positiveInteger,
     }),
   ),
@@ -137,7 +136,7 @@ export const make = (options: HttpOptions = {}) =>
         : yield* Either.mapLeft(
             checkToken(typeof token === "string" ? token : Redacted.value(token)),
             (message) =>
-              ConfigError.InvalidData([options.token === undefined ? "HA_JOBS_API_TOKEN" : "token"], message),
+              ConfigError.InvalidData([options.token === undefined ? Env.ApiToken.name : "token"], message),
           )
     const basePath =
       options.basePath === undefined

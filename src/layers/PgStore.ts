@@ -4,6 +4,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Config, type ConfigError, Duration, Effect, Layer, Option, Redacted } from "effect"
 import pg from "pg"
 import { StoreError } from "../domain/Errors.js"
+import * as Env from "../Env.js"
 import type { LockRepository } from "../services/LockRepository.js"
 import type { StatusRepository } from "../services/StatusRepository.js"
 import { explain, target } from "./pg/explain.js"
@@ -36,7 +37,8 @@ export interface PgStoreOptions {
   readonly retention?: Duration.DurationInput | undefined
 }
 
-export const DefaultUrl = "postgres://postgres@127.0.0.1:5432/postgres"
+/** Where `layerFromEnv()` connects when neither DATABASE_URL nor a PG* variable is set. */
+export const DefaultUrl = Env.PgDefaultUrl
 
 const DefaultConnectTimeout = Duration.seconds(5)
 
@@ -126,22 +128,23 @@ export const layerConfig = (
 ): Layer.Layer<LockRepository | StatusRepository, StoreError | ConfigError.ConfigError> =>
   Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))
 
-const PgVariables = ["PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD"] as const
-
 /**
  * `DATABASE_URL`; without it the PG* variables (PGHOST, PGUSER...), as psql reads them; without
  * those, postgres://postgres@127.0.0.1:5432/postgres. `HA_JOBS_PG_SCHEMA` names a schema.
  */
 const fromEnv = Effect.gen(function* () {
-  const url = yield* Config.option(Config.redacted("DATABASE_URL"))
-  const schema = yield* Config.option(Config.string("HA_JOBS_PG_SCHEMA"))
-  const pgSet = yield* Effect.forEach(PgVariables, (name) => Config.option(Config.string(name)))
+  const url = yield* Env.DatabaseUrl.config
+  const schema = yield* Env.PgSchema.config
+  const pgSet = yield* Effect.forEach(Env.PgConnection, (variable) => variable.config)
   const viaPg = Option.isNone(url) && pgSet.some(Option.isSome)
   const options: PgStoreOptions = {
     ...(viaPg ? {} : { url: Option.getOrElse(url, () => Redacted.make(DefaultUrl)) }),
     ...(Option.isSome(schema) ? { schema: schema.value } : {}),
   }
-  return { options, setting: Option.isSome(url) ? "DATABASE_URL" : viaPg ? "PG* variables" : undefined }
+  return {
+    options,
+    setting: Option.isSome(url) ? Env.DatabaseUrl.name : viaPg ? "PG* variables" : undefined,
+  }
 })
 
 /** The store from the environment (see `fromEnv`), named in the messages. */

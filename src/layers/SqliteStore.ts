@@ -4,6 +4,7 @@ import { Reactivity } from "@effect/experimental"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Cause, Config, type ConfigError, Duration, Effect, Layer } from "effect"
 import { StoreError } from "../domain/Errors.js"
+import * as Env from "../Env.js"
 import type { LockRepository } from "../services/LockRepository.js"
 import type { StatusRepository } from "../services/StatusRepository.js"
 import * as SqlStore from "./SqlStore.js"
@@ -28,7 +29,8 @@ export interface SqliteOptions {
   readonly retention?: Duration.DurationInput | undefined
 }
 
-export const DefaultFilename = "./data/ha-jobs.db"
+/** The file of `layerFromEnv()` when HA_JOBS_SQLITE_PATH is unset. */
+export const DefaultFilename = Env.SqlitePath.default
 
 /**
  * Both repositories on one SQLite file (WAL mode), through the SQL store on a client of its own.
@@ -69,8 +71,6 @@ const layerWith = (options: SqliteOptions, setting: string | undefined) =>
     }),
   )
 
-const PathSetting = "HA_JOBS_SQLITE_PATH"
-
 /** The options read from a Config (Effect's meaning of `layerConfig`). */
 export const layerConfig = (
   config: Config.Config.Wrap<SqliteOptions>,
@@ -83,10 +83,14 @@ export const layerFromEnv = (): Layer.Layer<
   StoreError | ConfigError.ConfigError
 > =>
   Layer.unwrapEffect(
-    Effect.map(Config.string(PathSetting).pipe(Config.withDefault(DefaultFilename)), (filename) =>
-      layerWith({ filename }, PathSetting),
-    ),
+    Effect.map(Env.SqlitePath.config, (filename) => layerWith({ filename }, Env.SqlitePath.name)),
   )
+
+/** What `layerFromEnv` would use, for start-up messages. */
+export const describeFromEnv: Effect.Effect<string, ConfigError.ConfigError> = Effect.map(
+  Env.SqlitePath.config,
+  (file) => `SQLite at ${file}`,
+)
 
 /** A directory that is missing and cannot be created, or a file where a directory should be. */
 class DirectoryError extends Error {}

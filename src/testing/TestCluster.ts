@@ -14,7 +14,7 @@ import {
 import type { InvalidJobDefinition } from "../domain/Errors.js"
 import type { JobStatus } from "../domain/JobStatus.js"
 import * as HaJobs from "../HaJobs.js"
-import { makeMemoryStores } from "../layers/MemoryLayer.js"
+import * as MemoryStore from "../layers/MemoryStore.js"
 import type { Any, Requirements } from "../services/Job.js"
 import * as JobManager from "../services/JobManager.js"
 import * as Scheduler from "../services/Scheduler.js"
@@ -68,7 +68,7 @@ export const make = <const Jobs extends Iterable<Any<any>>>(
   Scope.Scope | Exclude<Requirements<Jobs>, JobManager.Provided>
 > =>
   Effect.gen(function* () {
-    const stores = options.stores ?? (yield* makeMemoryStores)
+    const stores = options.stores ?? (yield* MemoryStore.make)
     const specs: ReadonlyArray<InstanceOptions> =
       typeof options.instances === "number" || options.instances === undefined
         ? Array.from({ length: options.instances ?? 2 }, () => ({}))

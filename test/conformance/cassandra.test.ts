@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import * as CassandraLayer from "../../src/layers/CassandraLayer.js"
+import * as CassandraStore from "../../src/layers/CassandraStore.js"
 import { describeCassandra, options } from "../setup/cassandra.js"
 import { storeContract } from "./storeContract.js"
 
@@ -7,7 +7,7 @@ import { storeContract } from "./storeContract.js"
 describeCassandra("cassandra", () =>
   storeContract({
     name: "cassandra",
-    layer: CassandraLayer.layer(options()),
+    layer: CassandraStore.layer(options()),
     advance: (d) => Effect.sleep(d),
     live: true,
     timeout: 30_000,

@@ -1,10 +1,10 @@
 import { TestClock } from "effect"
-import { MemoryLayer } from "../../src/layers/MemoryLayer.js"
+import * as MemoryStore from "../../src/layers/MemoryStore.js"
 import { storeContract } from "./storeContract.js"
 
 storeContract({
   name: "memory",
-  layer: MemoryLayer,
+  layer: MemoryStore.layer,
   advance: (d) => TestClock.adjust(d),
   live: false,
 })

@@ -4,8 +4,8 @@ import * as path from "node:path"
 import { Effect } from "effect"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { StoreError } from "../../src/domain/Errors.js"
-import { makeMemoryStores } from "../../src/layers/MemoryLayer.js"
-import * as SqliteLayer from "../../src/layers/SqliteLayer.js"
+import * as MemoryStore from "../../src/layers/MemoryStore.js"
+import * as SqliteStore from "../../src/layers/SqliteStore.js"
 import * as Job from "../../src/services/Job.js"
 import { startServer, type Target } from "../support/httpHarness.js"
 import { holdWriteLock } from "../support/sqliteFiles.js"
@@ -22,8 +22,8 @@ afterEach(async () => {
 })
 
 /** The Node server on a real SQLite file. */
-const startOnSqlite = (options: SqliteLayer.SqliteOptions): Promise<Target> =>
-  startServer({ stores: SqliteLayer.layer(options), jobs })
+const startOnSqlite = (options: SqliteStore.SqliteOptions): Promise<Target> =>
+  startServer({ stores: SqliteStore.layer(options), jobs })
 
 describe("/health checks that the store can write", () => {
   it("a second process holds the SQLite write lock: 503 naming the store and the failing write", async () => {
@@ -58,7 +58,7 @@ describe("/health checks that the store can write", () => {
   }, 20_000)
 
   it("reads work but writes fail: 503 naming the write, not 200", async () => {
-    const inner = Effect.runSync(makeMemoryStores)
+    const inner = Effect.runSync(MemoryStore.make)
     const readOnly = new StoreError({ operation: "acquire", message: "attempt to write a readonly database" })
     app = await startServer({
       jobs,

@@ -6,8 +6,8 @@ import { StoreError } from "../../src/domain/Errors.js"
 import { type JobId, makeJobId } from "../../src/domain/Ids.js"
 import type { JobState } from "../../src/domain/JobState.js"
 import type { JobType, LockType } from "../../src/domain/Names.js"
-import * as CassandraLayer from "../../src/layers/CassandraLayer.js"
 import * as CassandraMigrator from "../../src/layers/CassandraMigrator.js"
+import * as CassandraStore from "../../src/layers/CassandraStore.js"
 import { isOutcomeUnknown } from "../../src/layers/cassandra/Driver.js"
 import { describeCassandra, duringFreeze, options, target } from "../setup/cassandra.js"
 import { assertTakeoverAfterExpiry } from "../support/locks.js"
@@ -23,8 +23,8 @@ const names = () => {
   }
 }
 
-const stores = (overrides: Partial<CassandraLayer.CassandraOptions> = {}) =>
-  CassandraLayer.make(options(overrides))
+const stores = (overrides: Partial<CassandraStore.CassandraOptions> = {}) =>
+  CassandraStore.make(options(overrides))
 
 /** A plain driver client on the test target, shut down with the scope. */
 const rawClient = Effect.acquireRelease(
@@ -58,17 +58,17 @@ const failureOf = <A, R>(effect: Effect.Effect<A, StoreError, R>) =>
 
 const unknownCount = (operation: string) =>
   Effect.map(
-    Metric.value(Metric.tagged(CassandraLayer.lwtOutcomeUnknown, "operation", operation)),
+    Metric.value(Metric.tagged(CassandraStore.lwtOutcomeUnknown, "operation", operation)),
     (s) => s.count,
   )
 
-describe("CassandraLayer configuration (no server needed)", () => {
+describe("CassandraStore configuration (no server needed)", () => {
   it.effect("reads the CASSANDRA_* environment through Effect Config, with defaults", () =>
     Effect.gen(function* () {
       const env = (entries: Record<string, string>) =>
         ConfigProvider.fromMap(new Map(Object.entries(entries)), { pathDelim: "_" })
       const full = yield* Effect.withConfigProvider(
-        CassandraLayer.config,
+        CassandraStore.config,
         env({
           CASSANDRA_CONTACT_POINTS: "10.0.0.1, 10.0.0.2:9142",
           CASSANDRA_LOCAL_DC: "eu-west",
@@ -88,7 +88,7 @@ describe("CassandraLayer configuration (no server needed)", () => {
       assert.isTrue(Redacted.isRedacted(full.password))
       assert.notInclude(String(full.password), "secret")
       const minimal = yield* Effect.withConfigProvider(
-        CassandraLayer.config,
+        CassandraStore.config,
         env({ CASSANDRA_CONTACT_POINTS: "127.0.0.1" }),
       )
       assert.deepStrictEqual(
@@ -109,7 +109,7 @@ describe("CassandraLayer configuration (no server needed)", () => {
       assert.isTrue(Duration.equals(Duration.decode(minimal.statusRetention!), Duration.days(14)))
       const bad = yield* Effect.flip(
         Effect.withConfigProvider(
-          CassandraLayer.config,
+          CassandraStore.config,
           env({ CASSANDRA_CONTACT_POINTS: "127.0.0.1", CASSANDRA_CONSISTENCY: "MOST" }),
         ),
       )
@@ -142,10 +142,10 @@ describe("CassandraLayer configuration (no server needed)", () => {
   })
 
   it("sends ceil(ttl) + 1 seconds as the lease TTL, never 0", () => {
-    assert.strictEqual(CassandraLayer.leaseTtlSeconds(Duration.millis(1)), 2)
-    assert.strictEqual(CassandraLayer.leaseTtlSeconds(Duration.seconds(1)), 2)
-    assert.strictEqual(CassandraLayer.leaseTtlSeconds(Duration.millis(1500)), 3)
-    assert.strictEqual(CassandraLayer.leaseTtlSeconds(Duration.seconds(60)), 61)
+    assert.strictEqual(CassandraStore.leaseTtlSeconds(Duration.millis(1)), 2)
+    assert.strictEqual(CassandraStore.leaseTtlSeconds(Duration.seconds(1)), 2)
+    assert.strictEqual(CassandraStore.leaseTtlSeconds(Duration.millis(1500)), 3)
+    assert.strictEqual(CassandraStore.leaseTtlSeconds(Duration.seconds(60)), 61)
   })
 })
 
@@ -158,7 +158,7 @@ if (target !== undefined && !target.authRequired)
     "[cassandra tests] SKIPPED the credentials test: the node accepts clients without credentials (start it with HA_JOBS_CASSANDRA_AUTH=password and set CASSANDRA_USERNAME/CASSANDRA_PASSWORD)",
   )
 
-describeCassandra("CassandraLayer", () => {
+describeCassandra("CassandraStore", () => {
   it.live(
     "an expired lease frees the lock by server-side TTL, never before its ttl; the next owner gets a greater token",
     () =>

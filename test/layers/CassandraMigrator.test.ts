@@ -5,7 +5,6 @@ import { assert, describe, it } from "@effect/vitest"
 import cassandra from "cassandra-driver"
 import { Effect, Exit, Logger, LogLevel } from "effect"
 import type { StoreError } from "../../src/domain/Errors.js"
-import * as CassandraLayer from "../../src/layers/CassandraLayer.js"
 import {
   defaultDirectory,
   loadMigrations,
@@ -13,6 +12,7 @@ import {
   migrate,
   splitStatements,
 } from "../../src/layers/CassandraMigrator.js"
+import * as CassandraStore from "../../src/layers/CassandraStore.js"
 import { requiredColumns } from "../../src/layers/cassandra/Schema.js"
 import { describeCassandra, options, target } from "../setup/cassandra.js"
 
@@ -98,7 +98,7 @@ describeCassandra("CassandraMigrator", () => {
       const second = yield* quiet(migrate({ ...opts, createKeyspace: {} }))
       assert.deepStrictEqual(second, { keyspace, createdKeyspace: false, applied: [], version: all.length })
       // The layer accepts the result.
-      yield* Effect.scoped(CassandraLayer.make(opts))
+      yield* Effect.scoped(CassandraStore.make(opts))
     }).pipe(Effect.ensuring(dropKeyspaces([keyspace])))
   })
 

@@ -17,7 +17,7 @@ import { makeJobId } from "../../src/domain/Ids.js"
 import type { JobType, LockType } from "../../src/domain/Names.js"
 import * as PgStore from "../../src/layers/PgStore.js"
 import * as SqlStore from "../../src/layers/SqlStore.js"
-import * as StoreLayer from "../../src/layers/StoreLayer.js"
+import * as Store from "../../src/layers/Store.js"
 import { LockRepository } from "../../src/services/LockRepository.js"
 import { admin, describePostgres, freshSchema, url } from "../setup/postgres.js"
 
@@ -102,7 +102,7 @@ it.scoped("a server that accepts connections and never answers: a timeout error,
 
 it.effect("HA_JOBS_STORE=postgres: DATABASE_URL chooses the server, described without its password", () =>
   Effect.gen(function* () {
-    const described = yield* StoreLayer.describe.pipe(
+    const described = yield* Store.describeFromEnv.pipe(
       Effect.withConfigProvider(
         ConfigProvider.fromMap(
           new Map([

@@ -4,12 +4,12 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Effect, Layer, Option } from "effect"
-import { HaJobs, HaJobsHttp, Job, JobManager, SqliteLayer } from "effect-ha-jobs"
+import { HaJobs, HaJobsHttp, Job, JobManager, SqliteStore } from "effect-ha-jobs"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-consumer-"))
 const hello = Job.make({ type: "hello", run: Effect.succeed({ greeting: "hello" }) })
 const jobs = HaJobs.layer([hello], { supervisor: false }).pipe(
-  Layer.provide(SqliteLayer.layer({ filename: path.join(dir, "consumer.db") })),
+  Layer.provide(SqliteStore.layer({ filename: path.join(dir, "consumer.db") })),
 )
 
 const status = await Effect.runPromise(

@@ -6,7 +6,7 @@ import { Clock, Context, Effect, Fiber, Layer, Metric, Option, Ref, TestClock } 
 import type { JobStatus } from "../../src/domain/JobStatus.js"
 import type { LockType } from "../../src/domain/Names.js"
 import type { TriggerResult } from "../../src/domain/TriggerResult.js"
-import * as SqliteLayer from "../../src/layers/SqliteLayer.js"
+import * as SqliteStore from "../../src/layers/SqliteStore.js"
 import * as Job from "../../src/services/Job.js"
 import type { JobManager } from "../../src/services/JobManager.js"
 import * as JobMetrics from "../../src/services/JobMetrics.js"
@@ -248,7 +248,7 @@ const storesOf = {
   sqlite: Effect.gen(function* () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-liveness-"))
     yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
-    const context = yield* Layer.build(SqliteLayer.layer({ filename: path.join(dir, "liveness.db") }))
+    const context = yield* Layer.build(SqliteStore.layer({ filename: path.join(dir, "liveness.db") }))
     return {
       lockRepository: Context.get(context, LockRepository),
       statusRepository: Context.get(context, StatusRepository),

@@ -1,6 +1,6 @@
 import { type Duration, Effect, Layer, Ref } from "effect"
 import { StoreError } from "../../src/domain/Errors.js"
-import { makeMemoryStores } from "../../src/layers/MemoryLayer.js"
+import * as MemoryStore from "../../src/layers/MemoryStore.js"
 import { LockRepository } from "../../src/services/LockRepository.js"
 import { StatusRepository } from "../../src/services/StatusRepository.js"
 
@@ -23,7 +23,7 @@ export interface Call {
  * can make renewals fail, hang or be slow. Unit tests of our own logic only.
  */
 export const makeFaultyLocks = Effect.gen(function* () {
-  const { lockRepository: inner, statusRepository } = yield* makeMemoryStores
+  const { lockRepository: inner, statusRepository } = yield* MemoryStore.make
   const calls = yield* Ref.make<ReadonlyArray<Call>>([])
   const mode = yield* Ref.make<RenewMode>({ _tag: "pass" })
   const record = (op: Call["op"]) =>

@@ -1,5 +1,5 @@
 import { Effect, Layer, type Scope } from "effect"
-import { makeMemoryStores } from "../../src/layers/MemoryLayer.js"
+import * as MemoryStore from "../../src/layers/MemoryStore.js"
 import type { Any } from "../../src/services/Job.js"
 import * as JobManager from "../../src/services/JobManager.js"
 import * as JobRunner from "../../src/services/JobRunner.js"
@@ -22,7 +22,7 @@ export const managerOn = (
     Effect.provide(JobRunner.layer.pipe(Layer.provide(Lease.layer), Layer.provideMerge(storesLayer(stores)))),
   )
 
-export const memoryStores = makeMemoryStores
+export const memoryStores = MemoryStore.make
 
 /** A manager plus its scheduler on the given stores: one simulated instance. */
 export const nodeOn = (

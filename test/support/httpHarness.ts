@@ -3,7 +3,7 @@ import { ConfigProvider, Context, Effect, Exit, Layer, Logger, LogLevel, Ref, Sc
 import { StoreError } from "../../src/domain/Errors.js"
 import * as HaJobs from "../../src/HaJobs.js"
 import * as HaJobsHttp from "../../src/http/HaJobsHttp.js"
-import { makeMemoryStores } from "../../src/layers/MemoryLayer.js"
+import * as MemoryStore from "../../src/layers/MemoryStore.js"
 import type { Any } from "../../src/services/Job.js"
 import { JobManager } from "../../src/services/JobManager.js"
 import { LockRepository } from "../../src/services/LockRepository.js"
@@ -18,7 +18,7 @@ export const testEnv = Layer.mergeAll(
 
 /** Memory stores that fail every call with StoreError while `down` is true. */
 export const makeSwitchableStores = Effect.gen(function* () {
-  const inner = yield* makeMemoryStores
+  const inner = yield* MemoryStore.make
   const down = yield* Ref.make(false)
   const guard = <A, R>(operation: string, effect: Effect.Effect<A, StoreError, R>) =>
     Effect.flatMap(

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option, TestClock } from "effect"
-import { makeMemoryStores } from "../../src/layers/MemoryLayer.js"
+import * as MemoryStore from "../../src/layers/MemoryStore.js"
 import * as Job from "../../src/services/Job.js"
 import * as FaultyStore from "../../src/testing/FaultyStore.js"
 import * as TestCluster from "../../src/testing/TestCluster.js"
@@ -60,7 +60,7 @@ describe("TestCluster", () => {
     "FaultyStore: a hung status write makes a trigger fail as 'store unavailable', and is counted",
     () =>
       Effect.gen(function* () {
-        const faulty = FaultyStore.make(yield* makeMemoryStores)
+        const faulty = FaultyStore.make(yield* MemoryStore.make)
         const cluster = yield* TestCluster.make([everyMinute], {
           instances: 1,
           stores: faulty.stores,

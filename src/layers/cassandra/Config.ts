@@ -2,25 +2,22 @@ import { isIP } from "node:net"
 import type { ClientOptions } from "cassandra-driver"
 import { Config, ConfigError, Duration, Effect, Either, Option, Redacted } from "effect"
 import { StoreError } from "../../domain/Errors.js"
+import * as Env from "../../Env.js"
+import {
+  Consistencies,
+  type Consistency,
+  SerialConsistencies,
+  type SerialConsistency,
+} from "./Consistency.js"
 
-/** Consistency levels for reads and for the commit phase of lightweight transactions. */
-export const Consistencies = [
-  "ONE",
-  "TWO",
-  "THREE",
-  "QUORUM",
-  "ALL",
-  "LOCAL_QUORUM",
-  "EACH_QUORUM",
-  "LOCAL_ONE",
-] as const
-export type Consistency = (typeof Consistencies)[number]
+export {
+  Consistencies,
+  type Consistency,
+  SerialConsistencies,
+  type SerialConsistency,
+} from "./Consistency.js"
 
-/** Consistency of the Paxos phase of lightweight transactions (and of the reads that resolve them). */
-export const SerialConsistencies = ["SERIAL", "LOCAL_SERIAL"] as const
-export type SerialConsistency = (typeof SerialConsistencies)[number]
-
-/** What a user passes to `CassandraLayer.layer`. Everything but the contact points has a default. */
+/** What a user passes to `CassandraStore.layer`. Everything but the contact points has a default. */
 export interface CassandraOptions {
   /** "host", "host:port" or "[ipv6]:port" (port 9042 by default); a malformed entry is refused. */
   readonly contactPoints: ReadonlyArray<string>
@@ -62,21 +59,21 @@ export interface CassandraConfig {
   readonly clientOptions: Omit<ClientOptions, "contactPoints" | "localDataCenter" | "keyspace">
 }
 
+/** The defaults of the options: those of the environment variables (Env). */
 export const defaults = {
-  localDataCenter: "datacenter1",
-  keyspace: "ha_jobs",
-  consistency: "LOCAL_QUORUM",
-  serialConsistency: "LOCAL_SERIAL",
-  requestTimeout: Duration.seconds(12),
-  connectTimeout: Duration.seconds(10),
-  statusRetention: Duration.days(14),
+  localDataCenter: Env.CassandraLocalDc.defaultValue,
+  keyspace: Env.CassandraKeyspace.defaultValue,
+  consistency: Env.CassandraConsistency.defaultValue,
+  serialConsistency: Env.CassandraSerialConsistency.defaultValue,
+  requestTimeout: Env.CassandraRequestTimeout.defaultValue,
+  connectTimeout: Env.CassandraConnectTimeout.defaultValue,
+  statusRetention: Env.CassandraStatusRetention.defaultValue,
 } as const
 
 /** The CQL port of entries without one, unless `clientOptions.protocolOptions.port` says otherwise. */
 export const DefaultPort = 9042
 
-const contactPointHelp =
-  "give host, host:port or [ipv6]:port with a port between 1 and 65535, e.g. 10.0.0.1, db1:9042, [::1]:9042 (CASSANDRA_CONTACT_POINTS)"
+const contactPointHelp = `give host, host:port or [ipv6]:port with a port between 1 and 65535, e.g. 10.0.0.1, db1:9042, [::1]:9042 (${Env.CassandraContactPoints.name})`
 
 // One host name label or more: letters, digits, hyphens, underscores (Docker names), dots.
 const hostNamePattern =
@@ -137,7 +134,7 @@ export const resolve = (options: CassandraOptions): Either.Either<CassandraConfi
     if (entries.length === 0)
       return yield* invalid(
         "contactPoints",
-        "no Cassandra contact points: set CASSANDRA_CONTACT_POINTS to a comma-separated list of host or host:port",
+        `no Cassandra contact points: set ${Env.CassandraContactPoints.name} to a comma-separated list of host or host:port`,
       )
     const defaultPort = options.clientOptions?.protocolOptions?.port ?? DefaultPort
     const contactPoints: Array<string> = []
@@ -151,25 +148,25 @@ export const resolve = (options: CassandraOptions): Either.Either<CassandraConfi
     if (!keyspacePattern.test(keyspace))
       return yield* invalid(
         "keyspace",
-        `keyspace "${keyspace}" must be 1 to 48 letters, digits or underscores (CASSANDRA_KEYSPACE)`,
+        `keyspace "${keyspace}" must be 1 to 48 letters, digits or underscores (${Env.CassandraKeyspace.name})`,
       )
     const consistency = options.consistency ?? defaults.consistency
     if (!Consistencies.includes(consistency))
       return yield* invalid(
         "consistency",
-        `consistency "${consistency}" must be one of ${Consistencies.join(", ")} (CASSANDRA_CONSISTENCY)`,
+        `consistency "${consistency}" must be one of ${Consistencies.join(", ")} (${Env.CassandraConsistency.name})`,
       )
     const serialConsistency = options.serialConsistency ?? defaults.serialConsistency
     if (!SerialConsistencies.includes(serialConsistency))
       return yield* invalid(
         "serialConsistency",
-        `serial consistency "${serialConsistency}" must be SERIAL or LOCAL_SERIAL (CASSANDRA_SERIAL_CONSISTENCY)`,
+        `serial consistency "${serialConsistency}" must be SERIAL or LOCAL_SERIAL (${Env.CassandraSerialConsistency.name})`,
       )
     const { username, password } = options
     if ((username === undefined) !== (password === undefined))
       return yield* invalid(
         username === undefined ? "username" : "password",
-        "set both CASSANDRA_USERNAME and CASSANDRA_PASSWORD, or neither",
+        `set both ${Env.CassandraUsername.name} and ${Env.CassandraPassword.name}, or neither`,
       )
     const credentials =
       username !== undefined && password !== undefined
@@ -188,7 +185,7 @@ export const resolve = (options: CassandraOptions): Either.Either<CassandraConfi
     if (Duration.toMillis(statusRetention) < 1000 || Duration.toMillis(statusRetention) > MaxTtlMillis)
       return yield* invalid(
         "statusRetention",
-        `statusRetention must be between 1 second and 20 years (Cassandra's largest TTL), got ${Duration.format(statusRetention)} (CASSANDRA_STATUS_RETENTION)`,
+        `statusRetention must be between 1 second and 20 years (Cassandra's largest TTL), got ${Duration.format(statusRetention)} (${Env.CassandraStatusRetention.name})`,
       )
     return {
       contactPoints,
@@ -208,14 +205,12 @@ export const resolveEffect = (options: CassandraOptions): Effect.Effect<Cassandr
   Either.match(resolve(options), { onLeft: Effect.fail, onRight: Effect.succeed })
 
 /**
- * The options from the environment (Effect Config): CASSANDRA_CONTACT_POINTS (comma list, required),
- * CASSANDRA_LOCAL_DC, CASSANDRA_KEYSPACE, CASSANDRA_CONSISTENCY, CASSANDRA_SERIAL_CONSISTENCY,
- * CASSANDRA_USERNAME, CASSANDRA_PASSWORD, CASSANDRA_REQUEST_TIMEOUT, CASSANDRA_CONNECT_TIMEOUT and
- * CASSANDRA_STATUS_RETENTION (durations such as "12 seconds" or "14 days").
+ * The options from the environment (Effect Config): the CASSANDRA_* variables of Env (contact points
+ * required, a comma list; durations such as "12 seconds" or "14 days").
  */
 export const config: Config.Config<CassandraOptions> = Config.all({
   // Checked here too, so a bad entry fails at config time naming the variable.
-  contactPoints: Config.array(Config.string(), "CASSANDRA_CONTACT_POINTS").pipe(
+  contactPoints: Env.CassandraContactPoints.config.pipe(
     Config.mapOrFail((entries) => {
       const bad = entries
         .map((s) => s.trim())
@@ -224,28 +219,18 @@ export const config: Config.Config<CassandraOptions> = Config.all({
         .find(Either.isLeft)
       return bad === undefined
         ? Either.right(entries)
-        : Either.left(ConfigError.InvalidData(["CASSANDRA_CONTACT_POINTS"], bad.left))
+        : Either.left(ConfigError.InvalidData([Env.CassandraContactPoints.name], bad.left))
     }),
   ),
-  localDataCenter: Config.string("CASSANDRA_LOCAL_DC").pipe(Config.withDefault(defaults.localDataCenter)),
-  keyspace: Config.string("CASSANDRA_KEYSPACE").pipe(Config.withDefault(defaults.keyspace)),
-  consistency: Config.literal(...Consistencies)("CASSANDRA_CONSISTENCY").pipe(
-    Config.withDefault(defaults.consistency),
-  ),
-  serialConsistency: Config.literal(...SerialConsistencies)("CASSANDRA_SERIAL_CONSISTENCY").pipe(
-    Config.withDefault(defaults.serialConsistency),
-  ),
-  username: Config.string("CASSANDRA_USERNAME").pipe(Config.option),
-  password: Config.redacted("CASSANDRA_PASSWORD").pipe(Config.option),
-  requestTimeout: Config.duration("CASSANDRA_REQUEST_TIMEOUT").pipe(
-    Config.withDefault(defaults.requestTimeout),
-  ),
-  connectTimeout: Config.duration("CASSANDRA_CONNECT_TIMEOUT").pipe(
-    Config.withDefault(defaults.connectTimeout),
-  ),
-  statusRetention: Config.duration("CASSANDRA_STATUS_RETENTION").pipe(
-    Config.withDefault(defaults.statusRetention),
-  ),
+  localDataCenter: Env.CassandraLocalDc.config,
+  keyspace: Env.CassandraKeyspace.config,
+  consistency: Env.CassandraConsistency.config,
+  serialConsistency: Env.CassandraSerialConsistency.config,
+  username: Env.CassandraUsername.config,
+  password: Env.CassandraPassword.config,
+  requestTimeout: Env.CassandraRequestTimeout.config,
+  connectTimeout: Env.CassandraConnectTimeout.config,
+  statusRetention: Env.CassandraStatusRetention.config,
 }).pipe(
   Config.map(
     ({ username, password, ...rest }): CassandraOptions => ({

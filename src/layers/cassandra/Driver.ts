@@ -1,6 +1,7 @@
 import cassandra from "cassandra-driver"
 import { Data, Duration, Effect, Option, Redacted, type Scope } from "effect"
 import { StoreError } from "../../domain/Errors.js"
+import * as Env from "../../Env.js"
 import type { CassandraConfig, Consistency, SerialConsistency } from "./Config.js"
 
 export type Client = cassandra.Client
@@ -216,18 +217,20 @@ export const connectError = (config: CassandraConfig, cause: unknown): StoreErro
     const requiresAuth = /requires authentication|no authenticator/i.test(text)
     return make(
       Option.isNone(config.credentials) || requiresAuth
-        ? `Cassandra at ${hostsOf(config)} requires authentication: set CASSANDRA_USERNAME and CASSANDRA_PASSWORD (${text})`
-        : `Cassandra at ${hostsOf(config)} rejected the credentials of user "${Option.getOrThrow(config.credentials).username}": check CASSANDRA_USERNAME and CASSANDRA_PASSWORD (${text})`,
+        ? `Cassandra at ${hostsOf(config)} requires authentication: set ${Env.CassandraUsername.name} and ${Env.CassandraPassword.name} (${text})`
+        : `Cassandra at ${hostsOf(config)} rejected the credentials of user "${Option.getOrThrow(config.credentials).username}": check ${Env.CassandraUsername.name} and ${Env.CassandraPassword.name} (${text})`,
     )
   }
   if (/localDataCenter/.test(text))
-    return make(`local data center "${config.localDataCenter}" is unknown: set CASSANDRA_LOCAL_DC (${text})`)
+    return make(
+      `local data center "${config.localDataCenter}" is unknown: set ${Env.CassandraLocalDc.name} (${text})`,
+    )
   if (cause instanceof cassandra.errors.NoHostAvailableError && inner.length === 0)
     return make(
-      `none of the contact points (${hostsOf(config)}) resolves to an address: check CASSANDRA_CONTACT_POINTS (${text})`,
+      `none of the contact points (${hostsOf(config)}) resolves to an address: check ${Env.CassandraContactPoints.name} (${text})`,
     )
   return make(
-    `cannot reach Cassandra at ${hostsOf(config)}: check CASSANDRA_CONTACT_POINTS, that the node is up and that its CQL port is reachable (${text})`,
+    `cannot reach Cassandra at ${hostsOf(config)}: check ${Env.CassandraContactPoints.name}, that the node is up and that its CQL port is reachable (${text})`,
   )
 }
 
@@ -264,7 +267,7 @@ export const connect = (
         onTimeout: () =>
           new StoreError({
             operation: "connect",
-            message: `no answer from Cassandra at ${hostsOf(config)} within ${Duration.format(config.connectTimeout)}: check CASSANDRA_CONTACT_POINTS, the network path to those CQL ports, or raise CASSANDRA_CONNECT_TIMEOUT`,
+            message: `no answer from Cassandra at ${hostsOf(config)} within ${Duration.format(config.connectTimeout)}: check ${Env.CassandraContactPoints.name}, the network path to those CQL ports, or raise ${Env.CassandraConnectTimeout.name}`,
           }),
       }),
     )

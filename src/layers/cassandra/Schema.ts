@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import { StoreError } from "../../domain/Errors.js"
+import * as Env from "../../Env.js"
 import { type Session, toStoreError } from "./Driver.js"
 import { valueColumns } from "./Statuses.js"
 
@@ -18,7 +19,7 @@ function statusColumns(key: ReadonlyArray<string>): ReadonlyArray<string> {
 }
 
 export const migrateHint = (keyspace: string) =>
-  `run the migrations: CASSANDRA_KEYSPACE=${keyspace} npx tsx scripts/migrate-cassandra.ts (or CassandraMigrator.migrate)`
+  `run the migrations: ${Env.CassandraKeyspace.name}=${keyspace} npx tsx scripts/migrate-cassandra.ts (or CassandraMigrator.migrate)`
 
 /**
  * Checks at layer construction that the keyspace exists and has every table and column the layer
@@ -35,7 +36,7 @@ export const checkSchema = (session: Session): Effect.Effect<void, StoreError> =
       .pipe(Effect.mapError((e) => toStoreError("check schema", e)))
     if (keyspaces.rowLength === 0)
       return yield* fail(
-        `keyspace "${keyspace}" does not exist: set CASSANDRA_KEYSPACE to the right keyspace, or create it and its tables with: CASSANDRA_KEYSPACE=${keyspace} npx tsx scripts/migrate-cassandra.ts --create-keyspace --replication "{'class': 'NetworkTopologyStrategy', '<dc>': 3}"`,
+        `keyspace "${keyspace}" does not exist: set ${Env.CassandraKeyspace.name} to the right keyspace, or create it and its tables with: ${Env.CassandraKeyspace.name}=${keyspace} npx tsx scripts/migrate-cassandra.ts --create-keyspace --replication "{'class': 'NetworkTopologyStrategy', '<dc>': 3}"`,
       )
     const columns = yield* session
       .execute(

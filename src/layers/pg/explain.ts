@@ -1,5 +1,6 @@
 import * as os from "node:os"
 import { StoreError } from "../../domain/Errors.js"
+import * as Env from "../../Env.js"
 import { innermost, rootCause } from "../sql/storeError.js"
 
 /** Where the store connects, as messages name it: never with the password. */
@@ -48,11 +49,12 @@ export const target = (
       database: decodeURIComponent(parsed.pathname.slice(1)) || user,
     }
   }
-  const env = process.env
-  const host = fields.host ?? env.PGHOST ?? "localhost"
-  const port = String(fields.port ?? env.PGPORT ?? 5432)
-  const user = fields.username ?? env.PGUSER ?? os.userInfo().username
-  const database = fields.database ?? env.PGDATABASE ?? user
+  // What node-postgres does with fields left out: it reads the PG* variables itself.
+  const env = (variable: Env.Variable<unknown>) => process.env[variable.name]
+  const host = fields.host ?? env(Env.PgHost) ?? "localhost"
+  const port = String(fields.port ?? env(Env.PgPort) ?? 5432)
+  const user = fields.username ?? env(Env.PgUser) ?? os.userInfo().username
+  const database = fields.database ?? env(Env.PgDatabase) ?? user
   return { display: `postgres://${user}@${host}:${port}/${database}`, host, port, database }
 }
 
