@@ -2,7 +2,8 @@
  * Failover between real processes on one store (the chaos workers and ledger): the holder of the
  * continuous job is killed (SIGKILL) or stopped gracefully (SIGTERM); the time until another
  * worker's execution writes with a newer fencing token, as the ledger saw it, divided by the lease.
- * On SQLite (one file) always; on Cassandra too when CASSANDRA_CONTACT_POINTS is set (a fresh keyspace).
+ * On SQLite (one file) always; on PostgreSQL when one answers at DATABASE_URL (a fresh schema); on
+ * Cassandra too when CASSANDRA_CONTACT_POINTS is set (a fresh keyspace).
  * The memory store lives inside one process, so process failover does not apply to it.
  *
  *   npx tsx bench/failover.ts [--rounds 5]
@@ -14,6 +15,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { migrateKeyspace } from "../chaos/cassandra.js"
 import type { LedgerEntry } from "../chaos/ledger.js"
+import { applicationName, createSchema, databaseUrl, dropSchema } from "../chaos/postgres.js"
+import { reachable } from "./pgboss.js"
 import { ms, percentile, ratio, type Section, sleep, spawnTsx as tsx, waitFor } from "./stats.js"
 
 const LEASE_MS = 3_000
@@ -23,12 +26,15 @@ const arg = (name: string, fallback: number) => {
   return i === -1 ? fallback : Number(process.argv[i + 1])
 }
 
-type Store = "sqlite" | "cassandra"
+type Store = "sqlite" | "cassandra" | "postgres"
 type Samples = Record<"SIGKILL" | "SIGTERM", Array<number>>
 
 const measure = async (store: Store, rounds: number): Promise<Samples> => {
   const keyspace = `bench_failover_${Date.now().toString(36)}`
   if (store === "cassandra") migrateKeyspace(keyspace)
+  // PostgreSQL: a fresh schema (the first worker migrates it), dropped at the end.
+  const pgUrl = databaseUrl()
+  if (store === "postgres") await createSchema(pgUrl, keyspace)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-bench-failover-"))
   const children = new Set<ChildProcess>()
   const outputs = new Map<ChildProcess, string>()
@@ -59,6 +65,9 @@ const measure = async (store: Store, rounds: number): Promise<Samples> => {
         CHAOS_STORE: store,
         CHAOS_DB: path.join(dir, "bench.db"),
         CHAOS_KEYSPACE: keyspace,
+        CHAOS_PG_URL: pgUrl,
+        CHAOS_PG_SCHEMA: keyspace,
+        CHAOS_PG_APPLICATION_NAME: applicationName(keyspace),
         CHAOS_LEDGER: url,
         CHAOS_INSTANCE: `b${++n}`,
         CHAOS_LEASE_MS: String(LEASE_MS),
@@ -95,6 +104,7 @@ const measure = async (store: Store, rounds: number): Promise<Samples> => {
   } finally {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
     fs.rmSync(dir, { recursive: true, force: true })
+    if (store === "postgres") await dropSchema(pgUrl, keyspace).catch(() => undefined)
   }
   return results
 }
@@ -102,7 +112,12 @@ const measure = async (store: Store, rounds: number): Promise<Samples> => {
 export const run = async (): Promise<Section> => {
   const rounds = arg("rounds", 5)
   const contactPoints = process.env.CASSANDRA_CONTACT_POINTS
-  const stores: Array<Store> = contactPoints ? ["sqlite", "cassandra"] : ["sqlite"]
+  const postgres = await reachable(databaseUrl())
+  const stores: Array<Store> = [
+    "sqlite",
+    ...(postgres ? (["postgres"] as const) : []),
+    ...(contactPoints ? (["cassandra"] as const) : []),
+  ]
   const rows: Array<string> = []
   for (const store of stores) {
     const results = await measure(store, rounds)
@@ -118,7 +133,7 @@ export const run = async (): Promise<Section> => {
     command: `${contactPoints ? `CASSANDRA_CONTACT_POINTS=${contactPoints} ` : ""}npx tsx bench/failover.ts [--rounds 5]`,
     body: [
       "Signal to the holder of a continuous job (two worker processes) → first write with a newer fencing",
-      "token accepted by the ledger. Cassandra: a fresh keyspace on a single local node; its lease row",
+      "token accepted by the ledger. PostgreSQL (when one answers at DATABASE_URL): a fresh schema. Cassandra: a fresh keyspace on a single local node; its lease row",
       "expires by TTL in whole seconds, ceil(ttl) + 1 = 4 s after the last renewal. The memory store lives",
       "inside one process, so failover between processes does not apply to it.",
       "",

@@ -16,6 +16,7 @@ import * as path from "node:path"
 import autocannon from "autocannon"
 import { Context, Duration, Effect, Layer, Logger, LogLevel, Option } from "effect"
 import { migrateKeyspace } from "../chaos/cassandra.js"
+import { applicationName, createSchema, databaseUrl, dropSchema } from "../chaos/postgres.js"
 import type { StoreError } from "../src/domain/Errors.js"
 import {
   CassandraLayer,
@@ -26,9 +27,11 @@ import {
   JobManager,
   LockRepository,
   MemoryLayer,
+  PgStore,
   SqliteLayer,
   StatusRepository,
 } from "../src/index.js"
+import { reachable } from "./pgboss.js"
 import { ms, percentile, ratio, type Section } from "./stats.js"
 
 const arg = (name: string, fallback: number) => {
@@ -288,6 +291,7 @@ const cassandraLayer = (contactPoints: string) => {
 
 export const run = async (): Promise<Section> => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-bench-"))
+  const pgSchema = `bench_inprocess_${Date.now().toString(36)}`
   const results: Array<StoreResult> = []
   const contactPoints = process.env.CASSANDRA_CONTACT_POINTS
   try {
@@ -295,6 +299,15 @@ export const run = async (): Promise<Section> => {
       ["memory", MemoryLayer],
       ["sqlite", SqliteLayer.layer({ filename: path.join(dir, "bench.db") })],
     ]
+    // PostgreSQL when one answers at DATABASE_URL: a fresh schema, dropped at the end.
+    const pgUrl = databaseUrl()
+    if (await reachable(pgUrl)) {
+      await createSchema(pgUrl, pgSchema)
+      stores.push([
+        "postgres",
+        PgStore.layer({ url: pgUrl, schema: pgSchema, applicationName: applicationName(pgSchema) }),
+      ])
+    } else console.log(`bench/inprocess: no PostgreSQL at DATABASE_URL; no postgres column`)
     if (contactPoints) stores.push(["cassandra", cassandraLayer(contactPoints)])
     else console.log("bench/inprocess: CASSANDRA_CONTACT_POINTS is not set; no cassandra column")
     for (const [store, layer] of stores) {
@@ -307,6 +320,7 @@ export const run = async (): Promise<Section> => {
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
+    await dropSchema(databaseUrl(), pgSchema).catch(() => undefined)
   }
   const row = (label: string, f: (r: StoreResult) => string) => `| ${label} | ${results.map(f).join(" | ")} |`
   const lines = [

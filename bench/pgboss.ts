@@ -2,8 +2,9 @@
  * Side by side with pg-boss (on the machine's PostgreSQL): the same singleton job firing every
  * second, the same crash (SIGKILL of the process running it), in one run.
  *
- * - effect-ha-jobs: two chaos workers (chaos/worker.ts) on one SQLite file, lease 3 s; the job is
- *   chaos-cron (cron every second, 300 ms of work); the ledger (chaos/ledger.ts) records its starts.
+ * - effect-ha-jobs: two chaos workers (chaos/worker.ts) on the same PostgreSQL as pg-boss (PgStore, a
+ *   fresh schema), lease 3 s; the job is chaos-cron (cron every second, 300 ms of work); the ledger
+ *   (chaos/ledger.ts) records its starts. The same store for both systems.
  * - pg-boss 10: two bench/pgboss-worker.ts processes, queue policy "singleton", expireInSeconds 3,
  *   maintenanceIntervalSeconds 1, pollingIntervalSeconds 0.5 (each the minimum pg-boss allows),
  *   retryLimit 0; a send per second with singletonKey + singletonSeconds 1.
@@ -24,7 +25,8 @@ import { Effect, Layer, Logger, LogLevel } from "effect"
 import pg from "pg"
 import PgBoss from "pg-boss"
 import type { LedgerEntry } from "../chaos/ledger.js"
-import { HaJobs, Job, JobContext, JobManager, SqliteLayer } from "../src/index.js"
+import { applicationName, createSchema, dropSchema } from "../chaos/postgres.js"
+import { HaJobs, Job, JobContext, JobManager, PgStore } from "../src/index.js"
 import { ms, percentile, waitFor as poll, ratio, type Section, sleep, spawnTsx as tsx } from "./stats.js"
 
 const waitFor = <A>(what: string, probe: () => Promise<A | undefined> | A | undefined, timeoutMs: number) =>
@@ -39,9 +41,9 @@ const arg = (name: string, fallback: number) => {
   return i === -1 ? fallback : Number(process.argv[i + 1])
 }
 
-/** Whether a PostgreSQL answers at PGBOSS_URL (within 3 s). */
-export const reachable = async () => {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 })
+/** Whether a PostgreSQL answers at `at` (default PGBOSS_URL) within 3 s. */
+export const reachable = async (at: string = url) => {
+  const c = new pg.Client({ connectionString: at, connectionTimeoutMillis: 3_000 })
   try {
     await c.connect()
     await c.query("SELECT 1")
@@ -170,9 +172,11 @@ const pgBoss = async (rounds: number, triggers: number) => {
   return { failover, trigger, triggerNotified }
 }
 
-/** effect-ha-jobs on SQLite: the same crash on chaos-cron (chaos workers + ledger), and trigger latency. */
+/** effect-ha-jobs on the same PostgreSQL: the same crash on chaos-cron (chaos workers + ledger), and trigger latency. */
 const haJobs = async (rounds: number, triggers: number) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-bench-pgboss-"))
+  const schema = `bench_pgboss_${Date.now().toString(36)}`
+  await createSchema(url, schema)
   const children = new Set<ChildProcess>()
   const failover: Array<number> = []
   const trigger: Array<number> = []
@@ -185,7 +189,7 @@ const haJobs = async (rounds: number, triggers: number) => {
       run: Effect.flatMap(JobContext, (ctx) => Effect.sync(() => started.set(ctx.jobId, performance.now()))),
     })
     const service = HaJobs.layer([quick], { supervisor: false, instance: "bench-pgboss" }).pipe(
-      Layer.provide(SqliteLayer.layer({ filename: path.join(dir, "trigger.db") })),
+      Layer.provide(PgStore.layer({ url, schema, applicationName: applicationName(schema) })),
     )
     await Effect.runPromise(
       Effect.scoped(
@@ -215,7 +219,10 @@ const haJobs = async (rounds: number, triggers: number) => {
     let n = 0
     const worker = () =>
       spawnTsx(children, "chaos/worker.ts", {
-        CHAOS_DB: path.join(dir, "bench.db"),
+        CHAOS_STORE: "postgres",
+        CHAOS_PG_URL: url,
+        CHAOS_PG_SCHEMA: schema,
+        CHAOS_PG_APPLICATION_NAME: applicationName(schema),
         CHAOS_LEDGER: ledgerUrl,
         CHAOS_INSTANCE: `p${++n}`,
         CHAOS_LEASE_MS: String(LEASE_MS),
@@ -257,6 +264,7 @@ const haJobs = async (rounds: number, triggers: number) => {
   } finally {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
     fs.rmSync(dir, { recursive: true, force: true })
+    await dropSchema(url, schema).catch(() => undefined)
   }
   return { failover, trigger }
 }
@@ -287,7 +295,7 @@ export const run = async (): Promise<Section> => {
     title: "Side by side with pg-boss: singleton job every second, SIGKILL of the process running it",
     command: "npx tsx bench/pgboss.ts [--rounds 5] [--triggers 50]",
     body: [
-      `effect-ha-jobs on SQLite (lease 3 s, renewal 1 s) vs pg-boss ${bossVersion} on PostgreSQL ${pgVersion} (127.0.0.1):`,
+      `effect-ha-jobs on PostgreSQL (PgStore, lease 3 s, renewal 1 s) vs pg-boss ${bossVersion} on PostgreSQL ${pgVersion} (127.0.0.1):`,
       'queue policy "singleton", expireInSeconds 3, maintenanceIntervalSeconds 1, pollingIntervalSeconds 0.5,',
       "retryLimit 0; pg-boss's cron fires at most once a minute, so each pg-boss process sends every second",
       "with singletonKey + singletonSeconds 1. Two worker processes each; the job works 300 ms. Failover:",
