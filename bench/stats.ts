@@ -1,5 +1,5 @@
 /** Small helpers shared by the bench modules and the chaos suite. */
-import { spawn } from "node:child_process"
+import { type SpawnOptions, spawn } from "node:child_process"
 import * as path from "node:path"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
@@ -61,3 +61,36 @@ export const serveForBench = async <E>(app: Layer.Layer<HttpServer.HttpServer, E
   loop.enable()
   return { port: address.port, loop, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
 }
+
+/**
+ * Runs a command (a script of the chaos suite's store faults), killed after `ms`; resolves with its
+ * output, rejects with the exit and the output's tail.
+ */
+export const runBounded = (
+  label: string,
+  command: string,
+  args: ReadonlyArray<string>,
+  ms: number,
+  options: SpawnOptions = {},
+) =>
+  new Promise<string>((resolve, reject) => {
+    const child = spawn(command, args, {
+      ...options,
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: ms,
+      killSignal: "SIGKILL",
+    })
+    let out = ""
+    child.stdout!.on("data", (d) => (out += d))
+    child.stderr!.on("data", (d) => (out += d))
+    child.once("error", reject)
+    child.once("exit", (code, signal) =>
+      code === 0
+        ? resolve(out)
+        : reject(
+            new Error(
+              `chaos: ${label} failed (exit ${code ?? signal}, limit ${ms} ms):\n${out.slice(-4_000)}`,
+            ),
+          ),
+    )
+  })

@@ -3,12 +3,13 @@
  * its pid (to SIGSTOP it as a store stall), a restart keeping its data, a fresh migrated keyspace,
  * and an export of what a chaos run left in the store, in the checker's shape.
  */
-import { spawn, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import cassandra from "cassandra-driver"
+import { runBounded } from "../bench/stats.js"
 import type { ExecutionRow } from "./check.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -40,27 +41,9 @@ export const resumeCassandra = (pid: number | undefined) => {
 
 /** Runs one of scripts/cassandra/*.sh (environment inherited), killed after `ms`; resolves with its output. */
 export const cassandraScript = (script: "stop.sh" | "start.sh", env: Record<string, string>, ms: number) =>
-  new Promise<string>((resolve, reject) => {
-    const child = spawn("bash", [path.join(root, "scripts/cassandra", script)], {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: ms,
-      killSignal: "SIGKILL",
-    })
-    let out = ""
-    child.stdout.on("data", (d) => (out += d))
-    child.stderr.on("data", (d) => (out += d))
-    child.once("error", reject)
-    child.once("exit", (code, signal) =>
-      code === 0
-        ? resolve(out)
-        : reject(
-            new Error(
-              `chaos: ${script} failed (exit ${code ?? signal}, limit ${ms} ms):\n${out.slice(-4_000)}`,
-            ),
-          ),
-    )
+  runBounded(script, "bash", [path.join(root, "scripts/cassandra", script)], ms, {
+    cwd: root,
+    env: { ...process.env, ...env },
   })
 
 /**

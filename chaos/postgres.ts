@@ -26,6 +26,7 @@
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import pg from "pg"
+import { runBounded } from "../bench/stats.js"
 import { DefaultUrl } from "../src/layers/PgStore.js"
 import type { ExecutionRow } from "./check.js"
 
@@ -272,28 +273,15 @@ export const terminateBackends = (url: string, schema: string, ms: number) =>
   })
 
 /** Runs pg_ctlcluster (as this user), killed after `ms`; resolves with its output. */
-const pgCtlCluster = (action: "restart" | "start", ms: number) =>
-  new Promise<string>((resolve, reject) => {
-    const { version, name } = pgCluster()
-    const child = spawn("pg_ctlcluster", ["--skip-systemctl-redirect", "-m", "fast", version, name, action], {
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: ms,
-      killSignal: "SIGKILL",
-    })
-    let out = ""
-    child.stdout.on("data", (d) => (out += d))
-    child.stderr.on("data", (d) => (out += d))
-    child.once("error", reject)
-    child.once("exit", (code, signal) =>
-      code === 0
-        ? resolve(out)
-        : reject(
-            new Error(
-              `chaos: pg_ctlcluster ${action} failed (exit ${code ?? signal}, limit ${ms} ms): ${out}`,
-            ),
-          ),
-    )
-  })
+const pgCtlCluster = (action: "restart" | "start", ms: number) => {
+  const { version, name } = pgCluster()
+  return runBounded(
+    `pg_ctlcluster ${action}`,
+    "pg_ctlcluster",
+    ["--skip-systemctl-redirect", "-m", "fast", version, name, action],
+    ms,
+  )
+}
 
 /**
  * A store restart: pg_ctlcluster restart in fast mode (sessions terminated, a checkpoint, the server
