@@ -1,35 +1,56 @@
 import { HttpApiSchema } from "@effect/platform"
-import { Schema } from "effect"
-import { JobResult, JobState, TriggerSource } from "../domain/JobState.js"
+import { Schema, SchemaAST } from "effect"
+import { fieldEntries, type StatusField, type StatusFieldName, statusFields } from "../domain/StatusFields.js"
 
 const Iso = Schema.String.annotations({ format: "date-time", examples: ["2025-01-31T09:30:00.000Z"] })
 
-/**
- * One status as JSON: ha-jobs' fields in ha-jobs' order, then ours. Optional fields are omitted
- * when absent (never null), like ha-jobs' `content`.
- */
-export const StatusJson = Schema.Struct({
-  triggerId: Schema.String,
-  jobType: Schema.String,
-  jobId: Schema.String,
-  jobState: JobState,
-  jobResult: JobResult,
-  jobStatusTs: Iso.annotations({ description: "When this status was written (ISO-8601, ms)" }),
-  content: Schema.optional(
-    Schema.Unknown.annotations({ description: "JSON written by the job; omitted when absent" }),
-  ),
+/** The JSON schema of a stored status field: its encoded side (times as ISO-8601 text), documented. */
+type JsonFieldOf<F> =
+  F extends StatusField<infer S, infer O>
+    ? [F["storage"]] extends ["timestamp"]
+      ? O extends true
+        ? Schema.optional<typeof Iso>
+        : typeof Iso
+      : O extends true
+        ? Schema.optional<Schema.SchemaClass<Schema.Schema.Encoded<S>>>
+        : Schema.SchemaClass<Schema.Schema.Encoded<S>>
+    : never
+
+type JsonFields = { readonly [K in StatusFieldName]: JsonFieldOf<(typeof statusFields)[K]> }
+
+const jsonFieldOf = (f: StatusField) => {
+  const encoded = Schema.encodedSchema(f.schema)
+  // A plain string, without the annotations of the Schema's encoded side (ids say "lowercase" there).
+  const base =
+    f.storage === "timestamp" ? Iso : SchemaAST.isStringKeyword(encoded.ast) ? Schema.String : encoded
+  const documented = f.description === undefined ? base : base.annotations({ description: f.description })
+  return f.optional ? Schema.optional(documented) : documented
+}
+
+const jsonFields = (haJobs: boolean) =>
+  Object.fromEntries(
+    fieldEntries(statusFields)
+      .filter(([, f]) => f.haJobs === haJobs)
+      .map(([name, f]) => [name, jsonFieldOf(f)]),
+  ) as Partial<JsonFields>
+
+/** What the JSON adds to the stored fields, after ha-jobs' fields (ha-jobs computed them too). */
+const computedFields = {
   startTime: Iso.annotations({ description: "When the execution started (from its job id)" }),
   duration: Schema.String.annotations({
     description: "startTime to jobStatusTs in words",
     examples: ["1 minute, 2 seconds and 3 milliseconds"],
   }),
-  lockType: Schema.String,
-  fencingToken: Schema.optional(Schema.Number),
-  attempt: Schema.Number,
-  triggerSource: TriggerSource,
-  reason: Schema.optional(Schema.String),
-  scheduledAt: Schema.optional(Iso),
-  instance: Schema.optional(Schema.String),
+}
+
+/**
+ * One status as JSON, derived from StatusFields.ts: ha-jobs' fields in ha-jobs' order, startTime and
+ * duration, then ours. Optional fields are omitted when absent (never null), like ha-jobs' `content`.
+ */
+export const StatusJson = Schema.Struct({
+  ...(jsonFields(true) as JsonFields),
+  ...computedFields,
+  ...(jsonFields(false) as JsonFields),
 }).annotations({ identifier: "JobStatus" })
 export type StatusJson = typeof StatusJson.Type
 

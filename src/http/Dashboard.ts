@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs"
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import { HttpSettings } from "./Settings.js"
+import { dashboardFields } from "./StatusJson.js"
 
 const asset = (name: string) => readFileSync(new URL(`./dashboard/${name}`, import.meta.url), "utf8")
 const sha256 = (text: string) => `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`
@@ -25,13 +26,17 @@ export const pageCsp = (script: string, style: string): string =>
 
 /**
  * The dashboard page: one static HTML document with its CSS and JS inline (no CDN, works
- * offline). The CSP allows exactly that script and style, so even markup that slipped into the
- * page could run nothing; the script itself only ever writes text into the DOM.
+ * offline), and the status fields it lists (derived from StatusFields.ts) inline as JSON data (a
+ * data block, which the CSP does not govern: it never runs). The CSP allows exactly that script and
+ * style, so even markup that slipped into the page could run nothing; the script itself only ever
+ * writes text into the DOM.
  */
 export const page = (): { readonly html: string; readonly csp: string } => {
   const css = asset("app.css")
   const js = asset("app.js")
   const html = asset("index.html")
+    // JSON data, not a script: "<" escaped so nothing in it can close the element.
+    .replace(`"STATUS_FIELDS"`, () => JSON.stringify(dashboardFields).replaceAll("<", "\\u003c"))
     .replace("/*CSS*/", () => css)
     .replace("/*JS*/", () => js)
   const csp = pageCsp(js, css)

@@ -1,6 +1,7 @@
 import { timestampOf } from "../domain/Ids.js"
 import type { JobStatus } from "../domain/JobStatus.js"
-import type { StatusJson } from "./ApiSchemas.js"
+import { fieldEntries, type StatusField, statusFields } from "../domain/StatusFields.js"
+import { StatusJson } from "./ApiSchemas.js"
 
 const units = [
   ["day", 86_400_000],
@@ -28,26 +29,35 @@ export const durationInWords = (millis: number): string => {
   return `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)}`
 }
 
-/** The status JSON; `withContent: false` for lists (ha-jobs left content out there too). */
+/** A stored field's JSON value (see StatusJson in ApiSchemas.ts): times as ISO-8601. */
+const jsonValueOf = (field: StatusField, value: unknown): unknown =>
+  field.storage === "timestamp" ? (value as Date).toISOString() : value
+
+const entries = fieldEntries(statusFields)
+
+/**
+ * The status JSON, field by field from StatusFields.ts, absent fields omitted; `withContent: false`
+ * for lists (ha-jobs left content out there too).
+ */
 export const toStatusJson = (status: JobStatus, withContent = true): StatusJson => {
   const start = timestampOf(status.jobId)
   const end = status.jobStatusTs.getTime()
-  return {
-    triggerId: status.triggerId,
-    jobType: status.jobType,
-    jobId: status.jobId,
-    jobState: status.jobState,
-    jobResult: status.jobResult,
-    jobStatusTs: status.jobStatusTs.toISOString(),
-    ...(withContent && status.content !== undefined ? { content: status.content } : {}),
-    startTime: new Date(start).toISOString(),
-    duration: durationInWords(end - start),
-    lockType: status.lockType,
-    ...(status.fencingToken === undefined ? {} : { fencingToken: status.fencingToken }),
-    attempt: status.attempt,
-    triggerSource: status.triggerSource,
-    ...(status.reason === undefined ? {} : { reason: status.reason }),
-    ...(status.scheduledAt === undefined ? {} : { scheduledAt: status.scheduledAt.toISOString() }),
-    ...(status.instance === undefined ? {} : { instance: status.instance }),
+  const json: Record<string, unknown> = {}
+  const put = (haJobs: boolean) => {
+    for (const [name, field] of entries) {
+      const value = status[name]
+      if (field.haJobs !== haJobs || value === undefined || (name === "content" && !withContent)) continue
+      json[name] = jsonValueOf(field, value)
+    }
   }
+  put(true)
+  json.startTime = new Date(start).toISOString()
+  json.duration = durationInWords(end - start)
+  put(false)
+  return json as StatusJson
 }
+
+/** The fields the dashboard lists for one execution, in order (its content is shown apart). */
+export const dashboardFields: ReadonlyArray<string> = Object.keys(StatusJson.fields).filter(
+  (name) => name !== "content",
+)

@@ -22,6 +22,9 @@
 
   // ---- small DOM helpers -------------------------------------------------------------------
   const $ = (id) => document.getElementById(id)
+  // The fields of one execution, in order: the server puts the list it derives from the status
+  // definition (src/domain/StatusFields.ts) into the page as JSON data (not a script: no CSP entry).
+  const statusFields = JSON.parse($("status-fields").textContent)
   /** Builds an element; string children become text nodes. */
   const h = (tag, props, ...children) => {
     const el = document.createElement(tag)
@@ -501,28 +504,11 @@
       return box
     }
     const s = status.body
-    const fields = [
-      "jobType",
-      "jobId",
-      "triggerId",
-      "jobState",
-      "jobResult",
-      "jobStatusTs",
-      "startTime",
-      "duration",
-      "lockType",
-      "fencingToken",
-      "attempt",
-      "triggerSource",
-      "scheduledAt",
-      "instance",
-      "reason",
-    ]
     box.append(
       h(
         "dl",
         { class: "kv" },
-        fields
+        statusFields
           .filter((f) => s[f] !== undefined)
           .flatMap((f) => [
             h("dt", { text: f }),

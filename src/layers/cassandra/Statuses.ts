@@ -2,8 +2,9 @@ import type cassandra from "cassandra-driver"
 import { Duration, Effect, Option } from "effect"
 import { StoreError } from "../../domain/Errors.js"
 import { type JobId, makeJobId, timestampOf } from "../../domain/Ids.js"
-import { JobStatus } from "../../domain/JobStatus.js"
+import { type ColumnCodecs, fromColumns, type JobStatus, toColumns } from "../../domain/JobStatus.js"
 import type { JobType } from "../../domain/Names.js"
+import { columnNames, statusFields } from "../../domain/StatusFields.js"
 import type { StatusRepository } from "../../services/StatusRepository.js"
 import { type Row, type Session, toStoreError } from "./Driver.js"
 
@@ -32,67 +33,37 @@ export const previousBucket = (bucket: number): number =>
  */
 const ClockSkewAllowance = Duration.toMillis(Duration.minutes(5))
 
+/** The Cassandra columns of each storage (StatusFields.ts); the driver converts numbers to bigint. */
+export const cassandraCodecs: ColumnCodecs = {
+  text: { write: (v: string) => v, read: (c: string) => c },
+  int: { write: (v: number) => v, read: (c: number) => c },
+  long: {
+    write: (v: number) => v,
+    read: (c: cassandra.types.Long | number) => (typeof c === "number" ? c : c.toNumber()),
+  },
+  timestamp: { write: (v: Date) => v, read: (c: Date) => c },
+  json: { write: (v: unknown) => JSON.stringify(v), read: (c: string) => JSON.parse(c) as unknown },
+}
+
+/** The key columns of a status that every status table has (its partition key or clustering). */
+const keyColumns: ReadonlyArray<string> = [statusFields.jobType.column, statusFields.jobId.column]
+
 /** The status columns every status table has besides its key (Schema.ts checks them). */
-export const valueColumns = [
-  "trigger_id",
-  "lock_type",
-  "job_state",
-  "job_result",
-  "job_status_ts",
-  "content",
-  "fencing_token",
-  "attempt",
-  "trigger_source",
-  "reason",
-  "scheduled_at",
-  "instance",
-] as const
+export const valueColumns: ReadonlyArray<string> = columnNames(statusFields).filter(
+  (c) => !keyColumns.includes(c),
+)
 
-const selected = ["job_type", "job_id", ...valueColumns].join(", ")
-
-const nullable = <A>(v: A | null | undefined): A | undefined => (v === null ? undefined : v)
+const selected = [...keyColumns, ...valueColumns].join(", ")
 
 /** Column values of a status, absent optional fields as `absent` (unset in history, null in latest). */
-const valuesOf = (s: JobStatus, absent: null | undefined): ReadonlyArray<unknown> => [
-  s.triggerId,
-  s.lockType,
-  s.jobState,
-  s.jobResult,
-  s.jobStatusTs,
-  s.content === undefined ? absent : JSON.stringify(s.content),
-  s.fencingToken ?? absent,
-  s.attempt,
-  s.triggerSource,
-  s.reason ?? absent,
-  s.scheduledAt ?? absent,
-  s.instance ?? absent,
-]
+const valuesOf = (s: JobStatus, absent: null | undefined): ReadonlyArray<unknown> => {
+  const row = toColumns(s, cassandraCodecs, absent)
+  return valueColumns.map((c) => row[c])
+}
 
 const decode = (row: Row): Effect.Effect<JobStatus, StoreError> =>
   Effect.try({
-    try: () => {
-      const content = nullable(row.get("content") as string | null)
-      const token = nullable(row.get("fencing_token") as cassandra.types.Long | null)
-      const reason = nullable(row.get("reason") as string | null)
-      const scheduledAt = nullable(row.get("scheduled_at") as Date | null)
-      const instance = nullable(row.get("instance") as string | null)
-      return new JobStatus({
-        triggerId: row.get("trigger_id"),
-        jobType: row.get("job_type"),
-        jobId: row.get("job_id"),
-        lockType: row.get("lock_type"),
-        jobState: row.get("job_state"),
-        jobResult: row.get("job_result"),
-        jobStatusTs: row.get("job_status_ts"),
-        attempt: row.get("attempt"),
-        triggerSource: row.get("trigger_source"),
-        ...(content === undefined ? {} : { content: JSON.parse(content) as unknown }),
-        ...(token === undefined ? {} : { fencingToken: token.toNumber() }),
-        ...(reason === undefined ? {} : { reason }),
-        ...(scheduledAt === undefined ? {} : { scheduledAt }),
-        ...(instance === undefined ? {} : { instance }),
-      })
-    },
+    try: () => fromColumns((column) => row.get(column), cassandraCodecs),
     catch: (cause) =>
       new StoreError({
         operation: "decode status",

@@ -1,67 +1,32 @@
 import type { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
-import type { JobId, TriggerId } from "../../domain/Ids.js"
-import type { JobResult, JobState, TriggerSource } from "../../domain/JobState.js"
-import { JobStatus } from "../../domain/JobStatus.js"
-import type { JobType, LockType } from "../../domain/Names.js"
+import { type ColumnCodecs, fromColumns, type JobStatus, toColumns } from "../../domain/JobStatus.js"
+import type { JobType } from "../../domain/Names.js"
+import { columnNames, statusFields } from "../../domain/StatusFields.js"
 import { type ListOptions, StatusRepository } from "../../services/StatusRepository.js"
 import { storeError } from "./storeError.js"
 
 // PostgreSQL returns BIGINT columns as strings, SQLite as numbers: every number goes through Number().
-type Int = number | string
-
-interface StatusRow {
-  readonly trigger_id: string
-  readonly job_type: string
-  readonly job_id: string
-  readonly lock_type: string
-  readonly job_state: string
-  readonly job_result: string
-  readonly job_status_ts: Int
-  readonly content: string | null
-  readonly fencing_token: Int | null
-  readonly attempt: Int
-  readonly trigger_source: string
-  readonly reason: string | null
-  readonly scheduled_at: Int | null
-  readonly instance: string | null
+/** The SQL columns of each storage (StatusFields.ts): times as epoch milliseconds, JSON as text. */
+export const sqlCodecs: ColumnCodecs = {
+  text: { write: (v: string) => v, read: (c: string) => c },
+  int: { write: (v: number) => v, read: (c: number | string) => Number(c) },
+  long: { write: (v: number) => v, read: (c: number | string) => Number(c) },
+  timestamp: { write: (v: Date) => v.getTime(), read: (c: number | string) => new Date(Number(c)) },
+  // JSON as text: read back exactly as written, in every dialect.
+  json: { write: (v: unknown) => JSON.stringify(v), read: (c: string) => JSON.parse(c) as unknown },
 }
 
-const columns = (s: JobStatus) => ({
-  trigger_id: s.triggerId,
-  job_type: s.jobType,
-  job_id: s.jobId,
-  lock_type: s.lockType,
-  job_state: s.jobState,
-  job_result: s.jobResult,
-  job_status_ts: s.jobStatusTs.getTime(),
-  // JSON as text: read back exactly as written, in every dialect.
-  content: s.content === undefined ? null : JSON.stringify(s.content),
-  fencing_token: s.fencingToken ?? null,
-  attempt: s.attempt,
-  trigger_source: s.triggerSource,
-  reason: s.reason ?? null,
-  scheduled_at: s.scheduledAt?.getTime() ?? null,
-  instance: s.instance ?? null,
-})
+type StatusRow = Readonly<Record<string, unknown>>
 
-const fromRow = (r: StatusRow): JobStatus =>
-  new JobStatus({
-    triggerId: r.trigger_id as TriggerId,
-    jobType: r.job_type as JobType,
-    jobId: r.job_id as JobId,
-    lockType: r.lock_type as LockType,
-    jobState: r.job_state as JobState,
-    jobResult: r.job_result as JobResult,
-    jobStatusTs: new Date(Number(r.job_status_ts)),
-    attempt: Number(r.attempt),
-    triggerSource: r.trigger_source as TriggerSource,
-    ...(r.content === null ? {} : { content: JSON.parse(r.content) as unknown }),
-    ...(r.fencing_token === null ? {} : { fencingToken: Number(r.fencing_token) }),
-    ...(r.reason === null ? {} : { reason: r.reason }),
-    ...(r.scheduled_at === null ? {} : { scheduledAt: new Date(Number(r.scheduled_at)) }),
-    ...(r.instance === null ? {} : { instance: r.instance }),
-  })
+/** The row of a status in both status tables (a column per field of StatusFields.ts). */
+export const columns = (s: JobStatus) => toColumns(s, sqlCodecs)
+
+const fromRow = (r: StatusRow): JobStatus => fromColumns((column) => r[column], sqlCodecs)
+
+/** Every column but the key is replaced when the latest status of an execution is written again. */
+const keyColumns = new Set([statusFields.jobType.column, statusFields.jobId.column])
+export const updatedColumns = columnNames(statusFields).filter((c) => !keyColumns.has(c))
 
 const decodeRows = (operation: string) => (rows: ReadonlyArray<StatusRow>) =>
   Effect.try({ try: () => rows.map(fromRow), catch: (e) => storeError(operation, e) })
@@ -87,6 +52,8 @@ export const make = (sql: SqlClient.SqlClient) => {
       Effect.flatMap(decodeRows(operation)),
     )
 
+  const upsert = sql.unsafe(updatedColumns.map((c) => `${c} = excluded.${c}`).join(", "))
+
   return StatusRepository.of({
     save: (status) => {
       const row = columns(status)
@@ -96,13 +63,7 @@ export const make = (sql: SqlClient.SqlClient) => {
           Effect.zipRight(
             sql`INSERT INTO ha_status_history ${sql.insert(row)}`,
             sql`INSERT INTO ha_executions ${sql.insert(row)}
-                ON CONFLICT (job_type, job_id) DO UPDATE SET
-                  trigger_id = excluded.trigger_id, lock_type = excluded.lock_type,
-                  job_state = excluded.job_state, job_result = excluded.job_result,
-                  job_status_ts = excluded.job_status_ts, content = excluded.content,
-                  fencing_token = excluded.fencing_token, attempt = excluded.attempt,
-                  trigger_source = excluded.trigger_source, reason = excluded.reason,
-                  scheduled_at = excluded.scheduled_at, instance = excluded.instance`,
+                ON CONFLICT (job_type, job_id) DO UPDATE SET ${upsert}`,
           ),
         )
         .pipe(
