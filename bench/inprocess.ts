@@ -367,7 +367,7 @@ export const run = async (): Promise<Section> => {
       `Cassandra: a fresh keyspace on ${contactPoints} (scripts/migrate-cassandra.ts --create-keyspace), default consistency; the stall is simulated in the wrapped repository as for the other stores. The margin is to the lease's nominal expiry (last confirmed renewal sent + ${TTL_MS} ms); the row's Cassandra TTL is whole seconds, ceil(ttl) + 1 = ${Math.ceil(TTL_MS / 1000) + 1} s, so the row itself outlives that by up to 1 s more.`,
     )
   return {
-    title: `In-process: latency, lag, store calls, self-fencing, HTTP under load (Memory, SQLite${contactPoints ? ", Cassandra" : ""})`,
+    title: `In-process: latency, lag, store calls, self-fencing, HTTP under load (${results.map((r) => r.store).join(", ")})`,
     command: `${contactPoints ? `CASSANDRA_CONTACT_POINTS=${contactPoints} ` : ""}npx tsx bench/inprocess.ts [--triggers 200] [--seconds 10]`,
     body: lines.join("\n"),
   }
