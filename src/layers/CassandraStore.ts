@@ -1,8 +1,8 @@
-import { Config, type ConfigError, Context, Effect, Layer, Option, type Scope } from "effect"
+import { Config, type ConfigError, Effect, Layer, Option, type Scope } from "effect"
 import { StoreError } from "../domain/Errors.js"
 import * as Env from "../Env.js"
-import { LockRepository } from "../services/LockRepository.js"
-import { StatusRepository } from "../services/StatusRepository.js"
+import type { LockRepository } from "../services/LockRepository.js"
+import type { StatusRepository } from "../services/StatusRepository.js"
 import { boundLocks, boundStatuses } from "../services/StoreBounds.js"
 import { type CassandraOptions, config, resolveEffect } from "./cassandra/Config.js"
 import { type Client, connect, makeSession } from "./cassandra/Driver.js"
@@ -73,14 +73,7 @@ const probeHint = (message: string): string =>
 export const layer = (
   options: CassandraOptions,
 ): Layer.Layer<LockRepository | StatusRepository, StoreError> =>
-  Layer.scopedContext(
-    Effect.map(make(options), ({ lockRepository, statusRepository, name }) =>
-      Context.make(LockRepository, lockRepository).pipe(
-        Context.add(StatusRepository, statusRepository),
-        Context.add(StoreProbe.StoreName, name),
-      ),
-    ),
-  )
+  Layer.scopedContext(Effect.map(make(options), (stores) => StoreProbe.storeContext(stores, stores.name)))
 
 /**
  * Both repositories, the options read from a Config (Effect's meaning of `layerConfig`): one Config

@@ -1,4 +1,4 @@
-import { Context, Duration, Effect, Layer, Option, Ref } from "effect"
+import { Duration, Effect, Layer, Option, Ref } from "effect"
 import type { JobId } from "../domain/Ids.js"
 import type { JobStatus } from "../domain/JobStatus.js"
 import type { JobType, LockType } from "../domain/Names.js"
@@ -9,7 +9,7 @@ import {
   type RenewResult,
 } from "../services/LockRepository.js"
 import { type ListOptions, StatusRepository } from "../services/StatusRepository.js"
-import { StoreName } from "./StoreProbe.js"
+import { storeContext } from "./StoreProbe.js"
 
 interface Lease extends LockHolder {
   readonly expiresAt: number
@@ -156,10 +156,5 @@ const holderOf = ({ lockType, jobType, jobId, token }: Lease): LockHolder => ({
  * share it to simulate a cluster.
  */
 export const layer: Layer.Layer<LockRepository | StatusRepository> = Layer.effectContext(
-  Effect.map(make, ({ lockRepository, statusRepository }) =>
-    Context.make(LockRepository, lockRepository).pipe(
-      Context.add(StatusRepository, statusRepository),
-      Context.add(StoreName, "in-memory store"),
-    ),
-  ),
+  Effect.map(make, (stores) => storeContext(stores, "in-memory store")),
 )

@@ -2,8 +2,8 @@ import { SqlClient } from "@effect/sql"
 import type * as Migrator from "@effect/sql/Migrator"
 import { Context, Duration, Effect, Layer, Schedule, type Scope } from "effect"
 import { StoreError } from "../domain/Errors.js"
-import { LockRepository } from "../services/LockRepository.js"
-import { StatusRepository } from "../services/StatusRepository.js"
+import type { LockRepository } from "../services/LockRepository.js"
+import type { StatusRepository } from "../services/StatusRepository.js"
 import * as StoreBounds from "../services/StoreBounds.js"
 import * as StoreProbe from "./StoreProbe.js"
 import * as Retention from "./sql/Retention.js"
@@ -141,7 +141,4 @@ export const layer = (
 
 /** The repositories and the store's name, as a store layer provides them. */
 export const context = (stores: Effect.Effect.Success<ReturnType<typeof make>>) =>
-  Context.make(LockRepository, stores.locks).pipe(
-    Context.add(StatusRepository, stores.statuses),
-    Context.add(StoreProbe.StoreName, stores.name),
-  )
+  StoreProbe.storeContext({ lockRepository: stores.locks, statusRepository: stores.statuses }, stores.name)

@@ -14,6 +14,23 @@ export class StoreName extends Context.Reference<StoreName>()("effect-ha-jobs/St
 }) {}
 
 /**
+ * What every store layer provides: both ports, and the store's name for messages when it has one.
+ * One definition, so a store cannot forget the name (/health and start-up errors print it).
+ */
+export const storeContext = (
+  stores: {
+    readonly lockRepository: LockRepository["Type"]
+    readonly statusRepository: StatusRepository["Type"]
+  },
+  name?: string,
+): Context.Context<LockRepository | StatusRepository> => {
+  const ports = Context.make(LockRepository, stores.lockRepository).pipe(
+    Context.add(StatusRepository, stores.statusRepository),
+  )
+  return name === undefined ? ports : Context.add(ports, StoreName, name)
+}
+
+/**
  * The key the probe writes. Job and lock type names start with a letter or digit, so no job can
  * ever share this lease, and the probe never writes a status.
  */
