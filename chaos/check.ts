@@ -8,6 +8,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import Database from "better-sqlite3"
+import type { FloodFigures } from "./flood.js"
 import type { LedgerEntry } from "./ledger.js"
 import type { Crash, Fault, Incarnation } from "./run.js"
 
@@ -76,23 +77,12 @@ export interface CheckReport {
    * those during which (or within a lease after) a newer token of the job wrote: a lease lost under
    * the flood, not a violation by itself (fencing and the overlap check judge what followed).
    */
-  readonly flood: {
+  readonly flood: Omit<FloodFigures, "port" | "ms" | "otherStatus"> & {
     n: number
     ofHolder: number
     holderLostLease: number
-    attempts: number
-    admitted: number
-    refused: number
-    requests: number
-    requestsOk: number
+    /** Answers other than 200/503 on /events and 2xx elsewhere, all paths together. */
     otherStatus: number
-    errors: number
-    unanswered: number
-    health: number
-    healthOk: number
-    healthSlowestMs: number
-    /** The slowest event-loop delay of the flooding process (chaos/run.ts) itself, ms. */
-    clientLoopMaxMs: number
   }
   /**
    * Renewals of the continuous job's lease (worker reports): the time from one renewal call's start
