@@ -28,12 +28,13 @@ const startsAndServes = async (store: Record<string, string>, storeLine: RegExp)
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setInterval(() => {
         const m = output.match(/dashboard on (http:\/\/\S+)\/jobsOverview/)
-        if (m) {
+        // Both lines: the service's line naming its store may come after the dashboard's.
+        if (m && storeLine.test(output)) {
           clearInterval(timer)
           resolve(m[1]!)
         } else if (Date.now() - started > 30_000) {
           clearInterval(timer)
-          reject(new Error(`no dashboard URL in 30 s:\n${output}`))
+          reject(new Error(`no dashboard URL, or no line matching ${storeLine}, in 30 s:\n${output}`))
         }
       }, 50)
     })
