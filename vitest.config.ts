@@ -6,7 +6,8 @@ import { defineConfig } from "vitest/config"
 // Only that project pays for finding a Cassandra (test/setup/cassandra.global.ts).
 const cassandraTests = [
   "test/conformance/cassandra.test.ts",
-  "test/layers/Cassandra*.test.ts",
+  "test/stores/cassandra/CassandraStore.test.ts",
+  "test/stores/cassandra/CassandraMigrator.test.ts",
   "test/chaos/*.cassandra.test.ts",
 ]
 

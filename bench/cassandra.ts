@@ -18,9 +18,9 @@ import { Duration, Effect, Logger, LogLevel } from "effect"
 import type { JobId } from "../src/domain/Ids.js"
 import { makeJobId } from "../src/domain/Ids.js"
 import type { JobType, LockType } from "../src/domain/Names.js"
-import * as CassandraLayer from "../src/layers/CassandraLayer.js"
-import { migrate } from "../src/layers/CassandraMigrator.js"
-import { leaseTtlSeconds, lockStatements } from "../src/layers/cassandra/Locks.js"
+import * as CassandraLayer from "../src/stores/cassandra/CassandraLayer.js"
+import { leaseTtlSeconds, lockStatements } from "../src/stores/cassandra/CassandraLocks.js"
+import { migrate } from "../src/stores/cassandra/CassandraMigrator.js"
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`)

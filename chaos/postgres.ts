@@ -27,7 +27,7 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import pg from "pg"
 import { runBounded } from "../bench/stats.js"
-import { DefaultUrl } from "../src/layers/PgStore.js"
+import { DefaultUrl } from "../src/stores/pg/PgStore.js"
 import type { ExecutionRow } from "./check.js"
 
 /** The server: DATABASE_URL, as the tests and `npm start` read it. */

@@ -49,7 +49,7 @@ import {
   SqliteLayer,
   StatusRepository,
 } from "../src/index.js"
-import { ProbeType } from "../src/layers/StoreProbe.js"
+import { ProbeType } from "../src/ports/StoreProbe.js"
 
 const env = (name: string, fallback?: string) => {
   const value = process.env[name] ?? fallback

@@ -1,6 +1,6 @@
 // npm run build: compiles src/ to dist/ (JavaScript + declarations) and copies the dashboard's static
 // files beside the compiled Dashboard.js, which reads them at startup. migrations/ ships as it is:
-// dist/layers/sql/*.js finds it at ../../../migrations, as src/layers/sql/*.ts does.
+// dist/stores/sql/*.js finds it at ../../../migrations, as src/stores/sql/*.ts does.
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import { createRequire } from "node:module"

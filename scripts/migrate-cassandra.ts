@@ -13,8 +13,8 @@
  * Exit codes: 0 done, 1 failed (the message says why), 2 bad arguments.
  */
 import { Cause, Effect, Exit } from "effect"
-import * as CassandraLayer from "../src/layers/CassandraLayer.js"
-import { type MigrateOptions, migrate } from "../src/layers/CassandraMigrator.js"
+import * as CassandraLayer from "../src/stores/cassandra/CassandraLayer.js"
+import { type MigrateOptions, migrate } from "../src/stores/cassandra/CassandraMigrator.js"
 
 const usage = `usage: npx tsx scripts/migrate-cassandra.ts [--keyspace NAME] [--create-keyspace] [--replication MAP]
   environment: CASSANDRA_CONTACT_POINTS (required), CASSANDRA_LOCAL_DC, CASSANDRA_KEYSPACE,

@@ -1,12 +1,12 @@
 import { Layer } from "effect"
+import type { Any, Requirements } from "./core/Job.js"
+import * as JobManager from "./core/JobManager.js"
+import * as Scheduler from "./core/Scheduler.js"
 import type { InvalidJobDefinition } from "./domain/Errors.js"
-import * as StoreProbe from "./layers/StoreProbe.js"
-import type { Any, Requirements } from "./services/Job.js"
-import * as JobManager from "./services/JobManager.js"
-import type { LockRepository } from "./services/LockRepository.js"
-import * as Scheduler from "./services/Scheduler.js"
-import type { StatusRepository } from "./services/StatusRepository.js"
-import * as Supervisor from "./services/Supervisor.js"
+import * as Supervisor from "./jobs/Supervisor.js"
+import type { LockRepository } from "./ports/LockRepository.js"
+import type { StatusRepository } from "./ports/StatusRepository.js"
+import * as StoreProbe from "./ports/StoreProbe.js"
 
 export interface HaJobsOptions extends JobManager.JobManagerOptions {
   readonly scheduler?: Scheduler.SchedulerOptions | undefined

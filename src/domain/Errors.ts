@@ -31,6 +31,12 @@ export class ContentError extends Schema.TaggedError<ContentError>()("ContentErr
   message: Schema.String,
 }) {}
 
+/** The scheduler's preconditions hook failed: nothing was scheduled. */
+export class SchedulingPreconditionsFailed extends Schema.TaggedError<SchedulingPreconditionsFailed>()(
+  "SchedulingPreconditionsFailed",
+  { message: Schema.String },
+) {}
+
 /** A short, human-readable message for a failure or defect (shown in the status' reason). */
 export const failureMessage = (cause: Cause.Cause<unknown>): string => {
   const failure = Cause.failureOption(cause)

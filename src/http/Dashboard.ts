@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs"
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import { HttpSettings } from "./Settings.js"
-import { dashboardFields } from "./StatusJson.js"
+import { dashboardFields } from "./StatusEncoding.js"
 
 const asset = (name: string) => readFileSync(new URL(`./dashboard/${name}`, import.meta.url), "utf8")
 const sha256 = (text: string) => `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`

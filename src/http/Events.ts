@@ -1,10 +1,10 @@
 import { Headers, HttpApiBuilder, HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Context, Duration, Effect, Either, Fiber, Layer, Queue, RcRef, type Scope, Stream } from "effect"
-import { JobManager } from "../services/JobManager.js"
+import { JobManager } from "../core/JobManager.js"
 import { HaJobsApi } from "./Api.js"
 import { TooManyEventStreams } from "./ApiErrors.js"
 import { HttpSettings } from "./Settings.js"
-import { toStatusJson } from "./StatusJson.js"
+import { toStatusJson } from "./StatusEncoding.js"
 
 /** Comment lines keep idle connections open through proxies. */
 export const HeartbeatInterval = Duration.seconds(15)

@@ -1,9 +1,9 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Duration, Effect, Option, Ref } from "effect"
-import { StoreProbe } from "../layers/StoreProbe.js"
-import { JobManager } from "../services/JobManager.js"
-import { Scheduler } from "../services/Scheduler.js"
-import { LockWait } from "../services/StoreBounds.js"
+import { JobManager } from "../core/JobManager.js"
+import { Scheduler } from "../core/Scheduler.js"
+import { LockWait } from "../ports/StoreBounds.js"
+import { StoreProbe } from "../ports/StoreProbe.js"
 import { HaJobsApi } from "./Api.js"
 import { type HealthReport, Unhealthy } from "./ApiSchemas.js"
 

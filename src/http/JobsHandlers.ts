@@ -1,9 +1,9 @@
 import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
 import { Effect, Option, Schema } from "effect"
+import { DefaultListLimit, JobManager, MaxListLimit } from "../core/JobManager.js"
+import { Scheduler } from "../core/Scheduler.js"
 import { InvalidInput, StoreError, UnknownJobType } from "../domain/Errors.js"
 import { JobId } from "../domain/Ids.js"
-import { DefaultListLimit, JobManager, MaxListLimit } from "../services/JobManager.js"
-import { Scheduler } from "../services/Scheduler.js"
 import { HaJobsApi } from "./Api.js"
 import {
   ExecutionNotFound,
@@ -15,7 +15,7 @@ import {
 } from "./ApiErrors.js"
 import { describeCron } from "./CronText.js"
 import { HttpSettings } from "./Settings.js"
-import { toStatusJson } from "./StatusJson.js"
+import { toStatusJson } from "./StatusEncoding.js"
 import { makeUrls } from "./Urls.js"
 
 /** How many upcoming cron slots a list shows. */

@@ -1,5 +1,5 @@
 import { Duration, Effect } from "effect"
-import * as StoreBounds from "../services/StoreBounds.js"
+import * as StoreBounds from "../ports/StoreBounds.js"
 import type { Stores } from "./Stores.js"
 
 /** Every method of both store ports. */

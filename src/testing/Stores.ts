@@ -1,7 +1,7 @@
 import { Layer } from "effect"
-import { storeContext } from "../layers/StoreProbe.js"
-import type { LockRepository } from "../services/LockRepository.js"
-import type { StatusRepository } from "../services/StatusRepository.js"
+import type { LockRepository } from "../ports/LockRepository.js"
+import type { StatusRepository } from "../ports/StatusRepository.js"
+import { storeContext } from "../ports/StoreProbe.js"
 
 /** Both store ports as plain values: one store, shared by the instances of a test. */
 export interface Stores {

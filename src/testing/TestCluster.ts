@@ -11,13 +11,13 @@ import {
   Scope,
   TestClock,
 } from "effect"
+import type { Any, Requirements } from "../core/Job.js"
+import * as JobManager from "../core/JobManager.js"
+import * as Scheduler from "../core/Scheduler.js"
 import type { InvalidJobDefinition } from "../domain/Errors.js"
 import type { JobStatus } from "../domain/JobStatus.js"
 import * as HaJobs from "../HaJobs.js"
-import * as MemoryStore from "../layers/MemoryStore.js"
-import type { Any, Requirements } from "../services/Job.js"
-import * as JobManager from "../services/JobManager.js"
-import * as Scheduler from "../services/Scheduler.js"
+import * as MemoryStore from "../stores/memory/MemoryStore.js"
 import * as Stores from "./Stores.js"
 
 export interface InstanceOptions {

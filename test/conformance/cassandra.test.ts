@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import * as CassandraStore from "../../src/layers/CassandraStore.js"
+import * as CassandraStore from "../../src/stores/cassandra/CassandraStore.js"
 import { describeCassandra, options } from "../setup/cassandra.js"
 import { storeContract } from "./storeContract.js"
 

@@ -1,5 +1,5 @@
 import { TestClock } from "effect"
-import * as MemoryStore from "../../src/layers/MemoryStore.js"
+import * as MemoryStore from "../../src/stores/memory/MemoryStore.js"
 import { storeContract } from "./storeContract.js"
 
 storeContract({

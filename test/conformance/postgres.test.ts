@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import * as PgStore from "../../src/layers/PgStore.js"
+import * as PgStore from "../../src/stores/pg/PgStore.js"
 import { describePostgres, freshSchema, url } from "../setup/postgres.js"
 import { storeContract } from "./storeContract.js"
 

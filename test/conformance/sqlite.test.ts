@@ -3,7 +3,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { TestClock } from "effect"
 import { afterAll } from "vitest"
-import { layer } from "../../src/layers/SqliteStore.js"
+import { layer } from "../../src/stores/sqlite/SqliteStore.js"
 import { storeContract } from "./storeContract.js"
 
 // A real file, in WAL mode, as in production; a fresh one for this run.

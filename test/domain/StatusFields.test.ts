@@ -21,11 +21,11 @@ const StatusFieldsPath = "../../src/domain/StatusFields.js"
 const consumers = async () => {
   const fields: typeof StatusFieldsModule = await import("../../src/domain/StatusFields.js")
   const domain: typeof JobStatusModule = await import("../../src/domain/JobStatus.js")
-  const sql = await import("../../src/layers/sql/SqlStatuses.js")
-  const cassandraStatuses = await import("../../src/layers/cassandra/Statuses.js")
-  const cassandraSchema = await import("../../src/layers/cassandra/Schema.js")
+  const sql = await import("../../src/stores/sql/SqlStatuses.js")
+  const cassandraStatuses = await import("../../src/stores/cassandra/CassandraStatuses.js")
+  const cassandraSchema = await import("../../src/stores/cassandra/CassandraTables.js")
   const api = await import("../../src/http/ApiSchemas.js")
-  const json = await import("../../src/http/StatusJson.js")
+  const json = await import("../../src/http/StatusEncoding.js")
   const dashboard = await import("../../src/http/Dashboard.js")
   return { fields, domain, sql, cassandraStatuses, cassandraSchema, api, json, dashboard }
 }

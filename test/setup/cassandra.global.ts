@@ -14,7 +14,7 @@ import { join } from "node:path"
 import cassandra from "cassandra-driver"
 import { Cause, Effect, Exit, Logger, LogLevel } from "effect"
 import type { TestProject } from "vitest/node"
-import { migrate } from "../../src/layers/CassandraMigrator.js"
+import { migrate } from "../../src/stores/cassandra/CassandraMigrator.js"
 
 export interface CassandraTarget {
   readonly contactPoints: ReadonlyArray<string>

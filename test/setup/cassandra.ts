@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from "node:fs"
 import { promisify } from "node:util"
 import { Effect, Fiber } from "effect"
 import { describe, inject } from "vitest"
-import type { CassandraOptions } from "../../src/layers/CassandraStore.js"
+import type { CassandraOptions } from "../../src/stores/cassandra/CassandraStore.js"
 import type { CassandraTarget } from "./cassandra.global.js"
 
 const context = inject("cassandra")

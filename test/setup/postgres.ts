@@ -5,7 +5,7 @@
  */
 import pg from "pg"
 import { afterAll, describe } from "vitest"
-import { DefaultUrl } from "../../src/layers/PgStore.js"
+import { DefaultUrl } from "../../src/stores/pg/PgStore.js"
 
 export const url = process.env.DATABASE_URL ?? DefaultUrl
 

@@ -1,8 +1,8 @@
 import { type Duration, Effect, Layer, Ref } from "effect"
 import { StoreError } from "../../src/domain/Errors.js"
-import * as MemoryStore from "../../src/layers/MemoryStore.js"
-import { LockRepository } from "../../src/services/LockRepository.js"
-import { StatusRepository } from "../../src/services/StatusRepository.js"
+import { LockRepository } from "../../src/ports/LockRepository.js"
+import { StatusRepository } from "../../src/ports/StatusRepository.js"
+import * as MemoryStore from "../../src/stores/memory/MemoryStore.js"
 
 /** What the wrapped lock store does with renewals. */
 export type RenewMode =

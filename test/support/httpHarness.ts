@@ -1,13 +1,13 @@
 import { HttpServer } from "@effect/platform"
 import { ConfigProvider, Context, Effect, Exit, Layer, Logger, LogLevel, Ref, Scope } from "effect"
+import type { Any } from "../../src/core/Job.js"
+import { JobManager } from "../../src/core/JobManager.js"
 import { StoreError } from "../../src/domain/Errors.js"
 import * as HaJobs from "../../src/HaJobs.js"
 import * as HaJobsHttp from "../../src/http/HaJobsHttp.js"
-import * as MemoryStore from "../../src/layers/MemoryStore.js"
-import type { Any } from "../../src/services/Job.js"
-import { JobManager } from "../../src/services/JobManager.js"
-import { LockRepository } from "../../src/services/LockRepository.js"
-import { StatusRepository } from "../../src/services/StatusRepository.js"
+import { LockRepository } from "../../src/ports/LockRepository.js"
+import { StatusRepository } from "../../src/ports/StatusRepository.js"
+import * as MemoryStore from "../../src/stores/memory/MemoryStore.js"
 import { type Stores, storesLayer } from "./harness.js"
 
 /** Config with nothing set, so a developer's HA_JOBS_* variables cannot leak into tests; few logs. */

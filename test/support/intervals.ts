@@ -1,6 +1,6 @@
 import { assert } from "@effect/vitest"
 import { Clock, Effect, Ref } from "effect"
-import { JobContext } from "../../src/services/JobContext.js"
+import { JobContext } from "../../src/core/JobContext.js"
 
 /** When one execution ran, on which instance, under which token (`end` once it was interrupted). */
 export interface Interval {

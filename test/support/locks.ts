@@ -2,7 +2,7 @@ import { assert } from "@effect/vitest"
 import { Duration, Effect } from "effect"
 import { type JobId, makeJobId } from "../../src/domain/Ids.js"
 import type { JobType, LockType } from "../../src/domain/Names.js"
-import type { LockRepository } from "../../src/services/LockRepository.js"
+import type { LockRepository } from "../../src/ports/LockRepository.js"
 
 /**
  * After the lease of `old` (token `oldToken`) expired: another job type acquires the lock with a

@@ -6,7 +6,7 @@ import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, type Layer, Redacted } from "effect"
 import { afterAll } from "vitest"
-import type * as SqlMigrations from "../../src/layers/sql/SqlMigrations.js"
+import type * as SqlMigrations from "../../src/stores/sql/SqlMigrations.js"
 import { admin, url } from "../setup/postgres.js"
 
 /**

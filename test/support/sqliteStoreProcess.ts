@@ -7,8 +7,8 @@
 import { Reactivity } from "@effect/experimental"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, Exit } from "effect"
-import * as SqlStore from "../../src/layers/SqlStore.js"
-import * as SqlMigrations from "../../src/layers/sql/SqlMigrations.js"
+import * as SqlMigrations from "../../src/stores/sql/SqlMigrations.js"
+import * as SqlStore from "../../src/stores/sql/SqlStore.js"
 
 const [file, dir, startAt] = process.argv.slice(2)
 await new Promise((r) => setTimeout(r, Math.max(0, Number(startAt) - Date.now())))

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option, TestClock } from "effect"
-import * as MemoryStore from "../../src/layers/MemoryStore.js"
-import * as Job from "../../src/services/Job.js"
+import * as Job from "../../src/core/Job.js"
+import * as MemoryStore from "../../src/stores/memory/MemoryStore.js"
 import * as FaultyStore from "../../src/testing/FaultyStore.js"
 import * as TestCluster from "../../src/testing/TestCluster.js"
 

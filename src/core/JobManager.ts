@@ -1,0 +1,330 @@
+import * as os from "node:os"
+import {
+  Context,
+  Duration,
+  Effect,
+  Either,
+  ExecutionStrategy,
+  Exit,
+  Layer,
+  Option,
+  ParseResult,
+  Ref,
+  Schema,
+  Scope,
+} from "effect"
+import { InvalidInput, InvalidJobDefinition, type StoreError, UnknownJobType } from "../domain/Errors.js"
+import { JobId, makeJobId, makeTriggerId, TriggerId } from "../domain/Ids.js"
+import type { TriggerSource } from "../domain/JobState.js"
+import type { JobStatus } from "../domain/JobStatus.js"
+import type { JobType, LockType } from "../domain/Names.js"
+import { TriggerResult } from "../domain/TriggerResult.js"
+import { LockRepository } from "../ports/LockRepository.js"
+import { StatusRepository } from "../ports/StatusRepository.js"
+import { boundLocks, boundStatuses } from "../ports/StoreBounds.js"
+import { type Any, type Requirements, type ResolvedJob, resolve } from "./Job.js"
+import * as JobRunnerLayer from "./JobRunner.js"
+import { type Execution, JobRunner } from "./JobRunner.js"
+import * as LeaseLayer from "./Lease.js"
+
+export interface JobManagerOptions {
+  /** This instance's name in statuses and logs. Defaults to `hostname:pid`. */
+  readonly instance?: string | undefined
+  /** On shutdown, running jobs get this long to finish before they are interrupted. Defaults to 0. */
+  readonly shutdownGrace?: Duration.DurationInput | undefined
+  /**
+   * A trigger whose start (lock acquisition and RUNNING status) has not completed within this time
+   * returns `Failed` (store unavailable), like ha-jobs' jobStartTimeout. Defaults to 10 seconds.
+   */
+  readonly startTimeout?: Duration.DurationInput | undefined
+}
+
+export interface TriggerOptions {
+  readonly source?: TriggerSource | undefined
+  readonly scheduledAt?: number | undefined
+}
+
+/** What a manager gives its jobs besides their own requirements. */
+export type Provided = JobManager | LockRepository | StatusRepository
+
+/** Bounds of list queries (ha-jobs' default page is 20). */
+export const MaxListLimit = 1000
+export const DefaultListLimit = 20
+
+/** The registry of jobs on this instance: trigger, cancel, query, shut down. */
+export class JobManager extends Context.Tag("effect-ha-jobs/JobManager")<
+  JobManager,
+  {
+    readonly instance: string
+    /** Every registered job type, in registration order. */
+    readonly jobTypes: ReadonlyArray<JobType>
+    readonly job: (jobType: string) => Effect.Effect<ResolvedJob, UnknownJobType>
+    /** Starts a new trigger (fresh trigger id). */
+    readonly trigger: (
+      jobType: string,
+      options?: TriggerOptions,
+    ) => Effect.Effect<TriggerResult, UnknownJobType>
+    /** Runs an existing trigger again, with a new job id (what the supervisor's retries do). */
+    readonly retrigger: (
+      jobType: string,
+      triggerId: string,
+      attempt: number,
+    ) => Effect.Effect<TriggerResult, UnknownJobType | InvalidInput>
+    /**
+     * Cancels the job type's execution wherever it runs: at once when local, else through the store
+     * within one renewal interval.
+     */
+    readonly cancel: (jobType: string) => Effect.Effect<void, UnknownJobType | StoreError>
+    /** Latest status of each execution, newest first; `before` is a job id cursor for the next page. */
+    readonly list: (
+      jobType: string,
+      options?: { readonly limit?: number | undefined; readonly before?: string | undefined },
+    ) => Effect.Effect<ReadonlyArray<JobStatus>, UnknownJobType | InvalidInput | StoreError>
+    readonly latest: (jobType: string) => Effect.Effect<Option.Option<JobStatus>, UnknownJobType | StoreError>
+    readonly status: (
+      jobType: string,
+      jobId: string,
+    ) => Effect.Effect<Option.Option<JobStatus>, UnknownJobType | InvalidInput | StoreError>
+    /** Every status of one execution, newest first. */
+    readonly history: (
+      jobType: string,
+      jobId: string,
+    ) => Effect.Effect<ReadonlyArray<JobStatus>, UnknownJobType | InvalidInput | StoreError>
+    /** Executions running on this instance. */
+    readonly running: Effect.Effect<ReadonlyArray<Execution>>
+    /** Waits for a local execution to end and yields its final status (none if not running here). */
+    readonly awaitExecution: (jobId: string) => Effect.Effect<Option.Option<JobStatus>>
+    /** What closing the manager's scope does, callable early: refuse triggers, stop running jobs. */
+    readonly shutdown: Effect.Effect<void>
+  }
+>() {}
+
+const decode = <A, I>(schema: Schema.Schema<A, I>, field: string, value: unknown) =>
+  Schema.decodeUnknown(schema)(value).pipe(
+    Effect.mapError(
+      (e) => new InvalidInput({ field, message: ParseResult.TreeFormatter.formatErrorSync(e) }),
+    ),
+  )
+
+/**
+ * Validates the jobs and starts the manager in the current scope. Closing the scope shuts it down:
+ * running jobs get the grace period, then are interrupted, recorded CANCELED (reason shutdown) and
+ * their leases released, so another instance can take over at once.
+ */
+export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirements<Jobs>, Provided>>(
+  jobs: Jobs,
+  options: JobManagerOptions = {},
+): Effect.Effect<
+  JobManager["Type"],
+  InvalidJobDefinition,
+  Scope.Scope | JobRunner | StatusRepository | LockRepository | R
+> =>
+  Effect.gen(function* () {
+    const registry = new Map<JobType, ResolvedJob>()
+    for (const job of jobs) {
+      const resolved = resolve(job)
+      if (Either.isLeft(resolved)) return yield* resolved.left
+      if (registry.has(resolved.right.type))
+        return yield* new InvalidJobDefinition({
+          jobType: resolved.right.type,
+          message: `job "${resolved.right.type}" is defined twice`,
+        })
+      registry.set(resolved.right.type, resolved.right)
+    }
+    const runner = yield* JobRunner
+    // Bounded here, so the jobs (the supervisor too), the scheduler and the HTTP API get bounded calls.
+    const statuses = boundStatuses(yield* StatusRepository)
+    const locks = boundLocks(yield* LockRepository)
+    // Jobs get the manager's context plus the manager and repositories (a job may trigger others).
+    let services = (yield* Effect.context<R>()) as Context.Context<never>
+    const instance = options.instance ?? `${os.hostname()}:${process.pid}`
+    const grace = Duration.decode(options.shutdownGrace ?? Duration.zero)
+    const startTimeout = Duration.decode(options.startTimeout ?? JobRunnerLayer.DefaultStartTimeout)
+
+    const scope = yield* Effect.scope
+    // Created before the shutdown finalizer, so it closes after it: executions end gracefully first.
+    const executionScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+    const executions = yield* Ref.make(new Map<JobId, Execution>())
+    const closing = yield* Ref.make(false)
+    /**
+     * The local guard in front of the store: the execution of each lock type that is starting or
+     * has not ended on this instance. While one has not ended (even after its lease was lost, until
+     * the job fiber has stopped) no other starts here, whatever the store says.
+     */
+    const local = new Map<LockType, { readonly jobType: JobType; readonly jobId: JobId }>()
+
+    const job = (jobType: string) =>
+      Effect.suspend(() => {
+        const found = registry.get(jobType as JobType)
+        return found ? Effect.succeed(found) : Effect.fail(UnknownJobType.of(jobType))
+      })
+
+    const start = (resolved: ResolvedJob, triggerId: TriggerId, attempt: number, opts: TriggerOptions) =>
+      Effect.gen(function* () {
+        if (yield* Ref.get(closing))
+          return TriggerResult.Failed({
+            message: "the job manager is shutting down",
+            storeUnavailable: false,
+          })
+        const busy = local.get(resolved.lockType)
+        if (busy !== undefined) return TriggerResult.Locked(busy)
+        const jobId = yield* makeJobId
+        local.set(resolved.lockType, { jobType: resolved.type, jobId })
+        const free = Effect.sync(() => {
+          if (local.get(resolved.lockType)?.jobId === jobId) local.delete(resolved.lockType)
+        })
+        const result = yield* runner
+          .start(
+            resolved,
+            {
+              triggerId,
+              attempt,
+              source: opts.source ?? "manual",
+              scheduledAt: opts.scheduledAt,
+              instance,
+              jobId,
+              startTimeout,
+            },
+            services,
+            executionScope,
+          )
+          .pipe(
+            Effect.onExit((exit) =>
+              Exit.isSuccess(exit) && exit.value._tag === "Started" ? Effect.void : free,
+            ),
+          )
+        switch (result._tag) {
+          case "Locked":
+            return TriggerResult.Locked({ jobType: result.holder.jobType, jobId: result.holder.jobId })
+          case "Failed":
+            return TriggerResult.Failed({
+              message: result.message,
+              storeUnavailable: result.storeUnavailable,
+            })
+          case "Started": {
+            const execution = result.execution
+            yield* Ref.update(executions, (m) => new Map(m).set(execution.jobId, execution))
+            yield* execution.await.pipe(
+              Effect.ensuring(
+                Ref.update(executions, (m) => {
+                  const next = new Map(m)
+                  next.delete(execution.jobId)
+                  return next
+                }),
+              ),
+              Effect.ensuring(free),
+              Effect.forkIn(executionScope),
+            )
+            return TriggerResult.Started({ jobType: resolved.type, jobId: execution.jobId, triggerId })
+          }
+        }
+      })
+
+    const localOf = (jobType: JobType) =>
+      Effect.map(Ref.get(executions), (m) => [...m.values()].filter((e) => e.jobType === jobType))
+
+    const shutdown = Effect.gen(function* () {
+      yield* Ref.set(closing, true)
+      const running = [...(yield* Ref.get(executions)).values()]
+      if (running.length === 0) return
+      if (Duration.toMillis(grace) > 0)
+        yield* Effect.forEach(running, (e) => e.await, { concurrency: "unbounded", discard: true }).pipe(
+          Effect.timeoutOption(grace),
+        )
+      yield* Effect.forEach(running, (e) => Effect.zipRight(e.stop("shutdown"), e.await), {
+        concurrency: "unbounded",
+        discard: true,
+      })
+    })
+    yield* Effect.addFinalizer(() => shutdown)
+
+    const limitOf = (limit: number | undefined) => {
+      const value = limit ?? DefaultListLimit
+      return Number.isInteger(value) && value >= 1 && value <= MaxListLimit
+        ? Effect.succeed(value)
+        : Effect.fail(
+            new InvalidInput({
+              field: "limit",
+              message: `limit must be an integer between 1 and ${MaxListLimit}, got ${value}`,
+            }),
+          )
+    }
+
+    const manager: JobManager["Type"] = JobManager.of({
+      instance,
+      jobTypes: [...registry.keys()],
+      job,
+      trigger: (jobType, opts = {}) =>
+        Effect.flatMap(job(jobType), (resolved) =>
+          Effect.flatMap(makeTriggerId, (triggerId) => start(resolved, triggerId, 1, opts)),
+        ),
+      retrigger: (jobType, triggerId, attempt) =>
+        Effect.gen(function* () {
+          const resolved = yield* job(jobType)
+          const id = yield* decode(TriggerId, "triggerId", triggerId)
+          if (!Number.isInteger(attempt) || attempt < 1)
+            return yield* new InvalidInput({
+              field: "attempt",
+              message: `attempt must be >= 1, got ${attempt}`,
+            })
+          return yield* start(resolved, id, attempt, { source: "retry" })
+        }),
+      cancel: (jobType) =>
+        Effect.gen(function* () {
+          const resolved = yield* job(jobType)
+          yield* Effect.forEach(yield* localOf(resolved.type), (e) => e.stop("cancelled"), { discard: true })
+          yield* locks.requestCancel(resolved.lockType, resolved.type)
+        }),
+      list: (jobType, opts = {}) =>
+        Effect.gen(function* () {
+          const resolved = yield* job(jobType)
+          const limit = yield* limitOf(opts.limit)
+          const before = opts.before === undefined ? undefined : yield* decode(JobId, "before", opts.before)
+          return yield* statuses.list(resolved.type, { limit, before })
+        }),
+      latest: (jobType) =>
+        Effect.flatMap(job(jobType), (resolved) =>
+          Effect.map(statuses.list(resolved.type, { limit: 1 }), (rows) => Option.fromNullable(rows[0])),
+        ),
+      status: (jobType, jobId) =>
+        Effect.gen(function* () {
+          const resolved = yield* job(jobType)
+          return yield* statuses.get(resolved.type, yield* decode(JobId, "jobId", jobId))
+        }),
+      history: (jobType, jobId) =>
+        Effect.gen(function* () {
+          const resolved = yield* job(jobType)
+          return yield* statuses.history(resolved.type, yield* decode(JobId, "jobId", jobId), MaxListLimit)
+        }),
+      running: Effect.map(Ref.get(executions), (m) => [...m.values()]),
+      awaitExecution: (jobId) =>
+        Effect.flatMap(Ref.get(executions), (m) => {
+          const execution = m.get(jobId as JobId)
+          return execution ? Effect.asSome(execution.await) : Effect.succeedNone
+        }),
+      shutdown,
+    })
+    services = services.pipe(
+      Context.add(JobManager, manager),
+      Context.add(LockRepository, locks),
+      Context.add(StatusRepository, statuses),
+    ) as Context.Context<never>
+    return manager
+  })
+
+/** The manager as a layer; its scope is the layer's. */
+export const layer = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirements<Jobs>, Provided>>(
+  jobs: Jobs,
+  options?: JobManagerOptions,
+): Layer.Layer<JobManager, InvalidJobDefinition, JobRunner | StatusRepository | LockRepository | R> =>
+  Layer.scoped(JobManager, make<Jobs, R>(jobs, options))
+
+/** The manager with its runner and leases: needs only the two repositories (a store layer). */
+export const layerWithRunner = <
+  const Jobs extends Iterable<Any<any>>,
+  R = Exclude<Requirements<Jobs>, Provided>,
+>(
+  jobs: Jobs,
+  options?: JobManagerOptions,
+): Layer.Layer<JobManager, InvalidJobDefinition, StatusRepository | LockRepository | R> =>
+  layer<Jobs, R>(jobs, options).pipe(Layer.provide(JobRunnerLayer.layer), Layer.provide(LeaseLayer.layer))

@@ -1,0 +1,256 @@
+import { Clock, Context, Deferred, Duration, Effect, Either, Layer, Metric, Option, Schedule } from "effect"
+import type { CronSchedule } from "../domain/CronSchedule.js"
+import { failureMessage, SchedulingPreconditionsFailed } from "../domain/Errors.js"
+import { makeJobId, makeTriggerId } from "../domain/Ids.js"
+import { statusAt } from "../domain/JobStatus.js"
+import * as JobMetrics from "../domain/Metrics.js"
+import { LockRepository } from "../ports/LockRepository.js"
+import { StatusRepository } from "../ports/StatusRepository.js"
+import { bounded, boundLocks, boundStatuses } from "../ports/StoreBounds.js"
+import type { ResolvedJob } from "./Job.js"
+import { JobManager } from "./JobManager.js"
+
+/** @deprecated Import it from Errors (kept here for one release). */
+export { SchedulingPreconditionsFailed }
+
+export interface SchedulerOptions {
+  /** false disables cron scheduling (manual triggers keep working). Defaults to true. */
+  readonly enabled?: boolean | undefined
+  /** Must succeed before anything is scheduled (ha-jobs' ensureJobPreconditions). */
+  readonly preconditions?: Effect.Effect<void, unknown> | undefined
+  /** A slot found later than this (a paused process) is not fired; catch-up covers downtime. Defaults to 1 minute. */
+  readonly misfireThreshold?: Duration.DurationInput | undefined
+}
+
+/** One claim attempt waits at most this long (a hung store connection must not hold the cron loop). */
+const claimAttemptMs = 10_000
+
+/** Fires cron slots: every instance schedules every cron job; the store lets each slot run once. */
+export class Scheduler extends Context.Tag("effect-ha-jobs/Scheduler")<
+  Scheduler,
+  {
+    /**
+     * Completes once every cron job is scheduled and its catch-up decided: true, or false when
+     * scheduling is disabled; fails when the preconditions failed.
+     */
+    readonly scheduled: Effect.Effect<boolean, SchedulingPreconditionsFailed>
+    /** The next `count` slots of a job type, from now (empty for jobs without cron). */
+    readonly nextRuns: (jobType: ResolvedJob, count: number) => Effect.Effect<ReadonlyArray<Date>>
+  }
+>() {}
+
+export const make = (options: SchedulerOptions = {}) =>
+  Effect.gen(function* () {
+    const manager = yield* JobManager
+    const locks = boundLocks(yield* LockRepository)
+    const statuses = boundStatuses(yield* StatusRepository)
+    const scope = yield* Effect.scope
+    const misfireMs = Duration.toMillis(Duration.decode(options.misfireThreshold ?? "1 minute"))
+    const scheduled = yield* Deferred.make<boolean, SchedulingPreconditionsFailed>()
+    const jobs = yield* Effect.forEach(manager.jobTypes, (t) => manager.job(t)).pipe(Effect.orDie)
+    const cronJobs = jobs.flatMap((job) => (Option.isSome(job.cron) ? [{ job, cron: job.cron.value }] : []))
+
+    const countMissed = (job: ResolvedJob) =>
+      Metric.increment(Metric.tagged(JobMetrics.missedSlots, "job_type", job.type))
+
+    /**
+     * Claims the slot, retrying while the store is unreachable (200 ms, doubling, at most 5 s apart;
+     * each attempt bounded too) until `giveUpAt`: a short outage delays the run instead of dropping it.
+     * A retry is a new claim, so at worst an answer lost in the outage costs the slot, never a second run.
+     */
+    const claim = (job: ResolvedJob, slot: number, giveUpAt: number) =>
+      Effect.gen(function* () {
+        for (let failures = 0; ; failures++) {
+          const left = giveUpAt - (yield* Clock.currentTimeMillis)
+          const attempt = yield* locks
+            .claimSlot({ jobType: job.type, slot, instance: manager.instance })
+            .pipe(
+              bounded("claimSlot", Duration.millis(Math.max(1, Math.min(left, claimAttemptMs)))),
+              Effect.either,
+            )
+          if (Either.isRight(attempt)) {
+            if (failures > 0) yield* Effect.logInfo(`slot claimed after ${failures} failed attempts`)
+            return attempt.right
+          }
+          const delay = Math.min(200 * 2 ** failures, 5_000)
+          if ((yield* Clock.currentTimeMillis) + delay >= giveUpAt) {
+            yield* countMissed(job)
+            return yield* Effect.fail(attempt.left)
+          }
+          if (failures === 0)
+            yield* Effect.logWarning("claiming the slot failed; retrying").pipe(
+              Effect.annotateLogs({ error: attempt.left.message, until: new Date(giveUpAt).toISOString() }),
+            )
+          yield* Effect.sleep(Duration.millis(delay))
+        }
+      })
+
+    /**
+     * Until when a slot's claim is retried while the store is unreachable: at least up to the misfire
+     * threshold, and, as a catch-up after downtime would (catchUp "run-once"), as long as the next
+     * regular slot is more than `acceptableDelay` away; never past the next slot, which supersedes it.
+     */
+    const claimDeadline = (job: ResolvedJob, slot: number, next: number) =>
+      Math.min(
+        next,
+        Math.max(
+          slot + misfireMs,
+          job.catchUp === "skip" ? Number.NEGATIVE_INFINITY : next - Duration.toMillis(job.acceptableDelay),
+        ),
+      )
+
+    /** Claims the slot; the claimant triggers, and records an overlap when the lock is held. */
+    const fire = (job: ResolvedJob, slot: number, source: "cron" | "catch-up", giveUpAt: number) =>
+      Effect.gen(function* () {
+        if (!(yield* claim(job, slot, giveUpAt))) return
+        if (source === "cron")
+          yield* Metric.update(
+            Metric.tagged(JobMetrics.scheduleLag, "job_type", job.type),
+            (yield* Clock.currentTimeMillis) - slot,
+          )
+        const result = yield* manager.trigger(job.type, { source, scheduledAt: slot })
+        if (result._tag === "Locked") {
+          yield* Metric.increment(Metric.tagged(JobMetrics.skippedSlots, "job_type", job.type))
+          const now = yield* Clock.currentTimeMillis
+          yield* statuses.save(
+            statusAt(now, {
+              triggerId: yield* makeTriggerId,
+              jobType: job.type,
+              jobId: yield* makeJobId,
+              lockType: job.lockType,
+              jobState: "SKIPPED",
+              attempt: 1,
+              triggerSource: source,
+              reason: `overlap: ${result.jobType} ${result.jobId} still holds lock ${job.lockType}`,
+              scheduledAt: new Date(slot),
+              instance: manager.instance,
+            }),
+          )
+        } else if (result._tag === "Failed") {
+          yield* Effect.logWarning(`scheduled run did not start: ${result.message}`)
+        }
+      }).pipe(
+        // A defect too (a driver bug, a throw in row mapping) costs this slot only, never the loop.
+        Effect.catchAllCause((cause) =>
+          Effect.logError("firing a cron slot failed").pipe(
+            Effect.annotateLogs("error", failureMessage(cause)),
+          ),
+        ),
+        Effect.annotateLogs({ jobType: job.type, slot: new Date(slot).toISOString() }),
+      )
+
+    const catchUp = (job: ResolvedJob, cron: CronSchedule) =>
+      Effect.gen(function* () {
+        if (job.catchUp === "skip") return
+        const last = yield* locks.lastSlot(job.type)
+        if (Option.isNone(last)) return // never scheduled before: nothing was missed
+        const now = yield* Clock.currentTimeMillis
+        const missed = cron.next(last.value)
+        if (missed === undefined || missed >= now) return
+        const upcoming = cron.next(now)
+        if (upcoming !== undefined && upcoming - now <= Duration.toMillis(job.acceptableDelay)) {
+          yield* Effect.logInfo("a slot was missed during downtime; the next regular run is soon enough")
+          return
+        }
+        const latestMissed = cron.previous(now + 1) ?? missed
+        yield* Effect.logInfo("a slot was missed during downtime; running the job now")
+        // Claiming the missed slot makes the catch-up run once, however many instances start.
+        yield* fire(job, latestMissed, "catch-up", now + misfireMs)
+      }).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.logError("catch-up check failed").pipe(Effect.annotateLogs("error", failureMessage(cause))),
+        ),
+      )
+
+    const loop = (job: ResolvedJob, cron: CronSchedule) =>
+      Effect.gen(function* () {
+        let after = yield* Clock.currentTimeMillis
+        while (true) {
+          const slot = cron.next(after)
+          if (slot === undefined) return yield* Effect.logInfo("the cron expression fires no more")
+          const now = yield* Clock.currentTimeMillis
+          if (slot > now) yield* Effect.sleep(Duration.millis(slot - now))
+          const firedAt = yield* Clock.currentTimeMillis
+          const giveUpAt = claimDeadline(job, slot, cron.next(slot) ?? Number.POSITIVE_INFINITY)
+          // Each slot fires on its own fiber: a slow or hung claim or start delays only its own slot,
+          // and the next slot is claimed on time (an overlap if this one still holds or starts).
+          if (firedAt - slot <= misfireMs) yield* Effect.forkIn(fire(job, slot, "cron", giveUpAt), scope)
+          else {
+            yield* countMissed(job)
+            yield* Effect.logWarning(`slot ${new Date(slot).toISOString()} missed by ${firedAt - slot} ms`)
+          }
+          after = Math.max(slot, firedAt - misfireMs)
+        }
+      }).pipe(Effect.annotateLogs({ jobType: job.type }))
+
+    /** Keeps a continuous job running somewhere: start it whenever its lock is free. */
+    const watch = (job: ResolvedJob, every: Duration.Duration, restartDelay: Duration.Duration) =>
+      Effect.gen(function* () {
+        if (Option.isSome(yield* locks.holder(job.lockType))) return
+        const [latest] = yield* statuses.list(job.type, { limit: 1 })
+        if (latest?.jobState === "CANCELED" && latest.reason === "cancelled") return // a user's cancel sticks
+        const now = yield* Clock.currentTimeMillis
+        // A job that failed by itself waits before restarting (no crash loop); a lost lease does not.
+        const crashed = latest?.jobState === "FAILED" && latest.reason !== "lease lost"
+        if (crashed && now - latest.jobStatusTs.getTime() < Duration.toMillis(restartDelay)) return
+        const result = yield* manager.trigger(job.type, { source: "continuous" })
+        if (result._tag === "Started") yield* Effect.logInfo("lock free: started the continuous job here")
+      }).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning("watching a continuous job failed").pipe(
+            Effect.annotateLogs("error", failureMessage(cause)),
+          ),
+        ),
+        Effect.repeat(Schedule.spaced(every)),
+        Effect.annotateLogs({ jobType: job.type }),
+      )
+
+    const start = Effect.gen(function* () {
+      if (options.enabled === false) {
+        yield* Effect.logWarning("cron scheduling is disabled; manual triggers still work")
+        return yield* Deferred.succeed(scheduled, false)
+      }
+      const ready = yield* Effect.exit(options.preconditions ?? Effect.void)
+      if (ready._tag === "Failure") {
+        const message = `scheduling preconditions failed: ${failureMessage(ready.cause)}`
+        yield* Effect.logError(message)
+        return yield* Deferred.fail(scheduled, new SchedulingPreconditionsFailed({ message }))
+      }
+      yield* Effect.forEach(cronJobs, ({ job, cron }) => catchUp(job, cron), {
+        concurrency: "unbounded",
+        discard: true,
+      })
+      yield* Effect.forEach(cronJobs, ({ job, cron }) => Effect.forkScoped(loop(job, cron)), {
+        discard: true,
+      })
+      for (const job of jobs)
+        if (Option.isSome(job.continuous))
+          yield* Effect.forkScoped(
+            watch(job, job.continuous.value.watchEvery, job.continuous.value.restartDelay),
+          )
+      yield* Deferred.succeed(scheduled, true)
+    })
+    yield* Effect.forkScoped(start)
+
+    return Scheduler.of({
+      scheduled: Deferred.await(scheduled),
+      nextRuns: (job, count) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          if (Option.isNone(job.cron)) return []
+          const out: Array<Date> = []
+          let after = now
+          for (let i = 0; i < count; i++) {
+            const next = job.cron.value.next(after)
+            if (next === undefined) break
+            out.push(new Date(next))
+            after = next
+          }
+          return out
+        }),
+    })
+  })
+
+export const layer = (
+  options?: SchedulerOptions,
+): Layer.Layer<Scheduler, never, JobManager | LockRepository | StatusRepository> =>
+  Layer.scoped(Scheduler, make(options))

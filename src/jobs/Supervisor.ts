@@ -1,0 +1,139 @@
+import { Chunk, Clock, Duration, Effect, Metric, Option, Schedule, Schema } from "effect"
+import * as Job from "../core/Job.js"
+import { JobContext } from "../core/JobContext.js"
+import { JobManager } from "../core/JobManager.js"
+import type { JobId } from "../domain/Ids.js"
+import { type JobStatus, statusAt } from "../domain/JobStatus.js"
+import type { LeaseOptions } from "../domain/LeaseTiming.js"
+import * as JobMetrics from "../domain/Metrics.js"
+import type { LockType } from "../domain/Names.js"
+import { type LockHolder, LockRepository } from "../ports/LockRepository.js"
+import { StatusRepository } from "../ports/StatusRepository.js"
+
+export const SupervisorJobType = "supervisor"
+
+export interface SupervisorOptions {
+  /** When the supervisor runs. Defaults to every minute (`0 * * * * ?`, as in ha-jobs' README). */
+  readonly cron?: string | undefined
+  /** A PENDING execution without a lease becomes DEAD once its last status is this old. Defaults to 5 minutes. */
+  readonly deadAfter?: Duration.DurationInput | undefined
+  /** Page size of the pending-execution scan. Defaults to 100. */
+  readonly pageSize?: number | undefined
+  /** Executions per job type inspected for retries. Defaults to 100. */
+  readonly retryWindow?: number | undefined
+  /** A failed trigger older than this is no longer retried. Defaults to 1 day. */
+  readonly retryHorizon?: Duration.DurationInput | undefined
+  /** The supervisor's own lease; a short one lets another instance take supervision over sooner. */
+  readonly lease?: LeaseOptions | undefined
+}
+
+/** What one supervisor run did; stored as its status content. */
+export class SupervisionReport extends Schema.Class<SupervisionReport>("SupervisionReport")({
+  pendingChecked: Schema.Number,
+  markedDead: Schema.Array(Schema.String),
+  retried: Schema.Array(Schema.String),
+}) {}
+
+/**
+ * Marks dead executions DEAD and retries failed triggers. Every pending execution of every job type
+ * is checked, page by page (ha-jobs looked at the newest ten only).
+ */
+export const supervise = (options: SupervisorOptions = {}) =>
+  Effect.gen(function* () {
+    const manager = yield* JobManager
+    const locks = yield* LockRepository
+    const statuses = yield* StatusRepository
+    const self = yield* Effect.serviceOption(JobContext)
+    const deadAfter = Duration.toMillis(Duration.decode(options.deadAfter ?? "5 minutes"))
+    const horizon = Duration.toMillis(Duration.decode(options.retryHorizon ?? "1 day"))
+    const pageSize = options.pageSize ?? 100
+    const now = yield* Clock.currentTimeMillis
+    const holders = new Map<LockType, Option.Option<LockHolder>>()
+    const holderOf = (lockType: LockType) =>
+      holders.has(lockType)
+        ? Effect.succeed(holders.get(lockType)!)
+        : Effect.tap(locks.holder(lockType), (h) => Effect.sync(() => holders.set(lockType, h)))
+
+    let pendingChecked = 0
+    const markedDead: Array<string> = []
+    const retried: Array<string> = []
+
+    for (const jobType of manager.jobTypes) {
+      const job = yield* manager.job(jobType)
+      // Phase 1: dead executions. The store's lease is the truth; the age only delays the verdict.
+      let before: JobId | undefined
+      while (true) {
+        const page = yield* statuses.listPending(jobType, { limit: pageSize, before })
+        for (const s of page) {
+          pendingChecked++
+          if (Option.isSome(self) && s.jobId === self.value.jobId) continue
+          const holder = yield* holderOf(s.lockType)
+          if (Option.isSome(holder) && holder.value.jobId === s.jobId) continue
+          if (now - s.jobStatusTs.getTime() < deadAfter) continue
+          // Re-read after the lease check: an execution writes its final status before releasing.
+          const latest = yield* statuses.get(jobType, s.jobId)
+          if (Option.isNone(latest) || latest.value.jobResult !== "PENDING") continue
+          yield* statuses.save(
+            statusAt(now, {
+              ...latest.value,
+              jobState: "DEAD",
+              reason: `no lease held for this execution (last status ${latest.value.jobStatusTs.toISOString()}${latest.value.instance ? ` from ${latest.value.instance}` : ""})`,
+            }),
+          )
+          markedDead.push(`${jobType}/${s.jobId}`)
+          yield* Metric.increment(Metric.tagged(JobMetrics.dead, "job_type", jobType))
+        }
+        if (page.length < pageSize) break
+        before = page[page.length - 1]!.jobId
+      }
+
+      // Phase 2: retries, per trigger, within the recent executions of the job type.
+      if (job.retries === 0 || Option.isSome(job.continuous)) continue // continuous jobs are restarted by the instances
+      const recent = yield* statuses.list(jobType, { limit: options.retryWindow ?? 100 })
+      const byTrigger = new Map<string, Array<JobStatus>>()
+      for (const s of recent) byTrigger.set(s.triggerId, [...(byTrigger.get(s.triggerId) ?? []), s])
+      for (const [triggerId, executions] of byTrigger) {
+        if (executions.some((s) => s.jobResult !== "FAILED")) continue
+        const last = executions[0]! // newest job id first
+        if (last.jobState === "CANCELED" && last.reason === "cancelled") continue // a user's cancel
+        const attempts = Math.max(...executions.map((s) => s.attempt))
+        if (attempts > job.retries) continue
+        const failedAt = last.jobStatusTs.getTime()
+        if (now - failedAt > horizon) continue
+        const delay = yield* nthDelay(job.retryBackoff, attempts)
+        if (now < failedAt + delay) continue
+        const result = yield* manager.retrigger(jobType, triggerId, attempts + 1)
+        if (result._tag === "Started") {
+          retried.push(`${jobType}/${triggerId}#${attempts + 1}`)
+          yield* Metric.increment(Metric.tagged(JobMetrics.retries, "job_type", jobType))
+        }
+      }
+    }
+    if (markedDead.length > 0 || retried.length > 0)
+      yield* Effect.logInfo(`supervisor: ${markedDead.length} marked DEAD, ${retried.length} retried`)
+    return new SupervisionReport({ pendingChecked, markedDead, retried })
+  })
+
+/** The n-th delay (1-based) of a backoff schedule. */
+const nthDelay = (schedule: Schedule.Schedule<unknown, unknown>, n: number) =>
+  Effect.map(
+    Schedule.run(
+      Schedule.delays(schedule),
+      0,
+      Array.from({ length: n }, () => undefined),
+    ),
+    (delays) => Option.match(Chunk.last(delays), { onNone: () => 0, onSome: Duration.toMillis }),
+  )
+
+/** The supervisor as a singleton job on lock type `supervisor`, scheduled by its cron. */
+export const job = (options: SupervisorOptions = {}) =>
+  Job.make({
+    type: SupervisorJobType,
+    lockType: SupervisorJobType,
+    cron: options.cron ?? "0 * * * * ?",
+    retries: 0,
+    catchUp: "skip",
+    lease: options.lease,
+    result: SupervisionReport,
+    run: supervise(options),
+  })

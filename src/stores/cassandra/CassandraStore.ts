@@ -1,0 +1,104 @@
+import { Config, type ConfigError, Effect, Layer, Option, type Scope } from "effect"
+import { StoreError } from "../../domain/Errors.js"
+import * as Env from "../../Env.js"
+import type { LockRepository } from "../../ports/LockRepository.js"
+import type { StatusRepository } from "../../ports/StatusRepository.js"
+import { boundLocks, boundStatuses } from "../../ports/StoreBounds.js"
+import * as StoreProbe from "../../ports/StoreProbe.js"
+import { type CassandraOptions, config, resolveEffect } from "./CassandraConfig.js"
+import { makeLocks } from "./CassandraLocks.js"
+import { makeStatuses } from "./CassandraStatuses.js"
+import { checkSchema } from "./CassandraTables.js"
+import { type Client, connect, makeSession } from "./Driver.js"
+
+export type {
+  CassandraConfig,
+  CassandraOptions,
+  Consistency,
+  SerialConsistency,
+} from "./CassandraConfig.js"
+export { config, defaults } from "./CassandraConfig.js"
+export { leaseTtlSeconds, lwtOutcomeUnknown } from "./CassandraLocks.js"
+
+export interface CassandraStores {
+  readonly lockRepository: LockRepository["Type"]
+  readonly statusRepository: StatusRepository["Type"]
+  /** The connected cassandra-driver client (shut down when the scope closes). */
+  readonly client: Client
+  /** For messages: "Cassandra at host1,host2, keyspace ha_jobs". */
+  readonly name: string
+}
+
+/**
+ * Connects (one cassandra-driver Client in the current scope, shut down when it closes), checks that
+ * the keyspace has the tables of migrations/cassandra, and builds both repositories on it. Fails
+ * within `connectTimeout` (plus a request timeout for the schema check and one write) with an error
+ * that names what is wrong and how to fix it: unreachable contact points, unknown data center,
+ * missing or rejected credentials, missing keyspace, tables or columns, a keyspace that cannot take
+ * a write (too few replicas up for its replication and consistency, no MODIFY permission).
+ */
+export const make = (options: CassandraOptions): Effect.Effect<CassandraStores, StoreError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const resolved = yield* resolveEffect(options)
+    const client = yield* connect(resolved)
+    const session = makeSession(client, resolved)
+    yield* checkSchema(session)
+    const lockRepository = makeLocks(session)
+    const statusRepository = makeStatuses(session)
+    const name = `Cassandra at ${resolved.contactPoints.join(",")}, keyspace ${resolved.keyspace}`
+    // A keyspace that reads but cannot take a write at the configured consistency (replicas down or
+    // missing, no MODIFY permission) would start and fail every trigger; one write tells.
+    yield* StoreProbe.check(boundLocks(lockRepository), boundStatuses(statusRepository)).pipe(
+      Effect.mapError(
+        (e) =>
+          new StoreError({
+            operation: "open",
+            message: `cannot use ${name}: ${e.operation} failed: ${e.message}${probeHint(e.message)}`,
+            cause: e,
+          }),
+      ),
+    )
+    return { lockRepository, statusRepository, client, name }
+  })
+
+/** What to do about the usual reasons a reachable, migrated keyspace refuses the probe's write. */
+const probeHint = (message: string): string =>
+  /Not enough replicas|Unavailable/i.test(message)
+    ? `; fewer replicas are up than the keyspace's replication and ${Env.CassandraConsistency.name} / ${Env.CassandraSerialConsistency.name} need (QUORUM and SERIAL need a majority of the replicas): start the missing nodes, or lower the replication factor (ALTER KEYSPACE) or the consistency`
+    : /permission|Unauthorized/i.test(message)
+      ? `; grant SELECT and MODIFY on the keyspace to ${Env.CassandraUsername.name}`
+      : ""
+
+/** Both repositories on one Cassandra keyspace. */
+export const layer = (
+  options: CassandraOptions,
+): Layer.Layer<LockRepository | StatusRepository, StoreError> =>
+  Layer.scopedContext(Effect.map(make(options), (stores) => StoreProbe.storeContext(stores, stores.name)))
+
+/**
+ * Both repositories, the options read from a Config (Effect's meaning of `layerConfig`): one Config
+ * for all of them, or one per field (`Config.Wrap`).
+ */
+export const layerConfig = (
+  config: Config.Config.Wrap<CassandraOptions>,
+): Layer.Layer<LockRepository | StatusRepository, StoreError | ConfigError.ConfigError> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))
+
+/**
+ * Both repositories, configured from the environment (the CASSANDRA_* variables of Env):
+ * CASSANDRA_CONTACT_POINTS (required, comma list), CASSANDRA_LOCAL_DC (datacenter1),
+ * CASSANDRA_KEYSPACE (ha_jobs), CASSANDRA_CONSISTENCY (LOCAL_QUORUM), CASSANDRA_SERIAL_CONSISTENCY
+ * (LOCAL_SERIAL), CASSANDRA_USERNAME and CASSANDRA_PASSWORD (optional), CASSANDRA_REQUEST_TIMEOUT
+ * (12 seconds), CASSANDRA_CONNECT_TIMEOUT (10 seconds), CASSANDRA_STATUS_RETENTION (14 days).
+ */
+export const layerFromEnv = (): Layer.Layer<
+  LockRepository | StatusRepository,
+  StoreError | ConfigError.ConfigError
+> => layerConfig(config)
+
+/** What `layerFromEnv` would use, for start-up messages (no credentials). */
+export const describeFromEnv: Effect.Effect<string, ConfigError.ConfigError> = Effect.gen(function* () {
+  const points = yield* Config.option(Env.CassandraContactPoints.config)
+  const keyspace = yield* Env.CassandraKeyspace.config
+  return `Cassandra at ${Option.match(points, { onNone: () => "?", onSome: (p) => p.join(",") })}, keyspace ${keyspace}`
+})

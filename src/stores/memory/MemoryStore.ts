@@ -1,0 +1,160 @@
+import { Duration, Effect, Layer, Option, Ref } from "effect"
+import type { JobId } from "../../domain/Ids.js"
+import type { JobStatus } from "../../domain/JobStatus.js"
+import type { JobType, LockType } from "../../domain/Names.js"
+import {
+  type AcquireResult,
+  type LockHolder,
+  LockRepository,
+  type RenewResult,
+} from "../../ports/LockRepository.js"
+import { type ListOptions, StatusRepository } from "../../ports/StatusRepository.js"
+import { storeContext } from "../../ports/StoreProbe.js"
+
+interface Lease extends LockHolder {
+  readonly expiresAt: number
+  readonly cancelRequested: boolean
+}
+
+interface LockRow {
+  readonly lease: Lease | undefined
+  /** Survives expiry and release, so tokens keep increasing. */
+  readonly lastToken: number
+}
+
+interface Execution {
+  readonly history: Array<JobStatus>
+}
+
+/**
+ * An in-process store: the reference implementation of the store contract, and the test double.
+ * Each run of this Effect is a new, empty store; nothing survives the process.
+ */
+export const make: Effect.Effect<{
+  readonly lockRepository: LockRepository["Type"]
+  readonly statusRepository: StatusRepository["Type"]
+}> = Effect.gen(function* () {
+  // The store keeps its own time, like a server: callers' clocks (even skewed ones) do not matter.
+  const clock = yield* Effect.clock
+  const locks = yield* Ref.make(new Map<LockType, LockRow>())
+  // jobType -> slot -> claimant
+  const slots = yield* Ref.make(new Map<JobType, ReadonlyMap<number, string>>())
+  // jobType -> jobId -> history (oldest first); mutated only inside Ref.update for atomicity.
+  const statuses = yield* Ref.make(new Map<JobType, Map<JobId, Execution>>())
+
+  const live = (row: LockRow | undefined, now: number): Lease | undefined =>
+    row?.lease !== undefined && row.lease.expiresAt > now ? row.lease : undefined
+
+  const modifyLock = <A>(lockType: LockType, f: (row: LockRow, now: number) => readonly [A, LockRow]) =>
+    Effect.flatMap(clock.currentTimeMillis, (now) =>
+      Ref.modify(locks, (map) => {
+        const [a, next] = f(map.get(lockType) ?? { lease: undefined, lastToken: 0 }, now)
+        return [a, new Map(map).set(lockType, next)] as const
+      }),
+    )
+
+  const lockRepository = LockRepository.of({
+    acquire: ({ lockType, jobType, jobId, ttl }) =>
+      modifyLock<AcquireResult>(lockType, (row, now) => {
+        const current = live(row, now)
+        if (current) return [{ _tag: "Held", holder: holderOf(current) }, row]
+        const token = row.lastToken + 1
+        const lease: Lease = {
+          lockType,
+          jobType,
+          jobId,
+          token,
+          expiresAt: now + Duration.toMillis(ttl),
+          cancelRequested: false,
+        }
+        return [
+          { _tag: "Acquired", token },
+          { lease, lastToken: token },
+        ]
+      }),
+    renew: (key, ttl) =>
+      modifyLock<RenewResult>(key.lockType, (row, now) => {
+        const current = live(row, now)
+        if (!current || current.jobId !== key.jobId || current.token !== key.token) return ["lost", row]
+        if (current.cancelRequested) return ["cancel-requested", row]
+        return ["renewed", { ...row, lease: { ...current, expiresAt: now + Duration.toMillis(ttl) } }]
+      }),
+    release: (key) =>
+      modifyLock(key.lockType, (row, now) => {
+        const current = live(row, now)
+        if (!current || current.jobId !== key.jobId || current.token !== key.token) return [false, row]
+        return [true, { ...row, lease: undefined }]
+      }),
+    holder: (lockType) =>
+      Effect.flatMap(clock.currentTimeMillis, (now) =>
+        Effect.map(Ref.get(locks), (map) =>
+          Option.map(Option.fromNullable(live(map.get(lockType), now)), holderOf),
+        ),
+      ),
+    requestCancel: (lockType, jobType) =>
+      modifyLock(lockType, (row, now) => {
+        const current = live(row, now)
+        if (!current || current.jobType !== jobType) return [Option.none(), row]
+        return [Option.some(holderOf(current)), { ...row, lease: { ...current, cancelRequested: true } }]
+      }),
+    claimSlot: ({ jobType, slot, instance }) =>
+      Ref.modify(slots, (map) => {
+        const claimed = map.get(jobType) ?? new Map<number, string>()
+        if (claimed.has(slot)) return [false, map]
+        return [true, new Map(map).set(jobType, new Map(claimed).set(slot, instance))]
+      }),
+    lastSlot: (jobType) =>
+      Effect.map(Ref.get(slots), (map) => {
+        const claimed = [...(map.get(jobType)?.keys() ?? [])]
+        return claimed.length === 0 ? Option.none() : Option.some(Math.max(...claimed))
+      }),
+  })
+
+  const latestOf = (jobType: JobType, { limit, before }: ListOptions, keep: (latest: JobStatus) => boolean) =>
+    Effect.map(Ref.get(statuses), (map) =>
+      [...(map.get(jobType)?.entries() ?? [])]
+        .filter(([jobId]) => before === undefined || jobId < before)
+        .sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0))
+        .map(([, e]) => e.history[e.history.length - 1]!)
+        .filter(keep)
+        .slice(0, limit),
+    )
+
+  const statusRepository = StatusRepository.of({
+    save: (status) =>
+      Ref.update(statuses, (map) => {
+        const next = new Map(map)
+        const executions = new Map(next.get(status.jobType) ?? [])
+        const history = executions.get(status.jobId)?.history ?? []
+        executions.set(status.jobId, { history: [...history, status] })
+        return next.set(status.jobType, executions)
+      }),
+    list: (jobType, options) => latestOf(jobType, options, () => true),
+    listPending: (jobType, options) => latestOf(jobType, options, (s) => s.jobResult === "PENDING"),
+    get: (jobType, jobId) =>
+      Effect.map(Ref.get(statuses), (map) =>
+        Option.fromNullable(map.get(jobType)?.get(jobId)?.history.at(-1)),
+      ),
+    history: (jobType, jobId, limit) =>
+      Effect.map(Ref.get(statuses), (map) =>
+        [...(map.get(jobType)?.get(jobId)?.history ?? [])].reverse().slice(0, limit),
+      ),
+  })
+
+  return { lockRepository, statusRepository } as const
+})
+
+const holderOf = ({ lockType, jobType, jobId, token }: Lease): LockHolder => ({
+  lockType,
+  jobType,
+  jobId,
+  token,
+})
+
+/**
+ * Both repositories on one in-memory store, new each time the layer is built. Build it once and
+ * share it to simulate a cluster.
+ */
+export const layer: Layer.Layer<LockRepository | StatusRepository> = Layer.effectContext(
+  Effect.map(make, (stores) => storeContext(stores, "in-memory store")),
+)

@@ -1,0 +1,138 @@
+import type { SqlClient } from "@effect/sql"
+import type { Fragment } from "@effect/sql/Statement"
+import { Duration, Effect, Option } from "effect"
+import type { JobId } from "../../domain/Ids.js"
+import type { JobType, LockType } from "../../domain/Names.js"
+import {
+  type AcquireResult,
+  type LockHolder,
+  LockRepository,
+  type RenewResult,
+} from "../../ports/LockRepository.js"
+import { storeError } from "./storeError.js"
+
+/**
+ * The store's time (epoch millis) as a fragment of a statement. The dialect chooses it: an expression
+ * of the server's clock on PostgreSQL, a parameter read from one Effect clock on SQLite.
+ */
+export type Now = Effect.Effect<Fragment>
+
+interface HolderRow {
+  readonly lock_type: string
+  readonly job_type: string
+  readonly job_id: string
+  // PostgreSQL returns BIGINT as a string.
+  readonly token: number | string
+}
+
+const holderOf = (r: HolderRow): LockHolder => ({
+  lockType: r.lock_type as LockType,
+  jobType: r.job_type as JobType,
+  jobId: r.job_id as JobId,
+  token: Number(r.token),
+})
+
+/** Whole milliseconds: a BIGINT parameter on PostgreSQL refuses "1500.5". */
+const millis = (d: Duration.Duration) => Math.round(Duration.toMillis(d))
+
+/**
+ * Leases in one table, for every SQL dialect. Each operation decides in one statement (a conditional
+ * upsert or update with RETURNING), so there is no read-then-write race between instances; expiry is
+ * compared with `now`, the store's one clock, never a caller's.
+ */
+export const make = (sql: SqlClient.SqlClient, now: Now) => {
+  const holderAt = (lockType: LockType, t: Fragment) =>
+    sql<HolderRow>`
+      SELECT lock_type, job_type, job_id, token FROM ha_locks
+      WHERE lock_type = ${lockType} AND job_id IS NOT NULL AND expires_at > ${t}`
+
+  return LockRepository.of({
+    acquire: ({ lockType, jobType, jobId, ttl }) =>
+      Effect.gen(function* () {
+        for (let attempt = 0; attempt < 3; attempt++) {
+          const t = yield* now
+          // last_token survives release and expiry, so tokens keep increasing.
+          const won = yield* sql<{ token: number | string }>`
+            INSERT INTO ha_locks (lock_type, job_type, job_id, token, expires_at, cancel_requested, last_token)
+            VALUES (${lockType}, ${jobType}, ${jobId}, 1, ${t} + ${millis(ttl)}, 0, 1)
+            ON CONFLICT (lock_type) DO UPDATE SET
+              job_type = excluded.job_type, job_id = excluded.job_id,
+              token = ha_locks.last_token + 1, last_token = ha_locks.last_token + 1,
+              expires_at = excluded.expires_at, cancel_requested = 0
+            WHERE ha_locks.job_id IS NULL OR ha_locks.expires_at <= ${t}
+            RETURNING token`
+          if (won[0]) return { _tag: "Acquired", token: Number(won[0].token) } satisfies AcquireResult
+          // Only to name the holder in the answer; the decision above is already made.
+          const held = yield* holderAt(lockType, t)
+          // Released or expired between the two statements: try again.
+          if (held[0]) return { _tag: "Held", holder: holderOf(held[0]) } satisfies AcquireResult
+        }
+        return yield* Effect.fail(
+          storeError("acquire", "the lock changed hands three times in a row; try again"),
+        )
+      }).pipe(Effect.mapError((e) => (e._tag === "StoreError" ? e : storeError("acquire", e)))),
+
+    renew: (key, ttl) =>
+      Effect.gen(function* () {
+        const t = yield* now
+        // Extends the lease unless a cancel was requested; no row means it is gone.
+        const rows = yield* sql<{ cancel_requested: number }>`
+          UPDATE ha_locks
+          SET expires_at = CASE WHEN cancel_requested = 0 THEN ${t} + ${millis(ttl)} ELSE expires_at END
+          WHERE lock_type = ${key.lockType} AND job_id = ${key.jobId} AND token = ${key.token}
+            AND expires_at > ${t}
+          RETURNING cancel_requested`
+        const row = rows[0]
+        const result: RenewResult =
+          row === undefined ? "lost" : Number(row.cancel_requested) ? "cancel-requested" : "renewed"
+        return result
+      }).pipe(Effect.mapError((e) => storeError("renew", e))),
+
+    release: (key) =>
+      Effect.gen(function* () {
+        const t = yield* now
+        const rows = yield* sql<{ lock_type: string }>`
+          UPDATE ha_locks
+          SET job_type = NULL, job_id = NULL, token = NULL, expires_at = NULL, cancel_requested = 0
+          WHERE lock_type = ${key.lockType} AND job_id = ${key.jobId} AND token = ${key.token}
+            AND expires_at > ${t}
+          RETURNING lock_type`
+        return rows.length > 0
+      }).pipe(Effect.mapError((e) => storeError("release", e))),
+
+    holder: (lockType) =>
+      Effect.flatMap(now, (t) => holderAt(lockType, t)).pipe(
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), holderOf)),
+        Effect.mapError((e) => storeError("holder", e)),
+      ),
+
+    requestCancel: (lockType, jobType) =>
+      Effect.gen(function* () {
+        const t = yield* now
+        const rows = yield* sql<HolderRow>`
+          UPDATE ha_locks SET cancel_requested = 1
+          WHERE lock_type = ${lockType} AND job_type = ${jobType} AND job_id IS NOT NULL
+            AND expires_at > ${t}
+          RETURNING lock_type, job_type, job_id, token`
+        return Option.map(Option.fromNullable(rows[0]), holderOf)
+      }).pipe(Effect.mapError((e) => storeError("requestCancel", e))),
+
+    claimSlot: ({ jobType, slot, instance }) =>
+      Effect.gen(function* () {
+        const t = yield* now
+        const rows = yield* sql<{ slot: number | string }>`
+          INSERT INTO ha_slots (job_type, slot, instance, claimed_at)
+          VALUES (${jobType}, ${slot}, ${instance}, ${t})
+          ON CONFLICT DO NOTHING RETURNING slot`
+        return rows.length > 0
+      }).pipe(Effect.mapError((e) => storeError("claimSlot", e))),
+
+    lastSlot: (jobType) =>
+      Effect.map(
+        sql<{
+          slot: number | string | null
+        }>`SELECT MAX(slot) AS slot FROM ha_slots WHERE job_type = ${jobType}`,
+        (rows) => Option.map(Option.fromNullable(rows[0]?.slot), Number),
+      ).pipe(Effect.mapError((e) => storeError("lastSlot", e))),
+  })
+}

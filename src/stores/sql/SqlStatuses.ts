@@ -1,0 +1,90 @@
+import type { SqlClient } from "@effect/sql"
+import { Effect, Option } from "effect"
+import { type ColumnCodecs, fromColumns, type JobStatus, toColumns } from "../../domain/JobStatus.js"
+import type { JobType } from "../../domain/Names.js"
+import { columnNames, statusFields } from "../../domain/StatusFields.js"
+import { type ListOptions, StatusRepository } from "../../ports/StatusRepository.js"
+import { storeError } from "./storeError.js"
+
+// PostgreSQL returns BIGINT columns as strings, SQLite as numbers: every number goes through Number().
+/** The SQL columns of each storage (StatusFields.ts): times as epoch milliseconds, JSON as text. */
+export const sqlCodecs: ColumnCodecs = {
+  text: { write: (v: string) => v, read: (c: string) => c },
+  int: { write: (v: number) => v, read: (c: number | string) => Number(c) },
+  long: { write: (v: number) => v, read: (c: number | string) => Number(c) },
+  timestamp: { write: (v: Date) => v.getTime(), read: (c: number | string) => new Date(Number(c)) },
+  // JSON as text: read back exactly as written, in every dialect.
+  json: { write: (v: unknown) => JSON.stringify(v), read: (c: string) => JSON.parse(c) as unknown },
+}
+
+type StatusRow = Readonly<Record<string, unknown>>
+
+/** The row of a status in both status tables (a column per field of StatusFields.ts). */
+export const columns = (s: JobStatus) => toColumns(s, sqlCodecs)
+
+const fromRow = (r: StatusRow): JobStatus => fromColumns((column) => r[column], sqlCodecs)
+
+/** Every column but the key is replaced when the latest status of an execution is written again. */
+const keyColumns = new Set([statusFields.jobType.column, statusFields.jobId.column])
+export const updatedColumns = columnNames(statusFields).filter((c) => !keyColumns.has(c))
+
+const decodeRows = (operation: string) => (rows: ReadonlyArray<StatusRow>) =>
+  Effect.try({ try: () => rows.map(fromRow), catch: (e) => storeError(operation, e) })
+
+/**
+ * Statuses in two tables, for every SQL dialect: the history (append-only) and the latest status per
+ * execution. Job ids are time-ordered text, compared byte-wise (PostgreSQL's columns say COLLATE "C").
+ */
+export const make = (sql: SqlClient.SqlClient) => {
+  const latest = (
+    operation: string,
+    jobType: JobType,
+    { limit, before }: ListOptions,
+    pendingOnly: boolean,
+  ) =>
+    sql<StatusRow>`
+      SELECT * FROM ha_executions
+      WHERE job_type = ${jobType}
+        ${before === undefined ? sql`` : sql`AND job_id < ${before}`}
+        ${pendingOnly ? sql`AND job_result = 'PENDING'` : sql``}
+      ORDER BY job_id DESC LIMIT ${limit}`.pipe(
+      Effect.mapError((e) => storeError(operation, e)),
+      Effect.flatMap(decodeRows(operation)),
+    )
+
+  const upsert = sql.unsafe(updatedColumns.map((c) => `${c} = excluded.${c}`).join(", "))
+
+  return StatusRepository.of({
+    save: (status) => {
+      const row = columns(status)
+      // Both writes or neither: the history and the latest status must agree.
+      return sql
+        .withTransaction(
+          Effect.zipRight(
+            sql`INSERT INTO ha_status_history ${sql.insert(row)}`,
+            sql`INSERT INTO ha_executions ${sql.insert(row)}
+                ON CONFLICT (job_type, job_id) DO UPDATE SET ${upsert}`,
+          ),
+        )
+        .pipe(
+          Effect.asVoid,
+          Effect.mapError((e) => storeError("save", e)),
+        )
+    },
+    list: (jobType, options) => latest("list", jobType, options, false),
+    listPending: (jobType, options) => latest("listPending", jobType, options, true),
+    get: (jobType, jobId) =>
+      sql<StatusRow>`SELECT * FROM ha_executions WHERE job_type = ${jobType} AND job_id = ${jobId}`.pipe(
+        Effect.mapError((e) => storeError("get", e)),
+        Effect.flatMap(decodeRows("get")),
+        Effect.map((rows) => Option.fromNullable(rows[0])),
+      ),
+    history: (jobType, jobId, limit) =>
+      sql<StatusRow>`
+        SELECT * FROM ha_status_history WHERE job_type = ${jobType} AND job_id = ${jobId}
+        ORDER BY id DESC LIMIT ${limit}`.pipe(
+        Effect.mapError((e) => storeError("history", e)),
+        Effect.flatMap(decodeRows("history")),
+      ),
+  })
+}

@@ -1,0 +1,163 @@
+import { HttpServer } from "@effect/platform"
+import { ConfigProvider, Context, Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
+import { afterEach, describe, expect, it } from "vitest"
+import * as Job from "../../src/core/Job.js"
+import { Forbidden } from "../../src/http/ApiErrors.js"
+import * as HaJobsHttp from "../../src/http/HaJobsHttp.js"
+import { memoryStores } from "../support/harness.js"
+import { jobsLayer, statusOf, type Target, targets } from "../support/httpHarness.js"
+
+const jobs = [Job.make({ type: "import", run: Effect.never })]
+const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } })
+
+describe.each(targets)("security through the %s", (_, start) => {
+  let app: Target | undefined
+  afterEach(() => app?.close())
+  const begin = async (http: HaJobsHttp.HttpOptions) => {
+    app = await start({ stores: Effect.runSync(memoryStores), jobs, http })
+    return app
+  }
+
+  it("a token from config: missing or wrong -> 401 with a challenge, right -> through", async () => {
+    const app = await begin({ token: Redacted.make("s3cret") })
+    for (const init of [
+      {},
+      bearer("wrong"),
+      { headers: { authorization: "Basic czNjcmV0" } },
+      { headers: { authorization: "s3cret" } },
+    ]) {
+      for (const [method, path] of [
+        ["GET", "/jobs"],
+        ["POST", "/jobs/import"],
+        ["DELETE", "/jobs/import"],
+        ["GET", "/jobs/import"],
+        ["GET", "/events"],
+        ["GET", "/metrics"],
+      ] as const) {
+        const res = await app.fetch(path, { method, ...init })
+        expect(res.status, `${method} ${path} ${JSON.stringify(init)}`).toBe(401)
+        expect(res.headers.get("www-authenticate")).toBe('Bearer realm="ha-jobs"')
+        expect(await res.json()).toMatchObject({ status: "KO", _tag: "Unauthorized" })
+      }
+    }
+    expect(await statusOf(app.fetch("/jobs", bearer("s3cret")))).toBe(200)
+    expect(await statusOf(app.fetch("/jobs/import", { method: "POST", ...bearer("s3cret") }))).toBe(201)
+    expect(await statusOf(app.fetch("/jobs/import", { method: "DELETE", ...bearer("s3cret") }))).toBe(200)
+    // Open: health for probes, and the static pages (they hold no data; the dashboard asks for the token).
+    for (const path of ["/health", "/jobsOverview", "/openapi.json"])
+      expect(await statusOf(app.fetch(path)), path).toBe(200)
+  })
+
+  it("read-only mode: POST and DELETE -> 403, reads work, GET /jobs says so", async () => {
+    const app = await begin({ readOnly: true })
+    for (const method of ["POST", "DELETE"]) {
+      const res = await app.fetch("/jobs/import", { method })
+      expect(res.status).toBe(403)
+      expect(await res.json()).toMatchObject({
+        status: "KO",
+        _tag: "Forbidden",
+        message: expect.stringContaining("read-only"),
+      })
+    }
+    const types = await app.fetch("/jobs")
+    expect(await types.json()).toEqual({ jobTypes: ["import"], readOnly: true })
+    expect(await statusOf(app.fetch("/jobs/import"))).toBe(200)
+  })
+
+  it("refuses writes a browser marks cross-site (another page posting to the API)", async () => {
+    const app = await begin({})
+    const res = await app.fetch("/jobs/import", {
+      method: "POST",
+      headers: { "sec-fetch-site": "cross-site" },
+    })
+    expect(res.status).toBe(403)
+    expect(await res.json()).toMatchObject({ message: expect.stringContaining("cross-site") })
+    expect(await statusOf(app.fetch("/jobs", { headers: { "sec-fetch-site": "cross-site" } }))).toBe(200)
+    expect(
+      await statusOf(
+        app.fetch("/jobs/import", { method: "POST", headers: { "sec-fetch-site": "same-origin" } }),
+      ),
+    ).toBe(201)
+  })
+
+  it("read-only with a token: the token is checked first", async () => {
+    const app = await begin({ token: "s3cret", readOnly: true })
+    expect(await statusOf(app.fetch("/jobs/import", { method: "POST" }))).toBe(401)
+    expect(await statusOf(app.fetch("/jobs/import", { method: "POST", ...bearer("s3cret") }))).toBe(403)
+  })
+
+  it("a user-supplied hook decides (here: any token reads, only 'admin' writes)", async () => {
+    const seen: Array<string> = []
+    const app = await begin({
+      authorize: ({ token, access, request }) => {
+        seen.push(`${request.method} ${access}`)
+        if (Option.isNone(token)) return Effect.fail(new Forbidden({ message: "who are you?" }))
+        return access === "write" && Redacted.value(token.value) !== "admin"
+          ? Effect.fail(new Forbidden({ message: "admins only" }))
+          : Effect.void
+      },
+    })
+    expect(await statusOf(app.fetch("/jobs"))).toBe(403)
+    expect(await statusOf(app.fetch("/jobs", bearer("alice")))).toBe(200)
+    const denied = await app.fetch("/jobs/import", { method: "POST", ...bearer("alice") })
+    expect(denied.status).toBe(403)
+    expect(await denied.json()).toMatchObject({ message: "admins only" })
+    expect(await statusOf(app.fetch("/jobs/import", { method: "POST", ...bearer("admin") }))).toBe(201)
+    expect(seen).toEqual(["GET read", "GET read", "POST write", "POST write"])
+  })
+})
+
+describe("settings from config (environment variables in production)", () => {
+  it("HA_JOBS_API_TOKEN, HA_JOBS_READ_ONLY, HA_JOBS_BASE_PATH and PORT=0", async () => {
+    const config = ConfigProvider.fromMap(
+      new Map([
+        ["HA_JOBS_API_TOKEN", "from-env"],
+        ["HA_JOBS_READ_ONLY", "true"],
+        ["HA_JOBS_BASE_PATH", "/ops/"],
+        ["PORT", "0"],
+      ]),
+    )
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const context = await Effect.runPromise(
+        Layer.buildWithScope(
+          HaJobsHttp.layerServer().pipe(
+            Layer.provide(jobsLayer(Effect.runSync(memoryStores), jobs)),
+            Layer.provide(Layer.setConfigProvider(config)),
+          ),
+          scope,
+        ),
+      )
+      const address = Context.get(context, HttpServer.HttpServer).address
+      const base = `http://127.0.0.1:${address._tag === "TcpAddress" ? address.port : 0}/ops`
+      const call = (path: string, init: RequestInit = {}) =>
+        statusOf(fetch(base + path, { ...init, headers: { connection: "close", ...init.headers } }))
+      expect(await call("/jobs")).toBe(401)
+      expect(await call("/jobs", bearer("from-env"))).toBe(200)
+      expect(await call("/jobs/import", { method: "POST", ...bearer("from-env") })).toBe(403)
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+  })
+
+  it("refuses an empty token and a malformed base path", async () => {
+    for (const [key, value] of [
+      ["HA_JOBS_API_TOKEN", ""],
+      ["HA_JOBS_BASE_PATH", "ops/<x>"],
+      ["PORT", "70000"],
+    ]) {
+      const exit = await Effect.runPromiseExit(
+        Effect.scoped(
+          Layer.build(
+            HaJobsHttp.layerServer().pipe(
+              Layer.provide(jobsLayer(Effect.runSync(memoryStores), jobs)),
+              Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([[key!, value!]])))),
+            ),
+          ),
+        ),
+      )
+      expect(Exit.isFailure(exit), key).toBe(true)
+      expect(String(exit), key).toContain(key === "PORT" ? "PORT must be between" : key)
+    }
+  })
+})

@@ -1,0 +1,355 @@
+import { existsSync, mkdirSync } from "node:fs"
+import { Effect, Ref } from "effect"
+import { type Browser, chromium, type Page } from "playwright-core"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import * as Job from "../../src/core/Job.js"
+import { JobOutcome } from "../../src/domain/JobOutcome.js"
+import { memoryStores, type Stores } from "../support/harness.js"
+import { makeSwitchableStores, startServer, type Target } from "../support/httpHarness.js"
+import { seedRuns } from "../support/httpSeed.js"
+
+/**
+ * The dashboard in a real browser: Debian's chromium (`apt-get install -y chromium`; another binary
+ * with CHROMIUM_PATH), driven by playwright-core. Real time, short jobs. Screenshots go to
+ * test-artifacts/ (not committed); SCREENSHOT_README=1 also writes docs/dashboard.png.
+ */
+const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
+const missing = existsSync(executablePath)
+  ? undefined
+  : `no browser at ${executablePath}: apt-get install -y chromium (or set CHROMIUM_PATH)`
+// Like Cassandra: without a browser these tests skip, saying why, except with CI=true, where
+// nothing may skip.
+const skip = missing !== undefined && process.env.CI !== "true"
+if (skip) console.warn(`dashboard browser tests skipped: ${missing}`)
+const artifacts = "test-artifacts"
+const basePath = "/ops/ha-jobs"
+const payload = "<img src=x onerror=alert(1)>"
+
+const jobs = [
+  Job.make({
+    type: "import-products",
+    lockType: "products",
+    cron: "0 0 2 ? * MON-FRI",
+    timeZone: "Europe/Berlin",
+    run: Effect.sleep("1500 millis").pipe(
+      Effect.as({ imported: 1284, skipped: 3, source: { feed: "s3://feeds/products.csv", bytes: 5242880 } }),
+    ),
+  }),
+  Job.make({ type: "export-products", lockType: "products", run: Effect.sleep("300 millis") }),
+  Job.make({ type: "nightly-report", cron: "0 30 1 * * ?", run: Effect.succeed({ rows: 42 }) }),
+  Job.make({
+    type: "xss-probe",
+    run: Effect.succeed(
+      JobOutcome.warning({ html: payload, nested: { list: [payload, 1, true, null] } }, payload),
+    ),
+  }),
+]
+
+const seed = (stores: Stores) =>
+  Effect.runPromise(
+    Effect.all([
+      seedRuns(stores, "import-products", "products", [
+        { startedAgo: 300, seconds: 95, state: "FINISHED", content: { imported: 1210 } },
+        { startedAgo: 240, seconds: 101, state: "FINISHED", content: { imported: 1262 } },
+        {
+          startedAgo: 180,
+          seconds: 140,
+          state: "WARNING",
+          content: { imported: 1190 },
+          reason: "3 rows skipped",
+        },
+        { startedAgo: 120, seconds: 12, state: "FAILED", reason: "feed unreachable: connect ETIMEDOUT" },
+        { startedAgo: 119, seconds: 97, state: "FINISHED", content: { imported: 1270 }, source: "retry" },
+        { startedAgo: 60, seconds: 40, state: "CANCELED", reason: "cancelled", source: "manual" },
+        {
+          startedAgo: 30,
+          seconds: 0,
+          state: "SKIPPED",
+          reason: "overlap: export-products still holds lock products",
+        },
+        { startedAgo: 20, seconds: 330, state: "DEAD", reason: "lease expired without a final status" },
+      ]),
+      seedRuns(stores, "nightly-report", "nightly-report", [
+        { startedAgo: 1440, seconds: 20, state: "FINISHED", content: { rows: 40 } },
+        { startedAgo: 5, seconds: 300, state: "DEAD", reason: "no renewal for 5 minutes" },
+      ]),
+      // 25 executions for paging (page size 20).
+      seedRuns(
+        stores,
+        "export-products",
+        "products",
+        Array.from({ length: 25 }, (_, i) => ({
+          startedAgo: 600 - i * 10,
+          seconds: 2,
+          state: "FINISHED" as const,
+        })),
+      ),
+    ]),
+  )
+
+let browser: Browser
+let app: Target
+let stores: Stores
+let storeDown: Ref.Ref<boolean>
+let page: Page
+const problems: Array<string> = []
+const requests: Array<string> = []
+
+const api = async (method: string, path: string, init: RequestInit = {}) => {
+  const res = await app.fetch(`${basePath}${path}`, { method, ...init })
+  return { status: res.status, body: (await res.json()) as any }
+}
+const open = async (hash = "") => {
+  await page.goto(`${app.baseUrl}${basePath}/jobsOverview${hash}`)
+  await page.locator(".card, #type-header").first().waitFor()
+}
+const shot = (name: string) => page.screenshot({ path: `${artifacts}/dashboard-${name}.png`, fullPage: true })
+
+beforeAll(async () => {
+  if (skip) return
+  if (missing !== undefined) throw new Error(`a browser is required when CI=true: ${missing}`)
+  mkdirSync(artifacts, { recursive: true })
+  ;({ stores, down: storeDown } = Effect.runSync(makeSwitchableStores))
+  await seed(stores)
+  ;[browser, app] = await Promise.all([
+    chromium.launch({
+      executablePath,
+      headless: true,
+      args: [
+        "--no-sandbox",
+        "--disable-background-networking",
+        "--disable-gpu",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
+    }),
+    startServer({ stores, jobs, http: { basePath, eventsInterval: "200 millis" } }),
+  ])
+})
+afterAll(async () => {
+  await browser?.close()
+  await app?.close()
+})
+
+describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () => {
+  beforeAll(async () => {
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    page.setDefaultTimeout(5_000)
+    page.on("dialog", (d) => {
+      problems.push(`dialog ${d.type()}: ${d.message()}`)
+      void d.dismiss()
+    })
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`))
+    page.on("console", (m) => {
+      // Chrome logs every non-2xx answer (the 409s we provoke); CSP violations and the rest count.
+      if (m.type() === "error" && !m.text().startsWith("Failed to load resource"))
+        problems.push(`console: ${m.text()}`)
+    })
+    page.on("request", (r) => requests.push(new URL(r.url()).pathname))
+  })
+  afterEach(() => {
+    expect(problems.splice(0), "no dialogs, page errors or console errors (CSP included)").toEqual([])
+  })
+
+  it("lists every job type with its latest state (coloured, DEAD included) and the schedule in English", async () => {
+    await open()
+    const cards = page.locator(".card")
+    await expect.poll(() => cards.count()).toBe(4)
+    expect(await page.locator(".card h3 a").allTextContents()).toEqual([
+      "import-products",
+      "export-products",
+      "nightly-report",
+      "xss-probe",
+    ])
+    const nightly = page.locator('.card[data-type="nightly-report"]')
+    expect(await nightly.getAttribute("class")).toContain("s-DEAD")
+    expect(await nightly.locator(".badge").first().textContent()).toBe("DEAD")
+    expect(await nightly.locator(".schedule").textContent()).toBe("At 01:30 (UTC)")
+    const imports = page.locator('.card[data-type="import-products"] .schedule')
+    expect(await imports.textContent()).toBe("At 02:00, Monday through Friday (Europe/Berlin)")
+    expect(await page.locator('.card[data-type="xss-probe"] .badge').first().textContent()).toBe("NO RUNS")
+    // The colour comes from the state: DEAD is not left uncoloured as in ha-jobs.
+    const colour = await nightly.evaluate((el) => getComputedStyle(el).borderLeftColor)
+    expect(colour).not.toBe(
+      await page
+        .locator('.card[data-type="xss-probe"]')
+        .evaluate((el) => getComputedStyle(el).borderLeftColor),
+    )
+    await shot("overview")
+  })
+
+  it("triggers from the UI with a confirmation; the run and its end appear without a reload", async () => {
+    await open()
+    await page.evaluate(() => {
+      ;(window as any).sameDocument = true
+    })
+    await page.locator('nav#tabs a[data-tab="nightly-report"]').click()
+    await page.locator("#type-header .trigger").click()
+    await expect.poll(() => page.locator(".confirm").textContent()).toContain("Trigger nightly-report now?")
+    await page.locator(".confirm-yes").click()
+    const success = page.locator('.alert[data-kind="success"]').first()
+    await success.waitFor()
+    expect(await success.textContent()).toContain("Started nightly-report")
+    const jobId = /execution ([0-9a-f-]{36})/.exec((await success.textContent()) ?? "")![1]!
+    const row = page.locator(`#history tr[data-job-id="${jobId}"]`)
+    await row.waitFor()
+    await expect.poll(() => row.getAttribute("data-state")).toBe("FINISHED")
+    expect(await page.evaluate(() => (window as any).sameDocument)).toBe(true)
+    await shot("triggered")
+  })
+
+  it("shows 409 feedback naming the holder, another job type sharing the lock", async () => {
+    const holder = await api("POST", "/jobs/import-products")
+    expect(holder.status).toBe(201)
+    await open("#/type/export-products")
+    await page.locator("#type-header .trigger").click()
+    await page.locator(".confirm-yes").click()
+    const warning = page.locator('.alert[data-kind="warning"]').first()
+    await warning.waitFor()
+    expect(await warning.textContent()).toContain(
+      `export-products is already running: its lock is held by import-products execution ${holder.body.jobId}`,
+    )
+    expect(await warning.locator("a").getAttribute("href")).toBe(
+      `#/type/import-products/${holder.body.jobId}`,
+    )
+    await shot("409")
+    await warning.locator("a").click()
+    await page.locator("#details").waitFor()
+    await expect
+      .poll(() => page.locator("#details .f-jobState").textContent(), { timeout: 5_000 })
+      .toBe("FINISHED")
+  })
+
+  it("gives feedback for a cancel (200) and for errors (503 while the store is down)", async () => {
+    await open("#/type/nightly-report")
+    await page.locator("#type-header .cancel").click()
+    await page.locator(".confirm-yes").click()
+    await expect
+      .poll(() => page.locator('.alert[data-kind="success"]').first().textContent())
+      .toContain("Cancel requested for nightly-report")
+
+    Effect.runSync(Ref.set(storeDown, true))
+    try {
+      await expect.poll(() => page.locator("#live").textContent()).toBe("store unavailable")
+      await page.locator("#type-header .trigger").click()
+      await page.locator(".confirm-yes").click()
+      await expect
+        .poll(() => page.locator('.alert[data-kind="error"]').first().textContent())
+        .toContain("Trigger nightly-report: the store is unavailable")
+      await shot("store-down")
+    } finally {
+      Effect.runSync(Ref.set(storeDown, false))
+    }
+    await expect.poll(() => page.locator("#live").textContent()).toBe("live")
+  })
+
+  it("updates live: a run started elsewhere appears on the overview without a reload", async () => {
+    await open()
+    const card = page.locator('.card[data-type="xss-probe"]')
+    expect(await card.locator(".badge").first().textContent()).toBe("NO RUNS")
+    const started = await api("POST", "/jobs/xss-probe")
+    expect(started.status).toBe(201)
+    await expect.poll(() => card.locator(".badge").first().textContent(), { timeout: 5_000 }).toBe("WARNING")
+  })
+
+  it("shows content and reasons holding markup as text, and runs no script", async () => {
+    const [latest] = (await api("GET", "/jobs/xss-probe?limit=1")).body.jobs
+    await open(`#/type/xss-probe/${latest.jobId}`)
+    await page.locator("#details #content").waitFor()
+    expect(await page.locator("#details .f-reason").textContent()).toBe(payload)
+    expect(await page.locator("#history td.reason").first().textContent()).toBe(payload)
+    const tree = await page.locator("#content").textContent()
+    expect(tree).toContain(JSON.stringify(payload))
+    await page.locator("nav#tabs a[data-tab='Overview']").click()
+    await page.locator('.card[data-type="xss-probe"] .reason').waitFor()
+    expect(await page.locator('.card[data-type="xss-probe"] .reason').textContent()).toBe(payload)
+    expect(await page.locator("img").count()).toBe(0)
+    await open(`#/type/xss-probe/${latest.jobId}`)
+    await page.locator("#details #content").waitFor()
+    expect(await page.locator("img").count()).toBe(0)
+    await shot("xss")
+  })
+
+  it("pages through the history with the cursor, draws the timeline and folds the JSON tree", async () => {
+    await open("#/type/export-products")
+    const rows = page.locator("#history tbody tr")
+    await expect.poll(() => rows.count()).toBe(20)
+    expect(await page.locator("#timeline rect.bar").count()).toBe(20)
+    const firstOfPage1 = await rows.first().getAttribute("data-job-id")
+    await page.locator(".pager .older").click()
+    await expect.poll(() => page.locator(".pager .muted").textContent()).toBe("page 2")
+    await expect.poll(() => rows.count()).toBeGreaterThan(0)
+    const page2 = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-job-id")))
+    expect(page2).not.toContain(firstOfPage1)
+    expect(await page.locator(".pager .older").isDisabled()).toBe(true)
+    await page.locator(".pager .newer").click()
+    await expect.poll(() => rows.first().getAttribute("data-job-id")).toBe(firstOfPage1)
+
+    const [finished] = (await api("GET", "/jobs/import-products?limit=20")).body.jobs.filter(
+      (j: any) => j.jobState === "FINISHED",
+    )
+    await open(`#/type/import-products/${finished.jobId}`)
+    const tree = page.locator("#content")
+    await tree.waitFor()
+    const top = tree.locator("details").first()
+    expect(await top.getAttribute("open")).not.toBeNull()
+    await top.locator("summary").first().click()
+    expect(await top.getAttribute("open")).toBeNull()
+    await top.locator("summary").first().click()
+    expect(await top.getAttribute("open")).not.toBeNull()
+  })
+
+  it("never leaves its base path: every request went to /ops/ha-jobs/...", async () => {
+    expect(requests.length).toBeGreaterThan(10)
+    expect(requests.filter((p) => !p.startsWith(`${basePath}/`))).toEqual([])
+  })
+
+  it("takes the README screenshot (docs/dashboard.png) when asked", async () => {
+    if (process.env.SCREENSHOT_README !== "1") return
+    const running = await api("POST", "/jobs/import-products")
+    const [finished] = (await api("GET", "/jobs/import-products?limit=20")).body.jobs.filter(
+      (j: any) => j.jobState === "FINISHED" && j.jobId !== running.body.jobId,
+    )
+    await page.setViewportSize({ width: 1280, height: 800 })
+    await open(`#/type/import-products/${finished.jobId}`)
+    await page.locator("#details #content").waitFor()
+    mkdirSync("docs", { recursive: true })
+    await page.screenshot({ path: "docs/dashboard.png", fullPage: true })
+  })
+})
+
+describe.skipIf(skip)("the dashboard with a token and read-only mode", () => {
+  it("asks for the token, keeps it, and disables writes", async () => {
+    const secured = await startServer({
+      stores: Effect.runSync(memoryStores),
+      jobs,
+      http: { token: "s3cret", readOnly: true },
+    })
+    const context = await browser.newContext()
+    try {
+      const page = await context.newPage()
+      const errors: Array<string> = []
+      page.on("pageerror", (e) => errors.push(e.message))
+      await page.goto(`${secured.baseUrl}/jobsOverview`)
+      await page.locator("#token-panel:not([hidden])").waitFor()
+      await page.fill("#token-input", "s3cret")
+      await page.locator("#token-form button[type=submit]").click()
+      await expect.poll(() => page.locator(".card").count()).toBe(4)
+      expect(await page.locator("#read-only").isHidden()).toBe(false)
+      await expect.poll(() => page.locator("#live").textContent()).toBe("live")
+      await page.locator('nav#tabs a[data-tab="nightly-report"]').click()
+      expect(await page.locator("#type-header .trigger").isDisabled()).toBe(true)
+      expect(await page.locator("#type-header .cancel").isDisabled()).toBe(true)
+      // The token survives a reload (localStorage), so no prompt this time.
+      await page.reload()
+      await expect.poll(() => page.locator("#type-header, .card").count()).toBeGreaterThan(0)
+      expect(await page.locator("#token-panel").isHidden()).toBe(true)
+      await page.screenshot({ path: `${artifacts}/dashboard-read-only.png`, fullPage: true })
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+      await secured.close()
+    }
+  })
+})

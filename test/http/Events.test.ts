@@ -1,0 +1,166 @@
+import * as http from "node:http"
+import { Effect } from "effect"
+import { afterEach, describe, expect, it } from "vitest"
+import * as Job from "../../src/core/Job.js"
+import { StatusRepository } from "../../src/ports/StatusRepository.js"
+import { memoryStores, type Stores } from "../support/harness.js"
+import { eventually, startServer, type Target } from "../support/httpHarness.js"
+
+// Issue 12, point 1: /events streams must not stall the process. Real TCP connections (node:http),
+// so the server's sockets, their buffers and their closing are the real ones.
+
+const jobs = [Job.make({ type: "import", run: Effect.void })]
+
+interface Opened {
+  readonly req: http.ClientRequest
+  readonly res: http.IncomingMessage
+}
+
+describe("/events streams", () => {
+  let app: Target | undefined
+  const clients = new Set<http.ClientRequest>()
+  afterEach(async () => {
+    for (const req of clients) req.destroy()
+    clients.clear()
+    await app?.close()
+    app = undefined
+  })
+
+  /** GET /events on its own connection; resolves once the response's head arrived. */
+  const open = (target: Target) =>
+    new Promise<Opened>((resolve, reject) => {
+      const req = http.get(`${target.baseUrl}/events`, { agent: false }, (res) => {
+        res.on("error", () => undefined)
+        resolve({ req, res })
+      })
+      clients.add(req)
+      req.on("error", reject)
+    })
+  const bodyOf = (res: http.IncomingMessage) =>
+    new Promise<string>((resolve) => {
+      let text = ""
+      res.setEncoding("utf8")
+      res.on("data", (d: string) => {
+        text += d
+      })
+      res.on("end", () => resolve(text))
+    })
+  const close = (o: Opened) => {
+    o.req.destroy()
+    clients.delete(o.req)
+  }
+
+  it("refuses streams beyond maxEventStreams with 503, a message and Retry-After; a closed one frees its place", async () => {
+    app = await startServer({ stores: Effect.runSync(memoryStores), jobs, http: { maxEventStreams: 20 } })
+    const target = app
+    const all = await Promise.all(Array.from({ length: 30 }, () => open(target)))
+    const streams = all.filter((o) => o.res.statusCode === 200)
+    const refused = all.filter((o) => o.res.statusCode !== 200)
+    expect(streams).toHaveLength(20)
+    expect(refused).toHaveLength(10)
+    for (const o of streams) {
+      expect(o.res.headers["content-type"]).toContain("text/event-stream")
+      o.res.resume()
+    }
+    for (const o of refused) {
+      expect(o.res.statusCode).toBe(503)
+      expect(o.res.headers["retry-after"]).toBe("10")
+      const body = JSON.parse(await bodyOf(o.res))
+      expect(body).toMatchObject({ status: "KO", _tag: "TooManyEventStreams", maxEventStreams: 20 })
+      expect(body.message).toContain("20 event streams are open")
+      expect(body.message).toContain("HA_JOBS_EVENTS_MAX_STREAMS")
+    }
+    // The streams hold no one else up.
+    const health = await target.fetch("/health")
+    expect(health.status).toBe(200)
+    await health.arrayBuffer()
+
+    for (const o of streams.slice(0, 5)) close(o)
+    // The server sees the closes on its own time: wait until a first newcomer gets in...
+    const first = await eventually(async () => {
+      const o = await open(target)
+      if (o.res.statusCode !== 200) {
+        await bodyOf(o.res)
+        close(o)
+        throw new Error(`still refused: ${o.res.statusCode}`)
+      }
+      o.res.resume()
+      return o
+    }, 10_000)
+    expect(first.res.statusCode).toBe(200)
+    // ...then exactly four more fit.
+    const next = await Promise.all(Array.from({ length: 5 }, () => open(target)))
+    expect(next.map((o) => o.res.statusCode).sort()).toEqual([200, 200, 200, 200, 503])
+    for (const o of next) o.res.resume()
+  }, 30_000)
+
+  it("drops a client that does not read, while one that reads keeps getting frames", async () => {
+    // Big frames (a long reason on every poll's latest status) fill the socket buffers of a client
+    // that does not read in a second or two: the loopback's buffers hold a few megabytes.
+    const inner = Effect.runSync(memoryStores)
+    const reason = "x".repeat(256 * 1024)
+    const stores: Stores = {
+      lockRepository: inner.lockRepository,
+      statusRepository: StatusRepository.of({
+        ...inner.statusRepository,
+        list: (jobType, options) =>
+          Effect.map(inner.statusRepository.list(jobType, options), (rows) =>
+            options?.limit === 1 ? rows.map((r) => ({ ...r, reason, jobStatusTs: new Date() })) : rows,
+          ),
+      }),
+    }
+    app = await startServer({
+      stores,
+      jobs,
+      http: { eventsInterval: "50 millis", eventsBufferFrames: 4, maxEventStreams: 2 },
+    })
+    const target = app
+    const started = await target.fetch("/jobs/import", { method: "POST" })
+    expect(started.status).toBe(201)
+    await started.arrayBuffer()
+
+    const reader = await open(target)
+    expect(reader.res.statusCode).toBe(200)
+    let read = 0
+    let pending = ""
+    reader.res.setEncoding("utf8")
+    reader.res.on("data", (d: string) => {
+      pending += d
+      let i = pending.indexOf("\n\n")
+      while (i >= 0) {
+        if (pending.startsWith("event: status")) read++
+        pending = pending.slice(i + 2)
+        i = pending.indexOf("\n\n")
+      }
+    })
+
+    const slow = await open(target)
+    expect(slow.res.statusCode).toBe(200)
+    slow.res.pause()
+    let slowClosed = false
+    slow.res.socket.on("close", () => {
+      slowClosed = true
+    })
+
+    // Dropped: its place is free again (the cap is 2), though it never closed its connection.
+    await eventually(async () => {
+      const o = await open(target)
+      const status = o.res.statusCode
+      close(o)
+      expect(status).toBe(200)
+    }, 30_000)
+    // The reader goes on.
+    const before = read
+    await eventually(async () => expect(read).toBeGreaterThan(before + 3), 10_000)
+    expect(reader.res.complete).toBe(false)
+
+    // Once it reads again, the slow client finds its stream ended, not a backlog that goes on.
+    let slowBytes = 0
+    slow.res.on("data", (d: Buffer) => {
+      slowBytes += d.length
+    })
+    slow.res.resume()
+    await eventually(async () => expect(slowClosed).toBe(true), 20_000)
+    expect(slowBytes).toBeGreaterThan(0)
+  }, 60_000)
+})

@@ -1,0 +1,280 @@
+import { Effect } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Job from "../../src/core/Job.js"
+import { timestampOf } from "../../src/domain/Ids.js"
+import { memoryStores } from "../support/harness.js"
+import {
+  eventually,
+  haJobsStatusFields,
+  sseReader,
+  statusOf,
+  type Target,
+  targets,
+} from "../support/httpHarness.js"
+
+// Two job types sharing lock "products" (ha-jobs' shared lock types), a quick one, an idle one.
+const jobs = [
+  Job.make({ type: "import-products", lockType: "products", cron: "0 0 2 * * ?", run: Effect.never }),
+  Job.make({ type: "export-products", lockType: "products", run: Effect.never }),
+  Job.make({ type: "quick", run: Effect.succeed({ imported: 3, note: "done" }) }),
+  Job.make({ type: "idle", run: Effect.void }),
+]
+
+const validId = "01890a5d-ac96-774b-bcce-b302099a8057"
+const jobIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+describe.each(targets)("HTTP API through the %s", (_, start) => {
+  let app: Target
+  const json = async (path: string, init?: RequestInit) => {
+    const res = await app.fetch(path, init)
+    return { res, body: (await res.json()) as any }
+  }
+  const finished = (path: string) =>
+    eventually(async () => {
+      const { body } = await json(path)
+      expect(body.jobResult).not.toBe("PENDING")
+      return body
+    })
+
+  beforeAll(async () => {
+    app = await start({ stores: Effect.runSync(memoryStores), jobs, http: { eventsInterval: "50 millis" } })
+  })
+  afterAll(() => app.close())
+
+  it("GET /jobs lists every registered job type", async () => {
+    const { res, body } = await json("/jobs")
+    expect(res.status).toBe(200)
+    expect(body).toEqual({
+      jobTypes: ["import-products", "export-products", "quick", "idle"],
+      readOnly: false,
+    })
+  })
+
+  it("POST answers 201 with the new execution's Location; its status JSON has ha-jobs' fields", async () => {
+    const { res, body } = await json("/jobs/quick", { method: "POST" })
+    expect(res.status).toBe(201)
+    expect(body.status).toBe("OK")
+    expect(body.jobId).toMatch(jobIdPattern)
+    const location = res.headers.get("location")
+    expect(location).toBe(`/jobs/quick/${body.jobId}`)
+    const status = await finished(location!)
+    expect(Object.keys(status).slice(0, haJobsStatusFields.length)).toEqual([...haJobsStatusFields])
+    expect(status).toMatchObject({
+      triggerId: body.triggerId,
+      jobType: "quick",
+      jobId: body.jobId,
+      jobState: "FINISHED",
+      jobResult: "SUCCESS",
+      content: { imported: 3, note: "done" },
+      lockType: "quick",
+      fencingToken: expect.any(Number),
+      attempt: 1,
+      triggerSource: "manual",
+      instance: "test",
+    })
+    expect(status.jobStatusTs).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+    expect(status.startTime).toBe(new Date(timestampOf(body.jobId)).toISOString())
+    expect(status.duration).toMatch(/^\d+ milliseconds?$|second/)
+    const history = await json(`${location}/history`)
+    expect(history.res.status).toBe(200)
+    expect(history.body.history.map((s: any) => s.jobState)).toEqual(["FINISHED", "RUNNING"])
+  })
+
+  it("409 names the holder's own job type when two job types share a lock; DELETE cancels it", async () => {
+    const started = await json("/jobs/import-products", { method: "POST" })
+    expect(started.res.status).toBe(201)
+    const holder = `/jobs/import-products/${started.body.jobId}`
+
+    const again = await json("/jobs/import-products", { method: "POST" })
+    expect(again.res.status).toBe(409)
+    expect(again.res.headers.get("location")).toBe(holder)
+
+    const other = await json("/jobs/export-products", { method: "POST" })
+    expect(other.res.status).toBe(409)
+    expect(other.body).toMatchObject({ status: "KO", message: "The job's already running" })
+    expect(other.body.holderJobType).toBe("import-products")
+    expect(other.res.headers.get("location")).toBe(holder)
+
+    const cancelled = await json("/jobs/import-products", { method: "DELETE" })
+    expect(cancelled.res.status).toBe(200)
+    expect(cancelled.body).toEqual({ status: "OK" })
+    const final = await finished(holder)
+    expect(final.jobState).toBe("CANCELED")
+    // DELETE with nothing running is still 200, as in ha-jobs.
+    expect(await statusOf(app.fetch("/jobs/export-products", { method: "DELETE" }))).toBe(200)
+  })
+
+  it("lists newest first without content, with cron, latest, next page and next fire times", async () => {
+    const ids: Array<string> = []
+    for (let i = 0; i < 3; i++) {
+      const { body } = await json("/jobs/idle", { method: "POST" })
+      ids.push(body.jobId)
+      await finished(`/jobs/idle/${body.jobId}`)
+    }
+    const page1 = await json("/jobs/idle?limit=2")
+    expect(page1.res.status).toBe(200)
+    expect(page1.body.jobs.map((j: any) => j.jobId)).toEqual([ids[2], ids[1]])
+    expect(page1.body.jobs[0]).not.toHaveProperty("content")
+    expect(page1.body).toMatchObject({
+      cron: null,
+      cronDescription: null,
+      timeZone: null,
+      nextRuns: [],
+      latest: `/jobs/idle/${ids[2]}`,
+      next: `/jobs/idle?limit=2&before=${ids[1]}`,
+    })
+    const page2 = await json(page1.body.next)
+    expect(page2.body.jobs.map((j: any) => j.jobId)).toEqual([ids[0]])
+    expect(page2.body.next).toBeNull()
+    expect(page2.body.latest).toBe(`/jobs/idle/${ids[2]}`)
+
+    const scheduled = await json("/jobs/import-products")
+    expect(scheduled.body).toMatchObject({
+      cron: "0 0 2 * * ?",
+      cronDescription: "At 02:00",
+      timeZone: "UTC",
+    })
+    expect(scheduled.body.nextRuns).toHaveLength(5)
+    for (const run of scheduled.body.nextRuns) expect(run).toMatch(/T02:00:00\.000Z$/)
+  })
+
+  it("latest redirects (307) to the newest execution; 404 with a message when there is none", async () => {
+    const { body } = await json("/jobs/quick", { method: "POST" })
+    await finished(`/jobs/quick/${body.jobId}`)
+    const res = await app.fetch("/jobs/quick/latest")
+    expect(res.status).toBe(307)
+    expect(res.headers.get("location")).toBe(`/jobs/quick/${body.jobId}`)
+    await res.arrayBuffer()
+
+    const none = await json("/jobs/export-products/latest")
+    expect(none.res.status).toBe(404)
+    expect(none.body).toMatchObject({ status: "KO", message: expect.stringContaining("no execution") })
+  })
+
+  it("unknown execution -> 404, malformed job id -> 400, each with a JSON message", async () => {
+    for (const path of [`/jobs/quick/${validId}`, `/jobs/quick/${validId}/history`]) {
+      const { res, body } = await json(path)
+      expect(res.status, path).toBe(404)
+      expect(body).toMatchObject({ status: "KO", _tag: "ExecutionNotFound" })
+    }
+    for (const path of [
+      "/jobs/quick/not-a-uuid",
+      "/jobs/quick/not-a-uuid/history",
+      "/jobs/quick?before=nope",
+    ]) {
+      const { res, body } = await json(path)
+      expect(res.status, path).toBe(400)
+      expect(body).toMatchObject({ status: "KO", _tag: "InvalidParameter" })
+      expect(body.message).toContain("is not a job id")
+    }
+  })
+
+  it.each(["0", "1001", "-1", "abc", "1.5", ""])("limit=%s -> 400", async (limit) => {
+    const { res, body } = await json(`/jobs/quick?limit=${limit}`)
+    expect(res.status).toBe(400)
+    expect(body).toMatchObject({ status: "KO", parameter: "limit" })
+    expect(body.message).toContain("between 1 and 1000")
+  })
+
+  it("an unknown job type is 404 on every route, DELETE included", async () => {
+    const routes: Array<[string, string]> = [
+      ["GET", "/jobs/nope"],
+      ["POST", "/jobs/nope"],
+      ["DELETE", "/jobs/nope"],
+      ["GET", "/jobs/nope/latest"],
+      ["GET", `/jobs/nope/${validId}`],
+      ["GET", `/jobs/nope/${validId}/history`],
+      ["GET", "/jobs/nope/not-a-uuid"],
+      ["GET", "/jobs/nope?limit=0"],
+    ]
+    for (const [method, path] of routes) {
+      const { res, body } = await json(path, { method })
+      expect(res.status, `${method} ${path}`).toBe(404)
+      expect(body).toEqual({
+        status: "KO",
+        message: 'unknown job type "nope"',
+        jobType: "nope",
+        _tag: "JobTypeNotFound",
+      })
+    }
+  })
+
+  it("serves the OpenAPI document, an offline docs page and the dashboard", async () => {
+    const spec = await json("/openapi.json")
+    expect(spec.res.status).toBe(200)
+    expect(spec.body.openapi).toMatch(/^3\./)
+    expect(Object.keys(spec.body.paths)).toEqual(
+      expect.arrayContaining([
+        "/jobs",
+        "/jobs/{jobType}",
+        "/jobs/{jobType}/latest",
+        "/jobs/{jobType}/{jobId}/history",
+      ]),
+    )
+    expect(spec.body.paths["/jobs/{jobType}"].post.responses).toHaveProperty("409")
+    expect(spec.body.paths["/jobs/{jobType}"].post.responses).toHaveProperty("503")
+    expect(spec.body.components.securitySchemes).toHaveProperty("bearer")
+
+    for (const path of ["/docs", "/jobsOverview"]) {
+      const res = await app.fetch(path)
+      expect(res.status, path).toBe(200)
+      expect(res.headers.get("content-type")).toContain("text/html")
+      const html = await res.text()
+      expect(html, `${path} loads nothing from elsewhere`).not.toMatch(
+        /<(script|link)[^>]+(src|href)=["']?(https?:)?\/\//i,
+      )
+    }
+    const dashboard = await app.fetch("/jobsOverview")
+    expect(dashboard.headers.get("content-security-policy")).toMatch(/script-src 'sha256-/)
+    await dashboard.arrayBuffer()
+    const root = await app.fetch("/")
+    expect(root.status).toBe(307)
+    expect(root.headers.get("location")).toBe("/jobsOverview")
+    await root.arrayBuffer()
+  })
+
+  it("GET /health: 200 when the store answers and the scheduler runs", async () => {
+    const { res, body } = await json("/health")
+    expect(res.status).toBe(200)
+    expect(body).toEqual({
+      status: "UP",
+      // Stores built without a store layer (makeMemoryStores here) have no name of their own.
+      store: { status: "UP", name: "the store" },
+      scheduler: { status: "running" },
+      instance: "test",
+    })
+  })
+
+  it("GET /metrics: Prometheus text including the library's metrics", async () => {
+    const { body } = await json("/jobs/quick", { method: "POST" })
+    await finished(`/jobs/quick/${body.jobId}`)
+    const res = await app.fetch("/metrics")
+    expect(res.status).toBe(200)
+    expect(res.headers.get("content-type")).toContain("text/plain")
+    const text = await res.text()
+    expect(text).toContain("# TYPE ha_jobs_executions_total counter")
+    expect(text).toMatch(/^ha_jobs_executions_total\{job_type="quick",state="FINISHED"\} \d+$/m)
+  })
+
+  it("GET /events streams the latest status per job type, then changes", async () => {
+    const res = await app.fetch("/events")
+    expect(res.status).toBe(200)
+    expect(res.headers.get("content-type")).toContain("text/event-stream")
+    const sse = sseReader(res)
+    try {
+      const initial = await sse.until((es) => es.filter((e) => e.event === "status").length >= 4)
+      expect(new Set(initial.map((e) => e.data.jobType))).toEqual(
+        new Set(["import-products", "export-products", "quick", "idle"]),
+      )
+      const { body } = await json("/jobs/export-products", { method: "POST" })
+      await sse.until((es) => es.some((e) => e.data.latest?.jobId === body.jobId))
+      await statusOf(app.fetch("/jobs/export-products", { method: "DELETE" }))
+      const all = await sse.until((es) =>
+        es.some((e) => e.data.latest?.jobId === body.jobId && e.data.latest.jobState === "CANCELED"),
+      )
+      expect(all.find((e) => e.data.latest?.jobId === body.jobId)?.data.latest).not.toHaveProperty("content")
+    } finally {
+      await sse.close()
+    }
+  })
+})

@@ -1,0 +1,48 @@
+import { SqlClient } from "@effect/sql"
+import { assert, describe, it } from "@effect/vitest"
+import { Context, Effect, Layer, Option } from "effect"
+import type { JobType } from "../../../src/domain/Names.js"
+import { LockRepository } from "../../../src/ports/LockRepository.js"
+import * as Retention from "../../../src/stores/sql/Retention.js"
+import * as SqlStore from "../../../src/stores/sql/SqlStore.js"
+import { describePostgres } from "../../setup/postgres.js"
+import { type Dialect, postgres, sqlite } from "../../support/sqlDialects.js"
+
+const day = 86_400_000
+const epoch = Date.UTC(2026, 0, 1)
+
+/**
+ * Issue 14.7: catch-up reads the last claimed slot of a job type, so retention must never delete
+ * it. A monthly job (rarer than the 14-day retention) that was down over its slot is caught up on
+ * memory and Cassandra (cron_last_slot has no TTL); before this, not on SQLite.
+ */
+const suite = (dialect: Dialect) =>
+  it.scoped("retention keeps each job type's last claimed slot, however old, and deletes the rest", () =>
+    Effect.gen(function* () {
+      const ctx = yield* Layer.build(SqlStore.layer().pipe(Layer.provideMerge(yield* dialect.fresh())))
+      const repo = Context.get(ctx, LockRepository)
+      const sql = Context.get(ctx, SqlClient.SqlClient)
+      const monthly = `monthly-${dialect.name}` as JobType
+      const hourly = `hourly-${dialect.name}` as JobType
+      // The monthly job's one slot, 60 days before the cutoff; the hourly job's slots on both sides.
+      yield* repo.claimSlot({ jobType: monthly, slot: epoch, instance: "a" })
+      for (const at of [epoch, epoch + day, epoch + 70 * day, epoch + 71 * day])
+        yield* repo.claimSlot({ jobType: hourly, slot: at, instance: "a" })
+      yield* Retention.run(sql, epoch + 60 * day)
+      assert.deepStrictEqual(yield* repo.lastSlot(monthly), Option.some(epoch))
+      assert.deepStrictEqual(yield* repo.lastSlot(hourly), Option.some(epoch + 71 * day))
+      const left = yield* sql<{ job_type: string; slot: number | string }>`
+        SELECT job_type, slot FROM ha_slots WHERE job_type IN (${monthly}, ${hourly}) ORDER BY job_type, slot`
+      assert.deepStrictEqual(
+        left.map((r) => [r.job_type, Number(r.slot)]),
+        [
+          [hourly, epoch + 70 * day],
+          [hourly, epoch + 71 * day],
+          [monthly, epoch],
+        ],
+      )
+    }),
+  )
+
+describe("SQL store retention: SQLite", () => suite(sqlite))
+describePostgres("SQL store retention: PostgreSQL", () => suite(postgres))
