@@ -1,0 +1,125 @@
+// Live updates: the server-sent events of /events, read with fetch (not EventSource) so the token
+// goes in a header. A status event redraws what it concerns; a store event sets the pill.
+import type { StatusEvent, StoreEvent } from "./api.js"
+import { $ } from "./dom.js"
+import { notify } from "./feedback.js"
+import { loadSummary, state } from "./state.js"
+import { headers, nextToken, showTokenPanel } from "./token.js"
+import { url } from "./urls.js"
+import { renderType } from "./views/jobType.js"
+import { renderOverview } from "./views/overview.js"
+import { renderTabs } from "./views/tabs.js"
+
+/** Wait before a new connection after one ended or failed. */
+const reconnectMs = 2000
+/** Bursts of events are folded into one redraw after this quiet time. */
+const foldMs = 150
+
+const setLive = (text: string, kind?: "live" | "down") => {
+  const el = $("live")
+  el.textContent = text
+  el.className = `pill ${kind ?? ""}`
+}
+
+const pending = new Set<string>()
+let flushTimer: ReturnType<typeof setTimeout> | undefined
+const changedJobs = new Set<string>()
+
+const onStatus = ({ jobType, latest }: StatusEvent) => {
+  const summary = state.summaries.get(jobType)
+  if (summary) state.summaries.set(jobType, { ...summary, jobs: latest ? [latest] : [] })
+  pending.add(jobType)
+  if (latest) changedJobs.add(latest.jobId)
+  clearTimeout(flushTimer)
+  flushTimer = setTimeout(async () => {
+    const types = [...pending]
+    const keepDetails = state.view.jobId === null || !changedJobs.has(state.view.jobId)
+    pending.clear()
+    changedJobs.clear()
+    renderTabs()
+    if (state.view.type === null) {
+      await Promise.all(types.map(loadSummary)) // fresh next runs too
+      if (state.view.type === null) renderOverview()
+    } else if (types.includes(state.view.type) && state.page.cursors.length <= 1) {
+      await renderType(state.view.type, state.view.jobId, keepDetails)
+    }
+  }, foldMs)
+}
+
+const onStore = (event: StoreEvent) => {
+  state.storeDown = event.ok ? null : event.message
+  if (event.ok) setLive("live", "live")
+  else {
+    setLive("store unavailable", "down")
+    notify("error", event.message)
+  }
+}
+
+/** One event ("event:" and "data:" lines); comments and unknown events are ignored. */
+const handleBlock = (block: string) => {
+  let event = "message"
+  const data: Array<string> = []
+  for (const line of block.split("\n")) {
+    if (line.startsWith(":")) continue
+    const i = line.indexOf(":")
+    const field = i < 0 ? line : line.slice(0, i)
+    const value = i < 0 ? "" : line.slice(i + 1).replace(/^ /, "")
+    if (field === "event") event = value
+    else if (field === "data") data.push(value)
+  }
+  if (data.length === 0) return
+  let payload: unknown
+  try {
+    payload = JSON.parse(data.join("\n"))
+  } catch {
+    return
+  }
+  if (event === "status") onStatus(payload as StatusEvent)
+  else if (event === "store") onStore(payload as StoreEvent)
+}
+
+let connection: AbortController | null = null
+
+/** Ends the current stream (a new token was saved); `listen` opens the next. */
+export const disconnect = () => connection?.abort()
+
+/** Listens for ever: reconnects after 2 s, and waits for a token after a 401. */
+export const listen = async () => {
+  for (;;) {
+    const controller = new AbortController()
+    connection = controller
+    try {
+      setLive("connecting…")
+      const res = await fetch(url("events"), {
+        headers: headers({ accept: "text/event-stream" }),
+        cache: "no-store",
+        signal: controller.signal,
+      })
+      if (res.status === 401) {
+        setLive("needs token", "down")
+        showTokenPanel("Live updates need the API token.")
+        await nextToken()
+        continue
+      }
+      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`)
+      if (!state.storeDown) setLive("live", "live")
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
+      let buffer = ""
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) break
+        buffer += value
+        let end = buffer.indexOf("\n\n")
+        while (end >= 0) {
+          handleBlock(buffer.slice(0, end))
+          buffer = buffer.slice(end + 2)
+          end = buffer.indexOf("\n\n")
+        }
+      }
+    } catch {}
+    if (connection === controller) {
+      setLive("reconnecting…", "down")
+      await new Promise((resolve) => setTimeout(resolve, reconnectMs))
+    }
+  }
+}

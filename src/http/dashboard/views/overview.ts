@@ -1,0 +1,57 @@
+// The overview: a card per job type with its latest execution and its schedule.
+import type { JobList } from "../api.js"
+import { badge, h, setMain, shortId, stateClass, timeEl } from "../dom.js"
+import { state } from "../state.js"
+import { typeHref } from "../urls.js"
+
+/** The cron in English, with its time zone. */
+export const scheduleText = (summary: JobList | undefined) =>
+  summary?.cron
+    ? `${summary.cronDescription ?? summary.cron}${summary.timeZone && summary.timeZone !== "UTC" ? ` (${summary.timeZone})` : summary.timeZone ? " (UTC)" : ""}`
+    : "no cron expression set"
+
+const renderCard = (type: string) => {
+  const summary = state.summaries.get(type)
+  const latest = summary?.jobs?.[0]
+  return h(
+    "article",
+    { class: `card ${stateClass(latest?.jobState)}`, dataset: { type } },
+    h(
+      "h3",
+      {},
+      h("a", { href: typeHref(type), text: type }),
+      badge(latest?.jobState),
+      latest ? badge(latest.jobResult) : null,
+    ),
+    h(
+      "dl",
+      {},
+      h("dt", { text: "Latest" }),
+      h(
+        "dd",
+        {},
+        latest
+          ? h("a", { class: "mono", href: typeHref(type, latest.jobId), text: shortId(latest.jobId) })
+          : "–",
+      ),
+      h("dt", { text: "Updated" }),
+      h("dd", {}, latest ? timeEl(latest.jobStatusTs) : "–"),
+      h("dt", { text: "Duration" }),
+      h("dd", { text: latest?.duration ?? "–" }),
+      latest?.reason ? h("dt", { text: "Reason" }) : null,
+      latest?.reason ? h("dd", { class: "reason", text: latest.reason }) : null,
+      h("dt", { text: "Schedule" }),
+      h("dd", { class: "schedule", text: scheduleText(summary) }),
+      summary?.nextRuns?.length ? h("dt", { text: "Next run" }) : null,
+      summary?.nextRuns?.length ? h("dd", {}, timeEl(summary.nextRuns[0])) : null,
+    ),
+  )
+}
+
+export const renderOverview = () => {
+  setMain(
+    h("h2", { text: "Latest executions" }),
+    state.types.length === 0 ? h("p", { class: "muted", text: "No job types are registered." }) : null,
+    h("div", { class: "cards", id: "cards" }, state.types.map(renderCard)),
+  )
+}

@@ -1,0 +1,21 @@
+// The tabs: the overview, then one per job type with its latest state as a coloured dot.
+import { $, h, stateClass } from "../dom.js"
+import { state } from "../state.js"
+import { typeHref } from "../urls.js"
+
+export const renderTabs = () => {
+  const current = state.view.type
+  const tab = (href: string, label: string, active: boolean, st?: string | null) =>
+    h(
+      "a",
+      { href, class: active ? "active" : "", dataset: { tab: label } },
+      st !== undefined ? h("span", { class: `dot ${stateClass(st)}` }) : null,
+      label,
+    )
+  $("tabs").replaceChildren(
+    tab("#/", "Overview", current === null),
+    ...state.types.map((t) =>
+      tab(typeHref(t), t, current === t, state.summaries.get(t)?.jobs?.[0]?.jobState ?? null),
+    ),
+  )
+}
