@@ -8,7 +8,7 @@
  * to declare their own variables the same way (the example service does).
  */
 import { Config, ConfigProvider, Effect, type Option } from "effect"
-import { Consistencies, SerialConsistencies } from "./stores/cassandra/Consistency.js"
+import { Consistencies, SerialConsistencies } from "./domain/Consistency.js"
 
 /** One environment variable. */
 export interface Variable<A> {

@@ -1,10 +1,93 @@
-import { Cause, Option, Schema } from "effect"
+import { Cause, Effect, Option, Schema } from "effect"
+
+/**
+ * Every public error of the library, and the one way it turns a failure of unknown shape into text.
+ * The HTTP API's errors (the bodies it answers) are in http/ApiErrors.ts.
+ */
+
+/**
+ * One line describing a failure of unknown shape: an error's message, after its `_tag` when it has
+ * one that is not the message itself, and with its `code` (ECONNREFUSED, SQLITE_BUSY, 42P01) in
+ * parentheses when the message does not name it; a tagged value without a message, its tag; anything
+ * else as `String()` shows it. Stores describe their driver's own error classes themselves and use
+ * this for the rest.
+ */
+export const describeCause = (error: unknown): string => {
+  if (typeof error !== "object" || error === null) return String(error)
+  const { _tag: tag, code } = error as { readonly _tag?: unknown; readonly code?: unknown }
+  let text: string
+  if (error instanceof Error || "message" in error) {
+    const message = String((error as { readonly message: unknown }).message)
+    text = typeof tag === "string" && tag !== message ? `${tag}: ${message}` : message
+  } else text = "_tag" in error ? String(tag) : String(error)
+  return typeof code === "string" && !text.includes(code) ? `${text} (${code})` : text
+}
+
+/**
+ * The end of an error's `cause` chain: the driver's or the file system's own error, under wrappers
+ * ("Failed to execute statement") that say nothing an operator can act on. `error` itself when it
+ * has no cause.
+ */
+export const innermostCause = (error: unknown): unknown => {
+  const seen = new Set<unknown>()
+  let root = error
+  for (let inner = causeOf(root); inner !== undefined && !seen.has(inner); inner = causeOf(root)) {
+    seen.add(root)
+    root = inner
+  }
+  return root
+}
+
+const causeOf = (e: unknown): unknown => (e as { readonly cause?: unknown } | null | undefined)?.cause
 
 /** The store could not be reached or answered with an error. Nothing was decided. */
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   operation: Schema.String,
   message: Schema.String,
   cause: Schema.optional(Schema.Defect),
+}) {
+  /** A StoreError of `operation` with this message, and the failure it comes from when there is one. */
+  static of(operation: string, message: string, cause?: unknown): StoreError {
+    return new StoreError({ operation, message, ...(cause === undefined ? {} : { cause }) })
+  }
+
+  /**
+   * A StoreError from a failure of unknown shape (a driver's): its innermost cause described (e.g.
+   * "database is locked (SQLITE_BUSY)"), then `hint`, the store's advice (e.g. "; raise busyTimeout").
+   */
+  static fromUnknown(operation: string, cause: unknown, hint = ""): StoreError {
+    return StoreError.of(operation, `${describeCause(innermostCause(cause))}${hint}`, cause)
+  }
+
+  /**
+   * Every failure of an effect as a StoreError of `operation`, its cause the failure; a StoreError
+   * passes unchanged. The message is `fromUnknown`'s, or `message`'s for a store that knows better
+   * how to describe its driver's failures.
+   */
+  static refail<E>(
+    operation: string,
+    message?: (error: E, operation: string) => string,
+  ): <A, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, StoreError, R> {
+    return Effect.mapError((e) =>
+      e instanceof StoreError
+        ? e
+        : message === undefined
+          ? StoreError.fromUnknown(operation, e)
+          : StoreError.of(operation, message(e, operation), e),
+    )
+  }
+}
+
+/**
+ * A failed call of the Cassandra driver. The Cassandra store turns every one into a StoreError
+ * before it leaves the store (its message then says which call failed and how); `outcomeUnknown` is
+ * the store's verdict, from the driver's error classes: the request may have been applied (the
+ * coordinator or the client timed out after it was sent, a socket closed mid-request). For a
+ * lightweight transaction that means "outcome unknown": read at SERIAL before deciding.
+ */
+export class CqlFailure extends Schema.TaggedError<CqlFailure>()("CqlFailure", {
+  cause: Schema.Defect,
+  outcomeUnknown: Schema.Boolean,
 }) {}
 
 export class UnknownJobType extends Schema.TaggedError<UnknownJobType>()("UnknownJobType", {
@@ -44,17 +127,6 @@ export const failureMessage = (cause: Cause.Cause<unknown>): string => {
   const text =
     error instanceof StoreError
       ? `store unavailable (${error.operation}): ${error.message}`
-      : describe(error, Option.isNone(failure))
+      : `${Option.isNone(failure) ? "defect: " : ""}${describeCause(error)}`
   return text.length > 2000 ? `${text.slice(0, 2000)}…` : text
-}
-
-const describe = (error: unknown, defect: boolean): string => {
-  const prefix = defect ? "defect: " : ""
-  if (error instanceof Error || (typeof error === "object" && error !== null && "message" in error)) {
-    const tag = (error as { _tag?: unknown })._tag
-    const message = String((error as { message: unknown }).message)
-    return `${prefix}${typeof tag === "string" && tag !== message ? `${tag}: ` : ""}${message}`
-  }
-  if (typeof error === "object" && error !== null && "_tag" in error) return `${prefix}${String(error._tag)}`
-  return `${prefix}${String(error)}`
 }

@@ -1,6 +1,9 @@
 import { Metric, MetricBoundaries } from "effect"
 
-/** The library's metrics (Effect Metrics; the HTTP layer renders them as Prometheus text). */
+/**
+ * Every metric of the library, named `ha_jobs_*` (Effect Metrics; the HTTP layer renders them as
+ * Prometheus text). Stores count here too, never in metrics of their own.
+ */
 
 /** Final statuses written, tagged job_type and state. */
 export const executions = Metric.counter("ha_jobs_executions_total", {
@@ -61,5 +64,16 @@ export const retries = Metric.counter("ha_jobs_retries_total", {
 /** Executions marked DEAD by the supervisor, tagged job_type. */
 export const dead = Metric.counter("ha_jobs_dead_total", {
   description: "Executions marked DEAD by the supervisor",
+  incremental: true,
+})
+
+/**
+ * Cassandra lightweight transactions whose outcome was unknown (a timeout after the request was
+ * sent) and was resolved by a serial read, tagged operation. Named
+ * `effect_ha_jobs_cassandra_lwt_outcome_unknown` in 0.1.
+ */
+export const cassandraLwtOutcomeUnknown = Metric.counter("ha_jobs_cassandra_lwt_outcome_unknown_total", {
+  description:
+    "Cassandra lightweight transactions whose outcome was unknown (timeout) and was resolved by a serial read",
   incremental: true,
 })

@@ -18,6 +18,7 @@ import {
   TooManyEventStreams,
   TriggerFailed,
   Unauthorized,
+  Unhealthy,
 } from "./ApiErrors.js"
 import {
   EventStream,
@@ -29,7 +30,6 @@ import {
   PrometheusText,
   StatusJson,
   Triggered,
-  Unhealthy,
 } from "./ApiSchemas.js"
 
 /**

@@ -1,6 +1,9 @@
 import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 import * as Env from "../Env.js"
+import { HealthReport } from "./ApiSchemas.js"
+
+/** Every error the HTTP API answers; the library's own errors are in domain/Errors.ts. */
 
 /**
  * Every error answers ha-jobs' body `{"status":"KO","message":...}`; the `_tag` (and a few fields)
@@ -93,3 +96,10 @@ export class TooManyEventStreams extends Schema.TaggedError<TooManyEventStreams>
         `or raise maxEventStreams (${Env.EventsMaxStreams.name})`,
     })
 }
+
+/** /health's 503: the health report, and a message naming what is down. */
+export class Unhealthy extends Schema.TaggedError<Unhealthy>()(
+  "Unhealthy",
+  { ...HealthReport.fields, message: Schema.String },
+  HttpApiSchema.annotations({ status: 503, description: "Store unreachable or scheduler not running" }),
+) {}

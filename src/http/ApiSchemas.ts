@@ -98,12 +98,6 @@ export const HealthReport = Schema.Struct({
 }).annotations({ identifier: "Health" })
 export type HealthReport = typeof HealthReport.Type
 
-export class Unhealthy extends Schema.TaggedError<Unhealthy>()(
-  "Unhealthy",
-  { ...HealthReport.fields, message: Schema.String },
-  HttpApiSchema.annotations({ status: 503, description: "Store unreachable or scheduler not running" }),
-) {}
-
 export const PrometheusText = Schema.String.pipe(
   HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/plain; version=0.0.4; charset=utf-8" }),
 )
@@ -115,3 +109,8 @@ export const EventStream = Schema.String.pipe(
     'Server-sent events: `status` ({"jobType","latest"}) when a job type\'s latest execution changes, ' +
     '`store` ({"ok","message"}) when the store becomes unreachable or recovers',
 })
+
+/** The data of an EventStream `status` frame (Events.ts writes it; the dashboard reads it). */
+export type StatusEvent = { readonly jobType: string; readonly latest: StatusJson | null }
+/** The data of an EventStream `store` frame. */
+export type StoreEvent = { readonly ok: true } | { readonly ok: false; readonly message: string }

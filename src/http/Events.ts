@@ -3,6 +3,7 @@ import { Context, Duration, Effect, Either, Fiber, Layer, Queue, RcRef, type Sco
 import { JobManager } from "../core/JobManager.js"
 import { HaJobsApi } from "./Api.js"
 import { TooManyEventStreams } from "./ApiErrors.js"
+import type { StatusEvent, StoreEvent } from "./ApiSchemas.js"
 import { HttpSettings } from "./Settings.js"
 import { toStatusJson } from "./StatusEncoding.js"
 
@@ -15,7 +16,13 @@ const PollConcurrency = 4
 /** Seconds a client refused for the cap is told to wait (Retry-After). */
 export const RetryAfterSeconds = 10
 
-const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+/** One SSE frame; the payload types are the ones the dashboard reads (ApiSchemas), so both sides agree. */
+const frame = <E extends keyof EventPayloads>(event: E, data: EventPayloads[E]) =>
+  `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+interface EventPayloads {
+  readonly status: StatusEvent
+  readonly store: StoreEvent
+}
 /** The first frame; `retry` is how long EventSource waits before reconnecting when a stream ends. */
 const Connected = ": connected\nretry: 2000\n\n"
 const Ping = ": ping\n\n"

@@ -1,3 +1,10 @@
+/**
+ * src/http: the HTTP API (Api.ts with its schemas and errors), its handlers, health, Prometheus
+ * metrics, event streams and the dashboard (dashboard/: typed modules bundled into one inline
+ * script). May import: `domain`, `ports`, `core`, `Env`. (docs/architecture.md)
+ *
+ * This module: the layer that serves it all, and its options.
+ */
 import { createServer } from "node:http"
 import {
   type HttpApi,
@@ -25,7 +32,6 @@ import * as Settings from "./Settings.js"
 
 export { Authorization, HaJobsApi } from "./Api.js"
 export * from "./ApiErrors.js"
-export { Unhealthy } from "./ApiSchemas.js"
 export type { Authorize, AuthRequest, HttpOptions } from "./Settings.js"
 export { bearerToken, HttpSettings } from "./Settings.js"
 

@@ -5,7 +5,8 @@ import { Scheduler } from "../core/Scheduler.js"
 import { LockWait } from "../ports/StoreBounds.js"
 import { StoreProbe } from "../ports/StoreProbe.js"
 import { HaJobsApi } from "./Api.js"
-import { type HealthReport, Unhealthy } from "./ApiSchemas.js"
+import { Unhealthy } from "./ApiErrors.js"
+import type { HealthReport } from "./ApiSchemas.js"
 
 /**
  * A store whose probe (a one-row read and a conditional write) does not finish within this is

@@ -1,4 +1,9 @@
-/** The store the environment names: one program, any store, chosen at start. */
+/**
+ * src/stores: one folder per store (memory; sql with sqlite and pg; cassandra), each providing
+ * both ports with the store's name. May import: `domain`, `ports`, `Env`. (docs/architecture.md)
+ *
+ * This module: the store the environment names — one program, any store, chosen at start.
+ */
 import { type ConfigError, Effect, Layer } from "effect"
 import type { StoreError } from "../domain/Errors.js"
 import * as Env from "../Env.js"

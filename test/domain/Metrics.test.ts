@@ -30,4 +30,14 @@ describe("JobMetrics", () => {
       assert.strictEqual(lag.count, 3) // slots 10, 20 (skipped) and 30
     }),
   )
+
+  it("every metric is named ha_jobs_*", () =>
+    Effect.gen(function* () {
+      for (const metric of Object.values(JobMetrics)) metric.register()
+      const names = new Set((yield* Metric.snapshot).map((pair) => pair.metricKey.name))
+      const ours = [...names].filter((name) => name.includes("ha_jobs"))
+      assert.strictEqual(ours.length, Object.keys(JobMetrics).length, ours.join(", "))
+      for (const name of ours) assert.match(name, /^ha_jobs_/)
+      assert.include(ours, "ha_jobs_cassandra_lwt_outcome_unknown_total")
+    }).pipe(Effect.runSync))
 })

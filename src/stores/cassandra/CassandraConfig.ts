@@ -1,21 +1,21 @@
 import { isIP } from "node:net"
 import type { ClientOptions } from "cassandra-driver"
 import { Config, ConfigError, Duration, Effect, Either, Option, Redacted } from "effect"
-import { StoreError } from "../../domain/Errors.js"
-import * as Env from "../../Env.js"
 import {
   Consistencies,
   type Consistency,
   SerialConsistencies,
   type SerialConsistency,
-} from "./Consistency.js"
+} from "../../domain/Consistency.js"
+import { StoreError } from "../../domain/Errors.js"
+import * as Env from "../../Env.js"
 
 export {
   Consistencies,
   type Consistency,
   SerialConsistencies,
   type SerialConsistency,
-} from "./Consistency.js"
+} from "../../domain/Consistency.js"
 
 /** What a user passes to `CassandraStore.layer`. Everything but the contact points has a default. */
 export interface CassandraOptions {
@@ -115,7 +115,7 @@ const keyspacePattern = /^[A-Za-z0-9_]{1,48}$/
 
 /** Bad options are reported like every other store failure, as a StoreError of operation "configure". */
 const invalidError = (field: string, message: string) =>
-  new StoreError({ operation: "configure", message: `invalid Cassandra option ${field}: ${message}` })
+  StoreError.of("configure", `invalid Cassandra option ${field}: ${message}`)
 const invalid = (field: string, message: string) => Either.left(invalidError(field, message))
 
 const positive = (field: string, input: Duration.DurationInput | undefined, fallback: Duration.Duration) => {

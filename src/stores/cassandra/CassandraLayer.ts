@@ -29,7 +29,7 @@ export const config = CassandraStore.config
 export const defaults = CassandraStore.defaults
 /** @deprecated Use `CassandraStore.leaseTtlSeconds`. */
 export const leaseTtlSeconds = CassandraStore.leaseTtlSeconds
-/** @deprecated Use `CassandraStore.lwtOutcomeUnknown`. */
+/** @deprecated Use `Metrics.cassandraLwtOutcomeUnknown`. */
 export const lwtOutcomeUnknown = CassandraStore.lwtOutcomeUnknown
 
 /** @deprecated Use `CassandraStore.layerConfig(config)`. */

@@ -1,7 +1,7 @@
 import * as crypto from "node:crypto"
 import type cassandra from "cassandra-driver"
-import { Duration, Effect, Metric, Option, Schedule } from "effect"
-import { StoreError } from "../../domain/Errors.js"
+import { Duration, Effect, Option } from "effect"
+import { type CqlFailure, StoreError } from "../../domain/Errors.js"
 import type { JobId } from "../../domain/Ids.js"
 import type { JobType, LockType } from "../../domain/Names.js"
 import type {
@@ -11,7 +11,8 @@ import type {
   LockRepository,
   RenewResult,
 } from "../../ports/LockRepository.js"
-import { type CqlFailure, describe, type Row, type Session, toStoreError } from "./Driver.js"
+import { lwt, noteUnknown, outcomeUnknown, serialRow } from "./CassandraLwt.js"
+import type { Row, Session } from "./Driver.js"
 
 /** Cassandra refuses TTLs above 20 years. */
 const MaxTtlSeconds = 630_720_000
@@ -25,13 +26,6 @@ const MaxTtlSeconds = 630_720_000
  */
 export const leaseTtlSeconds = (ttl: Duration.Duration): number =>
   Math.min(MaxTtlSeconds, Math.ceil(Duration.toMillis(ttl) / 1000) + 1)
-
-/** How many lightweight transactions ended with an unknown outcome (then resolved by a serial read). */
-export const lwtOutcomeUnknown = Metric.counter("effect_ha_jobs_cassandra_lwt_outcome_unknown", {
-  description:
-    "Cassandra lightweight transactions whose outcome was unknown (timeout) and was resolved by a serial read",
-  incremental: true,
-})
 
 interface Holder {
   readonly jobId: JobId
@@ -91,6 +85,7 @@ const stateOf = (row: Row | null | undefined): LockState => {
   }
 }
 
+/** A lock LWT's answer (CassandraLwt.Outcome), the row read as the lock's state. */
 type Outcome =
   | { readonly _tag: "Applied" }
   | { readonly _tag: "NotApplied"; readonly state: LockState }
@@ -150,62 +145,26 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
     if (state.lastToken !== null) known.set(lockType, state)
   }
 
-  const lwt = (operation: string, query: string, params: ReadonlyArray<unknown>) =>
-    session.execute(query, params, { idempotent: false }).pipe(
-      Effect.map(
-        (rs): Outcome =>
-          rs.wasApplied() ? { _tag: "Applied" } : { _tag: "NotApplied", state: stateOf(rs.first()) },
-      ),
-      Effect.catchAll((failure) =>
-        failure.outcomeUnknown
-          ? Effect.succeed<Outcome>({ _tag: "Unknown", failure })
-          : Effect.fail(toStoreError(operation, failure)),
-      ),
+  const lockLwt = (operation: string, query: string, params: ReadonlyArray<unknown>) =>
+    Effect.map(
+      lwt(session, operation, query, params),
+      (o): Outcome => (o._tag === "NotApplied" ? { _tag: "NotApplied", state: stateOf(o.row) } : o),
     )
 
-  // Linearizable read (SERIAL/LOCAL_SERIAL): it also completes any Paxos round still in progress on
-  // the partition, so after it the outcome of an earlier, timed-out LWT is decided.
-  const serialRead = (lockType: LockType, operation: string) =>
-    session
-      .execute(q.read, [lockType], { serialRead: true, idempotent: true })
-      .pipe(Effect.map((rs) => stateOf(rs.first())))
-      .pipe(Effect.mapError((e) => toStoreError(operation, e)))
+  // A linearizable read of the lock row (see CassandraLwt.serialRow).
+  const serialRead = (lockType: LockType, operation: string, retry = false) =>
+    Effect.map(serialRow(session, operation, q.read, [lockType], retry), stateOf)
 
-  const noteUnknown = (operation: string, subject: string, failure: CqlFailure) =>
-    Metric.increment(Metric.tagged(lwtOutcomeUnknown, "operation", operation)).pipe(
-      Effect.zipRight(
-        Effect.logWarning("Cassandra LWT outcome unknown; resolving it with a serial read").pipe(
-          Effect.annotateLogs({ operation, subject, error: describe(failure.cause) }),
-        ),
-      ),
-    )
-
-  // After an unknown outcome: read at serial consistency, retrying while the node is unreachable
-  // (the same stall that timed the write out often lasts a little longer).
+  // After an unknown outcome: count it, then read at serial consistency, retrying while the node is
+  // unreachable.
   const resolve = (lockType: LockType, operation: string, failure: CqlFailure) =>
-    noteUnknown(operation, lockType, failure).pipe(
-      Effect.zipRight(
-        serialRead(lockType, operation).pipe(
-          Effect.retry({ schedule: Schedule.exponential("100 millis"), times: 4 }),
-        ),
-      ),
-    )
-
-  const outcomeUnknown = (operation: string, subject: string, failure: CqlFailure) =>
-    new StoreError({
-      operation,
-      message: `Cassandra ${operation} of ${subject} timed out twice; its outcome is unknown (${toStoreError(operation, failure).message})`,
-      cause: failure.cause,
-    })
+    noteUnknown(operation, lockType, failure).pipe(Effect.zipRight(serialRead(lockType, operation, true)))
 
   const ttlSeconds = (operation: string, ttl: Duration.Duration) =>
     Duration.isFinite(ttl) && Duration.toMillis(ttl) > 0
       ? Effect.succeed(leaseTtlSeconds(ttl))
       : Effect.fail(
-          new StoreError({
-            operation,
-            message: `lease ttl must be positive and finite, got ${Duration.format(ttl)}`,
-          }),
+          StoreError.of(operation, `lease ttl must be positive and finite, got ${Duration.format(ttl)}`),
         )
 
   const acquire: LockRepository["Type"]["acquire"] = ({ lockType, jobType, jobId, ttl }) =>
@@ -214,7 +173,7 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
       let base = known.get(lockType) ?? empty
       for (let attempt = 1; ; attempt++) {
         const token = (base.lastToken ?? 0) + 1
-        const outcome = yield* lwt("acquire", q.acquire, [
+        const outcome = yield* lockLwt("acquire", q.acquire, [
           ttlS,
           jobId,
           token,
@@ -240,16 +199,16 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
         }
         // Free, but the last token moved on (another acquire and release in between): retry with it.
         if (attempt >= 5)
-          return yield* new StoreError({
-            operation: "acquire",
-            message: `acquiring lock type "${lockType}" did not settle after ${attempt} attempts: the lock is contended`,
-          })
+          return yield* StoreError.of(
+            "acquire",
+            `acquiring lock type "${lockType}" did not settle after ${attempt} attempts: the lock is contended`,
+          )
         base = state
       }
     })
 
   const renewOnce = (key: LeaseKey, ttlS: number) =>
-    lwt("renew", q.renew, [ttlS, key.jobId, key.token, key.lockType, key.jobId, key.token])
+    lockLwt("renew", q.renew, [ttlS, key.jobId, key.token, key.lockType, key.jobId, key.token])
 
   // Not applied: the lease is not ours any more, or it is ours with a cancel request (or with the
   // cancel cell gone, which only a cancel request written with a shorter TTL can leave behind).
@@ -273,7 +232,7 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
       return yield* outcomeUnknown("renew", `lock type "${key.lockType}"`, again.failure)
     })
 
-  const releaseOnce = (key: LeaseKey) => lwt("release", q.release, [key.lockType, key.jobId, key.token])
+  const releaseOnce = (key: LeaseKey) => lockLwt("release", q.release, [key.lockType, key.jobId, key.token])
 
   const release: LockRepository["Type"]["release"] = (key) =>
     Effect.gen(function* () {
@@ -306,7 +265,7 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
         // The cancel cell lives as long as the lease's other cells (remaining TTL + 1 s): it must not
         // outlive them by much, and a renewal never extends it (a cancelled lease is not renewed).
         const ttlS = Math.max(1, state.ttl ?? 1) + 1
-        const outcome = yield* lwt("requestCancel", q.cancel, [ttlS, lockType, target.token, jobType])
+        const outcome = yield* lockLwt("requestCancel", q.cancel, [ttlS, lockType, target.token, jobType])
         if (outcome._tag === "Applied") return Option.some(lockHolder(lockType, target))
         if (outcome._tag === "Unknown") {
           const after = yield* resolve(lockType, "requestCancel", outcome.failure)
@@ -318,57 +277,31 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
         }
         // The lease changed hands between the read and the write: look again.
       }
-      return yield* new StoreError({
-        operation: "requestCancel",
-        message: `requesting cancel of lock type "${lockType}" did not settle after 3 attempts: the lock is contended`,
-      })
+      return yield* StoreError.of(
+        "requestCancel",
+        `requesting cancel of lock type "${lockType}" did not settle after 3 attempts: the lock is contended`,
+      )
     })
-
-  type RawOutcome =
-    | { readonly _tag: "Applied" }
-    | { readonly _tag: "NotApplied"; readonly row: Row | undefined }
-    | { readonly _tag: "Unknown"; readonly failure: CqlFailure }
-
-  const rawLwt = (operation: string, query: string, params: ReadonlyArray<unknown>) =>
-    session.execute(query, params, { idempotent: false }).pipe(
-      Effect.map(
-        (rs): RawOutcome =>
-          rs.wasApplied() ? { _tag: "Applied" } : { _tag: "NotApplied", row: rs.first() ?? undefined },
-      ),
-      Effect.catchAll((failure) =>
-        failure.outcomeUnknown
-          ? Effect.succeed<RawOutcome>({ _tag: "Unknown", failure })
-          : Effect.fail(toStoreError(operation, failure)),
-      ),
-    )
-
-  const serialRow = (operation: string, query: string, params: ReadonlyArray<unknown>, retry: boolean) =>
-    session.execute(query, params, { serialRead: true, idempotent: true }).pipe(
-      Effect.map((rs): Row | undefined => rs.first() ?? undefined),
-      retry ? Effect.retry({ schedule: Schedule.exponential("100 millis"), times: 4 }) : (e) => e,
-      Effect.mapError((e) => toStoreError(operation, e)),
-    )
 
   // Raises cron_last_slot to `slot` unless it is already at or above it (compare-and-set upwards).
   const raiseLastSlot = (jobType: JobType, slot: number) =>
     Effect.gen(function* () {
       for (let attempt = 1; attempt <= 5; attempt++) {
-        const raised = yield* rawLwt("lastSlot", q.raiseLastSlot, [slot, jobType, slot])
+        const raised = yield* lwt(session, "lastSlot", q.raiseLastSlot, [slot, jobType, slot])
         if (raised._tag === "Applied") return
         const current =
           raised._tag === "NotApplied"
             ? longOrNull(raised.row?.get("last_slot"))
-            : longOrNull((yield* serialRow("lastSlot", q.readLastSlot, [jobType], true))?.get("last_slot"))
+            : longOrNull(
+                (yield* serialRow(session, "lastSlot", q.readLastSlot, [jobType], true))?.get("last_slot"),
+              )
         if (current !== null && current >= slot) return
         if (current === null) {
-          const inserted = yield* rawLwt("lastSlot", q.insertLastSlot, [jobType, slot])
+          const inserted = yield* lwt(session, "lastSlot", q.insertLastSlot, [jobType, slot])
           if (inserted._tag === "Applied") return
         }
       }
-      return yield* new StoreError({
-        operation: "lastSlot",
-        message: `raising the last slot of ${jobType} did not settle`,
-      })
+      return yield* StoreError.of("lastSlot", `raising the last slot of ${jobType} did not settle`)
     })
 
   const claimSlot: LockRepository["Type"]["claimSlot"] = ({ jobType, slot, instance }) =>
@@ -377,7 +310,7 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
       const claimId = crypto.randomUUID()
       let claimed = false
       for (let attempt = 1; ; attempt++) {
-        const outcome = yield* rawLwt("claimSlot", q.claimSlot, [
+        const outcome = yield* lwt(session, "claimSlot", q.claimSlot, [
           jobType,
           slot,
           instance,
@@ -398,7 +331,7 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
         if (attempt >= 2)
           return yield* outcomeUnknown("claimSlot", `the cron slot ${jobType}@${slot}`, outcome.failure)
         yield* noteUnknown("claimSlot", `${jobType}@${slot}`, outcome.failure)
-        const row = yield* serialRow("claimSlot", q.readSlot, [jobType, slot], true)
+        const row = yield* serialRow(session, "claimSlot", q.readSlot, [jobType, slot], true)
         if (row !== undefined) {
           claimed = row.get("claim_id") === claimId
           if (!claimed) return false
@@ -419,7 +352,7 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
     })
 
   const lastSlot: LockRepository["Type"]["lastSlot"] = (jobType) =>
-    serialRow("lastSlot", q.readLastSlot, [jobType], false).pipe(
+    serialRow(session, "lastSlot", q.readLastSlot, [jobType], false).pipe(
       Effect.map((row) => Option.fromNullable(longOrNull(row?.get("last_slot")))),
     )
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url"
 import { Duration, Effect, Schedule } from "effect"
 import { StoreError } from "../../domain/Errors.js"
 import { type CassandraOptions, resolveEffect } from "./CassandraConfig.js"
-import { type Client, connect, consistencyCode, describe } from "./Driver.js"
+import { type Client, connect, consistencyCode, describeDriverError } from "./Driver.js"
 
 /** The migrations shipped with the library: migrations/cassandra/NNNN_name.cql. */
 export const defaultDirectory = fileURLToPath(new URL("../../../migrations/cassandra/", import.meta.url))
@@ -47,9 +47,6 @@ export const DevReplication = "{'class': 'SimpleStrategy', 'replication_factor':
 const Scope = "effect-ha-jobs"
 const LockVersion = 0
 const LockTtlSeconds = 300
-
-const migrationError = (message: string, cause?: unknown) =>
-  new StoreError({ operation: "migrate", message, ...(cause === undefined ? {} : { cause }) })
 
 /**
  * Splits a CQL file into statements: drops `--` and `//` line comments and block comments, splits
@@ -118,20 +115,24 @@ export const loadMigrations = (
   Effect.gen(function* () {
     const files = yield* Effect.tryPromise({
       try: () => readdir(directory),
-      catch: (cause) => migrationError(`cannot read the migrations directory ${directory}`, cause),
+      catch: (cause) => StoreError.of("migrate", `cannot read the migrations directory ${directory}`, cause),
     })
     const migrations: Array<Migration> = []
     for (const file of files.filter((f) => f.endsWith(".cql")).sort()) {
       const match = filePattern.exec(file)
       if (!match)
-        return yield* migrationError(`migration file ${file} is not named NNNN_name.cql (in ${directory})`)
+        return yield* StoreError.of(
+          "migrate",
+          `migration file ${file} is not named NNNN_name.cql (in ${directory})`,
+        )
       const version = Number(match[1])
-      if (version <= LockVersion) return yield* migrationError(`migration ${file}: versions start at 1`)
+      if (version <= LockVersion)
+        return yield* StoreError.of("migrate", `migration ${file}: versions start at 1`)
       if (migrations.some((m) => m.version === version))
-        return yield* migrationError(`two migrations have version ${version} (in ${directory})`)
+        return yield* StoreError.of("migrate", `two migrations have version ${version} (in ${directory})`)
       const text = yield* Effect.tryPromise({
         try: () => readFile(join(directory, file), "utf8"),
-        catch: (cause) => migrationError(`cannot read ${join(directory, file)}`, cause),
+        catch: (cause) => StoreError.of("migrate", `cannot read ${join(directory, file)}`, cause),
       })
       const statements = splitStatements(text)
       migrations.push({ version, name: file, statements, checksum: checksumOf(statements) })
@@ -143,7 +144,7 @@ export const loadMigrations = (
 const ddl = (client: Client, operation: string, query: string) =>
   Effect.tryPromise({
     try: () => client.execute(query),
-    catch: (cause) => migrationError(`${operation} failed: ${describe(cause)}`, cause),
+    catch: (cause) => StoreError.of("migrate", `${operation} failed: ${describeDriverError(cause)}`, cause),
   })
 
 const validReplication = /^\{[^;]*\}$/s
@@ -175,7 +176,8 @@ export const migrate = (options: MigrateOptions): Effect.Effect<MigrationReport,
               ...queryOptions,
               ...(serialRead ? { consistency: queryOptions.serialConsistency } : {}),
             }),
-          catch: (cause) => migrationError(`${operation} failed: ${describe(cause)}`, cause),
+          catch: (cause) =>
+            StoreError.of("migrate", `${operation} failed: ${describeDriverError(cause)}`, cause),
         })
 
       let createdKeyspace = false
@@ -186,12 +188,14 @@ export const migrate = (options: MigrateOptions): Effect.Effect<MigrationReport,
       ).pipe(Effect.map((rs) => rs.rowLength > 0))
       if (!exists) {
         if (options.createKeyspace === undefined)
-          return yield* migrationError(
+          return yield* StoreError.of(
+            "migrate",
             `keyspace "${keyspace}" does not exist: create it (CREATE KEYSPACE "${keyspace}" WITH replication = {'class': 'NetworkTopologyStrategy', '<dc>': 3}), or let the migrator create it: --create-keyspace [--replication "<map>"] (createKeyspace option)`,
           )
         const replication = (options.createKeyspace.replication ?? DevReplication).trim()
         if (!validReplication.test(replication))
-          return yield* migrationError(
+          return yield* StoreError.of(
+            "migrate",
             `replication ${JSON.stringify(replication)} is not a CQL map such as ${DevReplication}`,
           )
         yield* ddl(
@@ -226,7 +230,8 @@ export const migrate = (options: MigrateOptions): Effect.Effect<MigrationReport,
           rs.wasApplied()
             ? Effect.void
             : Effect.fail(
-                migrationError(
+                StoreError.of(
+                  "migrate",
                   `another migrator (${String(rs.first()?.get("applied_by"))}) holds the migration lock; it expires ${LockTtlSeconds} s after it was taken`,
                 ),
               ),
@@ -240,7 +245,7 @@ export const migrate = (options: MigrateOptions): Effect.Effect<MigrationReport,
         Effect.timeoutFail({
           duration: Duration.decode(options.lockWait ?? Duration.minutes(2)),
           onTimeout: () =>
-            migrationError("timed out waiting for the migration lock held by another migrator"),
+            StoreError.of("migrate", "timed out waiting for the migration lock held by another migrator"),
         }),
       )
       yield* Effect.addFinalizer(() =>
@@ -266,7 +271,8 @@ export const migrate = (options: MigrateOptions): Effect.Effect<MigrationReport,
       for (const m of migrations) {
         const done = applied.get(m.version)
         if (done && done.checksum !== m.checksum)
-          return yield* migrationError(
+          return yield* StoreError.of(
+            "migrate",
             `migration ${m.name} differs from the one applied to keyspace "${keyspace}" as ${done.name} (checksum ${done.checksum.slice(0, 12)} vs ${m.checksum.slice(0, 12)}): never edit an applied migration, add a new one`,
           )
       }

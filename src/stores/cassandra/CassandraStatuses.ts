@@ -1,12 +1,12 @@
 import type cassandra from "cassandra-driver"
 import { Duration, Effect, Option } from "effect"
-import { StoreError } from "../../domain/Errors.js"
+import { describeCause, StoreError } from "../../domain/Errors.js"
 import { type JobId, makeJobId, timestampOf } from "../../domain/Ids.js"
 import { type ColumnCodecs, fromColumns, type JobStatus, toColumns } from "../../domain/JobStatus.js"
 import type { JobType } from "../../domain/Names.js"
 import { columnNames, statusFields } from "../../domain/StatusFields.js"
 import type { StatusRepository } from "../../ports/StatusRepository.js"
-import { type Row, type Session, toStoreError } from "./Driver.js"
+import { describeFailure, type Row, type Session } from "./Driver.js"
 
 /** The bucket of an execution in `status_latest`: the UTC month of its job id's timestamp, as yyyymm. */
 export const bucketOf = (millis: number): number => {
@@ -65,11 +65,11 @@ const decode = (row: Row): Effect.Effect<JobStatus, StoreError> =>
   Effect.try({
     try: () => fromColumns((column) => row.get(column), cassandraCodecs),
     catch: (cause) =>
-      new StoreError({
-        operation: "decode status",
-        message: `a stored status of job ${String(row.get("job_type"))}/${String(row.get("job_id"))} does not decode: ${cause instanceof Error ? cause.message : String(cause)}`,
+      StoreError.of(
+        "decode status",
+        `a stored status of job ${String(row.get("job_type"))}/${String(row.get("job_id"))} does not decode: ${describeCause(cause)}`,
         cause,
-      }),
+      ),
   })
 
 const decodeAll = (rows: ReadonlyArray<Row>) => Effect.forEach(rows, decode)
@@ -100,7 +100,7 @@ export const makeStatuses = (session: Session): StatusRepository["Type"] => {
 
   const read = (operation: string, query: string, params: ReadonlyArray<unknown>) =>
     session.execute(query, params, { idempotent: true }).pipe(
-      Effect.mapError((e) => toStoreError(operation, e)),
+      StoreError.refail(operation, describeFailure),
       Effect.flatMap((rs) => decodeAll(rs.rows)),
     )
 
@@ -126,7 +126,7 @@ export const makeStatuses = (session: Session): StatusRepository["Type"] => {
             ? { query: q.insertPending, params: [status.jobType, status.jobId, statusId, ...latestValues] }
             : { query: q.deletePending, params: [status.jobType, status.jobId] },
         ])
-        .pipe(Effect.mapError((e) => toStoreError("save status", e)))
+        .pipe(StoreError.refail("save status", describeFailure))
     })
 
   const pendingPage = (jobType: JobType, limit: number, before: string | undefined) =>

@@ -1,5 +1,6 @@
 import { Config, type ConfigError, Effect, Layer, Option, type Scope } from "effect"
 import { StoreError } from "../../domain/Errors.js"
+import * as Metrics from "../../domain/Metrics.js"
 import * as Env from "../../Env.js"
 import type { LockRepository } from "../../ports/LockRepository.js"
 import type { StatusRepository } from "../../ports/StatusRepository.js"
@@ -18,7 +19,13 @@ export type {
   SerialConsistency,
 } from "./CassandraConfig.js"
 export { config, defaults } from "./CassandraConfig.js"
-export { leaseTtlSeconds, lwtOutcomeUnknown } from "./CassandraLocks.js"
+export { leaseTtlSeconds } from "./CassandraLocks.js"
+
+/**
+ * @deprecated Use `Metrics.cassandraLwtOutcomeUnknown`: every metric is in Metrics, named `ha_jobs_*`
+ * (this one is now `ha_jobs_cassandra_lwt_outcome_unknown_total`, was `effect_ha_jobs_cassandra_lwt_outcome_unknown`).
+ */
+export const lwtOutcomeUnknown = Metrics.cassandraLwtOutcomeUnknown
 
 export interface CassandraStores {
   readonly lockRepository: LockRepository["Type"]
@@ -49,13 +56,12 @@ export const make = (options: CassandraOptions): Effect.Effect<CassandraStores, 
     // A keyspace that reads but cannot take a write at the configured consistency (replicas down or
     // missing, no MODIFY permission) would start and fail every trigger; one write tells.
     yield* StoreProbe.check(boundLocks(lockRepository), boundStatuses(statusRepository)).pipe(
-      Effect.mapError(
-        (e) =>
-          new StoreError({
-            operation: "open",
-            message: `cannot use ${name}: ${e.operation} failed: ${e.message}${probeHint(e.message)}`,
-            cause: e,
-          }),
+      Effect.mapError((e) =>
+        StoreError.of(
+          "open",
+          `cannot use ${name}: ${e.operation} failed: ${e.message}${probeHint(e.message)}`,
+          e,
+        ),
       ),
     )
     return { lockRepository, statusRepository, client, name }

@@ -2,7 +2,7 @@ import { Effect } from "effect"
 import { StoreError } from "../../domain/Errors.js"
 import * as Env from "../../Env.js"
 import { valueColumns } from "./CassandraStatuses.js"
-import { type Session, toStoreError } from "./Driver.js"
+import { describeFailure, type Session } from "./Driver.js"
 
 /** The tables and columns the layer uses, as created by migrations/cassandra. */
 export const requiredColumns: Readonly<Record<string, ReadonlyArray<string>>> = {
@@ -28,12 +28,12 @@ export const migrateHint = (keyspace: string) =>
 export const checkSchema = (session: Session): Effect.Effect<void, StoreError> =>
   Effect.gen(function* () {
     const { keyspace } = session.config
-    const fail = (message: string) => Effect.fail(new StoreError({ operation: "check schema", message }))
+    const fail = (message: string) => Effect.fail(StoreError.of("check schema", message))
     const keyspaces = yield* session
       .execute("SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?", [keyspace], {
         idempotent: true,
       })
-      .pipe(Effect.mapError((e) => toStoreError("check schema", e)))
+      .pipe(StoreError.refail("check schema", describeFailure))
     if (keyspaces.rowLength === 0)
       return yield* fail(
         `keyspace "${keyspace}" does not exist: set ${Env.CassandraKeyspace.name} to the right keyspace, or create it and its tables with: ${Env.CassandraKeyspace.name}=${keyspace} npx tsx scripts/migrate-cassandra.ts --create-keyspace --replication "{'class': 'NetworkTopologyStrategy', '<dc>': 3}"`,
@@ -44,7 +44,7 @@ export const checkSchema = (session: Session): Effect.Effect<void, StoreError> =
         [keyspace],
         { idempotent: true },
       )
-      .pipe(Effect.mapError((e) => toStoreError("check schema", e)))
+      .pipe(StoreError.refail("check schema", describeFailure))
     const present = new Map<string, Set<string>>()
     for (const row of columns.rows) {
       const table = String(row.get("table_name"))

@@ -1,6 +1,6 @@
 import cassandra from "cassandra-driver"
-import { Data, Duration, Effect, Option, Redacted, type Scope } from "effect"
-import { StoreError } from "../../domain/Errors.js"
+import { Duration, Effect, Option, Redacted, type Scope } from "effect"
+import { CqlFailure, describeCause, StoreError } from "../../domain/Errors.js"
 import * as Env from "../../Env.js"
 import type { CassandraConfig, Consistency, SerialConsistency } from "./CassandraConfig.js"
 
@@ -35,20 +35,11 @@ export const consistencyCode = (c: Consistency | SerialConsistency): number => {
   }
 }
 
-/** A failed driver call, before it becomes a StoreError. */
-export class CqlFailure extends Data.TaggedError("CqlFailure")<{
-  readonly cause: unknown
-}> {
-  /**
-   * The request may have been applied: the coordinator or the client timed out after the request
-   * was sent (WriteTimeout, ReadTimeout, client-side OperationTimedOut, a socket closed mid-request).
-   * For a lightweight transaction this means "outcome unknown": read at SERIAL before deciding.
-   */
-  get outcomeUnknown(): boolean {
-    return isOutcomeUnknown(this.cause)
-  }
-}
-
+/**
+ * The request may have been applied: the coordinator or the client timed out after the request was
+ * sent (WriteTimeout, ReadTimeout, client-side OperationTimedOut, a socket closed mid-request). For a
+ * lightweight transaction this means "outcome unknown": read at SERIAL before deciding.
+ */
 export const isOutcomeUnknown = (e: unknown): boolean => {
   if (e instanceof cassandra.errors.OperationTimedOutError) return true
   if (e instanceof cassandra.errors.ResponseError)
@@ -71,31 +62,34 @@ const codeNames: Record<number, string> = Object.fromEntries(
   Object.entries(responseErrorCodes).map(([name, code]) => [code, name]),
 )
 
-/** One line describing a driver error, including the per-host errors of NoHostAvailable. */
-export const describe = (e: unknown): string => {
+/**
+ * One line describing a driver error: the per-host errors of NoHostAvailable, a server error's code
+ * by name (WriteTimeout (CAS): ...); any other error as every message describes it (describeCause).
+ */
+export const describeDriverError = (e: unknown): string => {
   if (e instanceof cassandra.errors.NoHostAvailableError) {
     const inner = Object.entries((e.innerErrors ?? {}) as Record<string, unknown>)
     if (inner.length === 0) return e.message
-    return inner.map(([host, err]) => `${host}: ${describe(err)}`).join("; ")
+    return inner.map(([host, err]) => `${host}: ${describeDriverError(err)}`).join("; ")
   }
   if (e instanceof cassandra.errors.ResponseError) {
     const extra = e as { writeType?: string }
     const name = codeNames[e.code] ?? `0x${e.code.toString(16)}`
     return `${name}${extra.writeType ? ` (${extra.writeType})` : ""}: ${e.message}`
   }
-  if (e instanceof Error) {
-    const code = (e as { code?: unknown }).code
-    return typeof code === "string" && !e.message.includes(code) ? `${code}: ${e.message}` : e.message
-  }
-  return String(e)
+  return describeCause(e)
 }
 
-export const toStoreError = (operation: string, failure: CqlFailure, hint = ""): StoreError =>
-  new StoreError({
-    operation,
-    message: `Cassandra ${operation} failed${failure.outcomeUnknown ? " (outcome unknown)" : ""}: ${describe(failure.cause)}${hint}`,
-    cause: failure.cause,
-  })
+/** A driver call's error as a CqlFailure, with the verdict on whether the request may have applied. */
+export const cqlFailure = (cause: unknown): CqlFailure =>
+  new CqlFailure({ cause, outcomeUnknown: isOutcomeUnknown(cause) })
+
+/**
+ * The message of the StoreError a failed driver call becomes (`StoreError.refail(operation,
+ * describeFailure)`): the call, whether it may have applied, the driver's error.
+ */
+export const describeFailure = (failure: CqlFailure, operation: string): string =>
+  `Cassandra ${operation} failed${failure.outcomeUnknown ? " (outcome unknown)" : ""}: ${describeDriverError(failure.cause)}`
 
 export interface ExecuteOptions {
   /** Read at the serial consistency level (linearizable; sees the result of every LWT). */
@@ -190,7 +184,13 @@ export const serializeControlConnectionRefresh = (client: Client): void => {
         // The driver catches its own failures: this is another bug. Log it and try again rather than
         // leave an unhandled rejection (which ends the process) or a control connection that never
         // reconnects.
-        client.emit("log", "error", "ControlConnection", `refresh failed: ${describe(cause)}`, cause)
+        client.emit(
+          "log",
+          "error",
+          "ControlConnection",
+          `refresh failed: ${describeDriverError(cause)}`,
+          cause,
+        )
         if (cc._isShuttingDown !== true) setTimeout(() => void cc._refresh?.(), 1_000).unref()
       })
       .finally(() => {
@@ -211,8 +211,8 @@ export const connectError = (config: CassandraConfig, cause: unknown): StoreErro
     cause instanceof cassandra.errors.NoHostAvailableError
       ? Object.values((cause.innerErrors ?? {}) as Record<string, unknown>)
       : [cause]
-  const text = describe(cause)
-  const make = (message: string) => new StoreError({ operation, message, cause })
+  const text = describeDriverError(cause)
+  const make = (message: string) => StoreError.of(operation, message, cause)
   if (inner.some((e) => e instanceof cassandra.errors.AuthenticationError)) {
     const requiresAuth = /requires authentication|no authenticator/i.test(text)
     return make(
@@ -265,10 +265,10 @@ export const connect = (
       Effect.timeoutFail({
         duration: config.connectTimeout,
         onTimeout: () =>
-          new StoreError({
-            operation: "connect",
-            message: `no answer from Cassandra at ${hostsOf(config)} within ${Duration.format(config.connectTimeout)}: check ${Env.CassandraContactPoints.name}, the network path to those CQL ports, or raise ${Env.CassandraConnectTimeout.name}`,
-          }),
+          StoreError.of(
+            "connect",
+            `no answer from Cassandra at ${hostsOf(config)} within ${Duration.format(config.connectTimeout)}: check ${Env.CassandraContactPoints.name}, the network path to those CQL ports, or raise ${Env.CassandraConnectTimeout.name}`,
+          ),
       }),
     )
     return client
@@ -292,7 +292,7 @@ export const makeSession = (client: Client, config: CassandraConfig): Session =>
             isIdempotent: options.idempotent,
             readTimeout,
           }),
-        catch: (cause) => new CqlFailure({ cause }),
+        catch: cqlFailure,
       }),
     batch: (queries) =>
       Effect.tryPromise({
@@ -301,7 +301,7 @@ export const makeSession = (client: Client, config: CassandraConfig): Session =>
             queries.map((q) => ({ query: q.query, params: [...q.params] })),
             { prepare: true, logged: true, consistency, isIdempotent: true, readTimeout },
           ),
-        catch: (cause) => new CqlFailure({ cause }),
+        catch: cqlFailure,
       }),
   }
 }

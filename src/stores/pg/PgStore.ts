@@ -103,11 +103,11 @@ const layerWith = (options: PgStoreOptions, setting: string | undefined) =>
       const at = target(value(options.url), options)
       const connectTimeout = Duration.decode(options.connectTimeout ?? DefaultConnectTimeout)
       const fail = (reason: unknown) =>
-        new StoreError({
-          operation: "open",
-          message: `cannot use PostgreSQL at ${at.display}${setting === undefined ? "" : ` (${setting})`}: ${explain(reason, at, setting)}`,
-          cause: reason,
-        })
+        StoreError.of(
+          "open",
+          `cannot use PostgreSQL at ${at.display}${setting === undefined ? "" : ` (${setting})`}: ${explain(reason, at, setting)}`,
+          reason,
+        )
       if (at.invalid !== undefined) return yield* Effect.fail(fail(at.invalid))
       if (options.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema))
         return yield* Effect.fail(

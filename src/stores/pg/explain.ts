@@ -1,7 +1,6 @@
 import * as os from "node:os"
-import { StoreError } from "../../domain/Errors.js"
+import { describeCause, innermostCause, StoreError } from "../../domain/Errors.js"
 import * as Env from "../../Env.js"
-import { innermost, rootCause } from "../sql/storeError.js"
 
 /** Where the store connects, as messages name it: never with the password. */
 export interface Target {
@@ -62,9 +61,9 @@ export const target = (
 export const explain = (reason: unknown, at: Target, setting: string | undefined): string => {
   if (typeof reason === "string") return reason
   const elsewhere = setting === undefined ? "connect to another server" : `set ${setting} to another server`
-  const root = innermost(reason) as { code?: unknown; message?: unknown } | null | undefined
+  const root = innermostCause(reason) as { code?: unknown; message?: unknown } | null | undefined
   const code = typeof root?.code === "string" ? root.code : ""
-  const text = rootCause(reason)
+  const text = describeCause(root)
   const hostPort = `${at.host}:${at.port}`
   if (code === "ECONNREFUSED")
     return `connection refused by ${hostPort} (ECONNREFUSED); start PostgreSQL there, or ${elsewhere}`

@@ -1,6 +1,7 @@
 import type { SqlClient } from "@effect/sql"
 import type { Fragment } from "@effect/sql/Statement"
 import { Duration, Effect, Option } from "effect"
+import { StoreError } from "../../domain/Errors.js"
 import type { JobId } from "../../domain/Ids.js"
 import type { JobType, LockType } from "../../domain/Names.js"
 import {
@@ -9,7 +10,6 @@ import {
   LockRepository,
   type RenewResult,
 } from "../../ports/LockRepository.js"
-import { storeError } from "./storeError.js"
 
 /**
  * The store's time (epoch millis) as a fragment of a statement. The dialect chooses it: an expression
@@ -67,10 +67,8 @@ export const make = (sql: SqlClient.SqlClient, now: Now) => {
           // Released or expired between the two statements: try again.
           if (held[0]) return { _tag: "Held", holder: holderOf(held[0]) } satisfies AcquireResult
         }
-        return yield* Effect.fail(
-          storeError("acquire", "the lock changed hands three times in a row; try again"),
-        )
-      }).pipe(Effect.mapError((e) => (e._tag === "StoreError" ? e : storeError("acquire", e)))),
+        return yield* StoreError.of("acquire", "the lock changed hands three times in a row; try again")
+      }).pipe(StoreError.refail("acquire")),
 
     renew: (key, ttl) =>
       Effect.gen(function* () {
@@ -86,7 +84,7 @@ export const make = (sql: SqlClient.SqlClient, now: Now) => {
         const result: RenewResult =
           row === undefined ? "lost" : Number(row.cancel_requested) ? "cancel-requested" : "renewed"
         return result
-      }).pipe(Effect.mapError((e) => storeError("renew", e))),
+      }).pipe(StoreError.refail("renew")),
 
     release: (key) =>
       Effect.gen(function* () {
@@ -98,12 +96,12 @@ export const make = (sql: SqlClient.SqlClient, now: Now) => {
             AND expires_at > ${t}
           RETURNING lock_type`
         return rows.length > 0
-      }).pipe(Effect.mapError((e) => storeError("release", e))),
+      }).pipe(StoreError.refail("release")),
 
     holder: (lockType) =>
       Effect.flatMap(now, (t) => holderAt(lockType, t)).pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), holderOf)),
-        Effect.mapError((e) => storeError("holder", e)),
+        StoreError.refail("holder"),
       ),
 
     requestCancel: (lockType, jobType) =>
@@ -115,7 +113,7 @@ export const make = (sql: SqlClient.SqlClient, now: Now) => {
             AND expires_at > ${t}
           RETURNING lock_type, job_type, job_id, token`
         return Option.map(Option.fromNullable(rows[0]), holderOf)
-      }).pipe(Effect.mapError((e) => storeError("requestCancel", e))),
+      }).pipe(StoreError.refail("requestCancel")),
 
     claimSlot: ({ jobType, slot, instance }) =>
       Effect.gen(function* () {
@@ -125,7 +123,7 @@ export const make = (sql: SqlClient.SqlClient, now: Now) => {
           VALUES (${jobType}, ${slot}, ${instance}, ${t})
           ON CONFLICT DO NOTHING RETURNING slot`
         return rows.length > 0
-      }).pipe(Effect.mapError((e) => storeError("claimSlot", e))),
+      }).pipe(StoreError.refail("claimSlot")),
 
     lastSlot: (jobType) =>
       Effect.map(
@@ -133,6 +131,6 @@ export const make = (sql: SqlClient.SqlClient, now: Now) => {
           slot: number | string | null
         }>`SELECT MAX(slot) AS slot FROM ha_slots WHERE job_type = ${jobType}`,
         (rows) => Option.map(Option.fromNullable(rows[0]?.slot), Number),
-      ).pipe(Effect.mapError((e) => storeError("lastSlot", e))),
+      ).pipe(StoreError.refail("lastSlot")),
   })
 }

@@ -4,9 +4,8 @@ import { fileURLToPath } from "node:url"
 import { SqlClient } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
 import { Effect } from "effect"
-import { StoreError } from "../../domain/Errors.js"
+import { describeCause, innermostCause, StoreError } from "../../domain/Errors.js"
 import { splitStatements } from "./splitStatements.js"
-import { rootCause } from "./storeError.js"
 
 /**
  * Where the applied migrations are recorded. Not Effect's default table: an application sharing its
@@ -49,7 +48,7 @@ export const fromDirectory = (dir: string): Migrator.Loader =>
     catch: (cause) =>
       new Migrator.MigrationError({
         reason: "import-error",
-        message: `cannot read the migrations in ${dir}: ${rootCause(cause)}`,
+        message: `cannot read the migrations in ${dir}: ${describeCause(innermostCause(cause))}`,
         cause,
       }),
   })
@@ -84,9 +83,6 @@ const lockAndEnsureTable = (sql: SqlClient.SqlClient) =>
 
 const migrator = Migrator.make({})
 
-const failure = (message: string, cause?: unknown) =>
-  new StoreError({ operation: "migrate", message, ...(cause === undefined ? {} : { cause }) })
-
 /**
  * Applies the migrations of `loader` not yet recorded in `Table`, each once, all in one transaction
  * with the recording (both dialects have transactional DDL), so a process stopped midway leaves the
@@ -108,13 +104,15 @@ export const run = (
           SELECT migration_id AS id, name FROM ${sql(Table)} ORDER BY migration_id DESC LIMIT 1`
         const recorded = Number(rows[0]?.id ?? 0)
         if (recorded > newest)
-          return yield* failure(
+          return yield* StoreError.of(
+            "migrate",
             `the database's schema is at migration ${recorded} (${rows[0]?.name}), newer than this version of effect-ha-jobs knows (${newest}); upgrade effect-ha-jobs on this instance, or use another database`,
           )
         // The Migrator takes a failed write of its record for another instance migrating, and
         // returns; the lock above rules that out, so this is a write the database refused.
         if (recorded < newest)
-          return yield* failure(
+          return yield* StoreError.of(
+            "migrate",
             `migration ${newest} could not be recorded in ${Table} (it holds ${recorded}); check that the database is writable`,
           )
         return applied
@@ -124,11 +122,11 @@ export const run = (
     Effect.provideService(SqlClient.SqlClient, sql),
     // The Migrator turns a failing migration into a defect; here it is the store's typed error.
     Effect.catchAllDefect((defect) => Effect.fail(defect)),
-    Effect.mapError((e) =>
-      e instanceof StoreError
-        ? e
-        : e instanceof Migrator.MigrationError
-          ? failure(e.cause === undefined ? e.message : `${e.message}: ${rootCause(e.cause)}`, e)
-          : failure(rootCause(e), e),
+    StoreError.refail("migrate", (e) =>
+      e instanceof Migrator.MigrationError
+        ? e.cause === undefined
+          ? e.message
+          : `${e.message}: ${describeCause(innermostCause(e.cause))}`
+        : describeCause(innermostCause(e)),
     ),
   )

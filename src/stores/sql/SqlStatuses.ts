@@ -1,10 +1,10 @@
 import type { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
+import { StoreError } from "../../domain/Errors.js"
 import { type ColumnCodecs, fromColumns, type JobStatus, toColumns } from "../../domain/JobStatus.js"
 import type { JobType } from "../../domain/Names.js"
 import { columnNames, statusFields } from "../../domain/StatusFields.js"
 import { type ListOptions, StatusRepository } from "../../ports/StatusRepository.js"
-import { storeError } from "./storeError.js"
 
 // PostgreSQL returns BIGINT columns as strings, SQLite as numbers: every number goes through Number().
 /** The SQL columns of each storage (StatusFields.ts): times as epoch milliseconds, JSON as text. */
@@ -29,7 +29,7 @@ const keyColumns = new Set([statusFields.jobType.column, statusFields.jobId.colu
 export const updatedColumns = columnNames(statusFields).filter((c) => !keyColumns.has(c))
 
 const decodeRows = (operation: string) => (rows: ReadonlyArray<StatusRow>) =>
-  Effect.try({ try: () => rows.map(fromRow), catch: (e) => storeError(operation, e) })
+  Effect.try({ try: () => rows.map(fromRow), catch: (e) => StoreError.fromUnknown(operation, e) })
 
 /**
  * Statuses in two tables, for every SQL dialect: the history (append-only) and the latest status per
@@ -48,7 +48,7 @@ export const make = (sql: SqlClient.SqlClient) => {
         ${before === undefined ? sql`` : sql`AND job_id < ${before}`}
         ${pendingOnly ? sql`AND job_result = 'PENDING'` : sql``}
       ORDER BY job_id DESC LIMIT ${limit}`.pipe(
-      Effect.mapError((e) => storeError(operation, e)),
+      StoreError.refail(operation),
       Effect.flatMap(decodeRows(operation)),
     )
 
@@ -66,16 +66,13 @@ export const make = (sql: SqlClient.SqlClient) => {
                 ON CONFLICT (job_type, job_id) DO UPDATE SET ${upsert}`,
           ),
         )
-        .pipe(
-          Effect.asVoid,
-          Effect.mapError((e) => storeError("save", e)),
-        )
+        .pipe(Effect.asVoid, StoreError.refail("save"))
     },
     list: (jobType, options) => latest("list", jobType, options, false),
     listPending: (jobType, options) => latest("listPending", jobType, options, true),
     get: (jobType, jobId) =>
       sql<StatusRow>`SELECT * FROM ha_executions WHERE job_type = ${jobType} AND job_id = ${jobId}`.pipe(
-        Effect.mapError((e) => storeError("get", e)),
+        StoreError.refail("get"),
         Effect.flatMap(decodeRows("get")),
         Effect.map((rows) => Option.fromNullable(rows[0])),
       ),
@@ -83,7 +80,7 @@ export const make = (sql: SqlClient.SqlClient) => {
       sql<StatusRow>`
         SELECT * FROM ha_status_history WHERE job_type = ${jobType} AND job_id = ${jobId}
         ORDER BY id DESC LIMIT ${limit}`.pipe(
-        Effect.mapError((e) => storeError("history", e)),
+        StoreError.refail("history"),
         Effect.flatMap(decodeRows("history")),
       ),
   })

@@ -11,7 +11,6 @@ import * as Retention from "./Retention.js"
 import * as SqlLocks from "./SqlLocks.js"
 import * as SqlMigrations from "./SqlMigrations.js"
 import * as SqlStatuses from "./SqlStatuses.js"
-import { storeError } from "./storeError.js"
 
 export interface SqlStoreOptions {
   /** Statuses older than this are deleted (ha-jobs kept 14 days). */
@@ -72,10 +71,7 @@ export const make = (
       orElse: () => undefined,
     })
     if (dialect === undefined)
-      return yield* new StoreError({
-        operation: "open",
-        message: "the SQL store runs on SQLite and PostgreSQL clients only",
-      })
+      return yield* StoreError.of("open", "the SQL store runs on SQLite and PostgreSQL clients only")
     const busy = Busy.whileBusy(Duration.decode(options.busyTimeout ?? Busy.DefaultBusyTimeout))
     const around: StoreBounds.AroundCall =
       dialect === "sqlite"
@@ -103,7 +99,7 @@ export const make = (
     // The first run waits a minute: a start is not slowed by a large delete, and instances started
     // together do not all delete at once.
     yield* Effect.flatMap(clock.currentTimeMillis, (now) => Retention.run(sql, now - retentionMs)).pipe(
-      Effect.mapError((e) => storeError("retention", e)),
+      StoreError.refail("retention"),
       around("retention"),
       Effect.catchAll((e) =>
         Effect.logWarning(`${name}: retention cleanup failed`).pipe(Effect.annotateLogs("error", e.message)),
@@ -126,13 +122,8 @@ export const layer = (
     Effect.gen(function* () {
       const client = yield* SqlClient.SqlClient
       const stores = yield* make(client, options).pipe(
-        Effect.mapError(
-          (e) =>
-            new StoreError({
-              operation: e.operation,
-              message: `cannot use ${options.name ?? "the SQL store"}: ${e.message}`,
-              cause: e,
-            }),
+        Effect.mapError((e) =>
+          StoreError.of(e.operation, `cannot use ${options.name ?? "the SQL store"}: ${e.message}`, e),
         ),
       )
       return context(stores)

@@ -3,12 +3,11 @@ import * as path from "node:path"
 import { Reactivity } from "@effect/experimental"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Cause, Config, type ConfigError, Duration, Effect, Layer } from "effect"
-import { StoreError } from "../../domain/Errors.js"
+import { describeCause, innermostCause, StoreError } from "../../domain/Errors.js"
 import * as Env from "../../Env.js"
 import type { LockRepository } from "../../ports/LockRepository.js"
 import type { StatusRepository } from "../../ports/StatusRepository.js"
 import * as SqlStore from "../sql/SqlStore.js"
-import { innermost, rootCause } from "../sql/storeError.js"
 import * as Busy from "./busy.js"
 
 export interface SqliteOptions {
@@ -49,11 +48,11 @@ const layerWith = (options: SqliteOptions, setting: string | undefined) =>
       const busyTimeout = Duration.decode(options.busyTimeout ?? Busy.DefaultBusyTimeout)
       const statementWait = Duration.decode(options.statementWait ?? Busy.DefaultStatementWait)
       const fail = (reason: unknown) =>
-        new StoreError({
-          operation: "open",
-          message: `cannot use the SQLite database at ${file}${setting === undefined ? "" : ` (${setting})`}: ${explain(reason, busyTimeout, setting)}`,
-          cause: reason,
-        })
+        StoreError.of(
+          "open",
+          `cannot use the SQLite database at ${file}${setting === undefined ? "" : ` (${setting})`}: ${explain(reason, busyTimeout, setting)}`,
+          reason,
+        )
       yield* Effect.try({ try: () => ensureDirectory(path.dirname(file)), catch: fail })
       const client = yield* SqliteClient.make({ filename: file }).pipe(
         Effect.provide(Reactivity.layer),
@@ -110,7 +109,7 @@ const ensureDirectory = (dir: string): void => {
     fs.mkdirSync(dir)
   } catch (e) {
     if (statOrUndefined(dir)?.isDirectory()) return // another process made it meanwhile
-    throw new DirectoryError(`cannot create the directory ${dir}: ${rootCause(e)}`)
+    throw new DirectoryError(`cannot create the directory ${dir}: ${describeCause(innermostCause(e))}`)
   }
 }
 
@@ -139,12 +138,13 @@ const explain = (reason: unknown, busyTimeout: Duration.Duration, setting: strin
           : code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT")
             ? `move it away or restore it from a backup, or ${elsewhere}`
             : undefined
-  if (fix !== undefined) return `${rootCause(reason)}; ${fix}`
-  return reason instanceof StoreError ? reason.message : rootCause(reason)
+  const cause = describeCause(innermostCause(reason))
+  if (fix !== undefined) return `${cause}; ${fix}`
+  return reason instanceof StoreError ? reason.message : cause
 }
 
 /** The driver's or the file system's error code (SQLITE_BUSY, EACCES...), if any. */
 const codeOf = (e: unknown): string | undefined => {
-  const code = (innermost(e) as { code?: unknown } | null | undefined)?.code
+  const code = (innermostCause(e) as { code?: unknown } | null | undefined)?.code
   return typeof code === "string" ? code : undefined
 }

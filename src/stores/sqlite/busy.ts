@@ -1,7 +1,6 @@
 import { Clock, Duration, Effect, Option, Schedule } from "effect"
-import { StoreError } from "../../domain/Errors.js"
+import { innermostCause, StoreError } from "../../domain/Errors.js"
 import { type AroundCall, LockWait } from "../../ports/StoreBounds.js"
-import { innermost } from "../sql/storeError.js"
 
 /**
  * How long one statement may block the event loop waiting for another process' lock. better-sqlite3
@@ -17,7 +16,7 @@ export const DefaultBusyTimeout = Duration.seconds(5)
 
 /** SQLITE_BUSY or SQLITE_LOCKED (and their extended codes): the statement did nothing; retry it. */
 export const isBusy = (error: unknown): boolean => {
-  const code = (innermost(error) as { code?: unknown } | null | undefined)?.code
+  const code = (innermostCause(error) as { code?: unknown } | null | undefined)?.code
   return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"))
 }
 
@@ -55,11 +54,11 @@ export const whileBusy =
         Effect.withClock(realClock),
         Effect.mapError((e) =>
           isBusy(e.cause)
-            ? new StoreError({
+            ? StoreError.of(
                 operation,
-                message: `${e.message}: another process has held the database's write lock for over ${Duration.format(wait)}; find it (fuser, lsof) and stop it, or raise busyTimeout`,
-                cause: e.cause,
-              })
+                `${e.message}: another process has held the database's write lock for over ${Duration.format(wait)}; find it (fuser, lsof) and stop it, or raise busyTimeout`,
+                e.cause,
+              )
             : e,
         ),
       )

@@ -4,8 +4,15 @@
 import { EventEmitter } from "node:events"
 import { createRequire } from "node:module"
 import cassandra from "cassandra-driver"
+import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { type Client, serializeControlConnectionRefresh } from "../../../src/stores/cassandra/Driver.js"
+import { StoreError } from "../../../src/domain/Errors.js"
+import {
+  type Client,
+  cqlFailure,
+  describeFailure,
+  serializeControlConnectionRefresh,
+} from "../../../src/stores/cassandra/Driver.js"
 
 const require = createRequire(import.meta.url)
 const ControlConnection = require("cassandra-driver/lib/control-connection")
@@ -165,4 +172,30 @@ describe("control connection refresh (cassandra-driver NODEJS-681)", () => {
     expect(r.maxRunning).toBe(1)
     expect(r.withoutConnection).toBe(0)
   }, 60_000)
+})
+
+describe("driver failures as StoreErrors (no server needed)", () => {
+  const { errors, types } = cassandra
+  const codes = types.responseErrorCodes
+
+  it("names the call, whether it may have applied, and the driver's error per host", async () => {
+    const timeout = Object.assign(new errors.ResponseError(codes.writeTimeout, "no Paxos quorum"), {
+      writeType: "CAS",
+    })
+    const failure = cqlFailure(timeout)
+    expect(failure.outcomeUnknown).toBe(true)
+    expect(describeFailure(failure, "acquire")).toBe(
+      "Cassandra acquire failed (outcome unknown): writeTimeout (CAS): no Paxos quorum",
+    )
+    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" })
+    const noHost = cqlFailure(new errors.NoHostAvailableError({ "127.0.0.1:1": refused }))
+    expect(noHost.outcomeUnknown).toBe(false)
+    const error = await Effect.runPromise(
+      Effect.flip(Effect.fail(noHost).pipe(StoreError.refail("save status", describeFailure))),
+    )
+    expect(error).toBeInstanceOf(StoreError)
+    expect(error.operation).toBe("save status")
+    expect(error.message).toBe("Cassandra save status failed: 127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1")
+    expect(error.cause).toBe(noHost)
+  })
 })

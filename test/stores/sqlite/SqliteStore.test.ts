@@ -128,7 +128,7 @@ describe("SqliteStore", () => {
              SELECT x, hex(randomblob(16)) AS y FROM c;`,
         )
         const startAt = Date.now() + 4_000
-        const script = fileURLToPath(new URL("../support/sqliteStoreProcess.ts", import.meta.url))
+        const script = fileURLToPath(new URL("../../support/sqliteStoreProcess.ts", import.meta.url))
         const results = yield* Effect.forEach(
           [1, 2, 3, 4],
           () =>
