@@ -1,3 +1,11 @@
+/**
+ * src/core: the engine — Job (definitions), JobContext, Lease (acquire, renew, self-fence),
+ * JobRunner (one execution), JobManager (the registry: trigger, cancel, query), Scheduler (cron,
+ * catch-up) and StatusTransitions (every status write). It knows no store and no HTTP.
+ * May import: `domain`, `ports`. (docs/architecture.md)
+ *
+ * This module: the registry of jobs on this instance.
+ */
 import * as os from "node:os"
 import {
   Context,
@@ -6,6 +14,7 @@ import {
   Either,
   ExecutionStrategy,
   Exit,
+  FiberMap,
   Layer,
   Option,
   ParseResult,
@@ -144,7 +153,13 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
     const scope = yield* Effect.scope
     // Created before the shutdown finalizer, so it closes after it: executions end gracefully first.
     const executionScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
-    const executions = yield* Ref.make(new Map<JobId, Execution>())
+    /**
+     * The executions running here, each with a fiber that awaits it: an entry leaves the map when
+     * its execution ends, and the map interrupts what is left when the execution scope closes. Keyed
+     * by the execution itself (by reference), so its record lives exactly as long as its entry.
+     */
+    const executions = yield* FiberMap.make<Execution, JobStatus>().pipe(Scope.extend(executionScope))
+    const runningNow = () => Array.from(executions, ([execution]) => execution)
     const closing = yield* Ref.make(false)
     /**
      * The local guard in front of the store: the execution of each lock type that is starting or
@@ -203,29 +218,24 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
             })
           case "Started": {
             const execution = result.execution
-            yield* Ref.update(executions, (m) => new Map(m).set(execution.jobId, execution))
-            yield* execution.await.pipe(
-              Effect.ensuring(
-                Ref.update(executions, (m) => {
-                  const next = new Map(m)
-                  next.delete(execution.jobId)
-                  return next
-                }),
+            // `set`, not `run`: once the map is closed (a start that ends after the shutdown) `run`
+            // would interrupt the caller, `set` interrupts the watcher, as forking into the closed
+            // execution scope would.
+            yield* Effect.uninterruptible(
+              Effect.flatMap(Effect.forkDaemon(Effect.ensuring(execution.await, free)), (watcher) =>
+                FiberMap.set(executions, execution, watcher),
               ),
-              Effect.ensuring(free),
-              Effect.forkIn(executionScope),
             )
             return TriggerResult.Started({ jobType: resolved.type, jobId: execution.jobId, triggerId })
           }
         }
       })
 
-    const localOf = (jobType: JobType) =>
-      Effect.map(Ref.get(executions), (m) => [...m.values()].filter((e) => e.jobType === jobType))
+    const localOf = (jobType: JobType) => Effect.sync(() => runningNow().filter((e) => e.jobType === jobType))
 
     const shutdown = Effect.gen(function* () {
       yield* Ref.set(closing, true)
-      const running = [...(yield* Ref.get(executions)).values()]
+      const running = runningNow()
       if (running.length === 0) return
       if (Duration.toMillis(grace) > 0)
         yield* Effect.forEach(running, (e) => e.await, { concurrency: "unbounded", discard: true }).pipe(
@@ -296,10 +306,10 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
           const resolved = yield* job(jobType)
           return yield* statuses.history(resolved.type, yield* decode(JobId, "jobId", jobId), MaxListLimit)
         }),
-      running: Effect.map(Ref.get(executions), (m) => [...m.values()]),
+      running: Effect.sync(runningNow),
       awaitExecution: (jobId) =>
-        Effect.flatMap(Ref.get(executions), (m) => {
-          const execution = m.get(jobId as JobId)
+        Effect.suspend(() => {
+          const execution = runningNow().find((e) => e.jobId === jobId)
           return execution ? Effect.asSome(execution.await) : Effect.succeedNone
         }),
       shutdown,

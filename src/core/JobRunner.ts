@@ -11,16 +11,13 @@ import {
   Metric,
   Option,
   Ref,
-  Schedule,
-  type Schema,
   Scope,
 } from "effect"
 import { encodeContent } from "../domain/Content.js"
-import { type ContentError, failureMessage, StoreError } from "../domain/Errors.js"
+import { failureMessage, StoreError } from "../domain/Errors.js"
 import { type JobId, makeJobId, type TriggerId } from "../domain/Ids.js"
-import { isJobOutcome } from "../domain/JobOutcome.js"
-import type { JobState, TriggerSource } from "../domain/JobState.js"
-import { type JobStatus, statusAt } from "../domain/JobStatus.js"
+import type { TriggerSource } from "../domain/JobState.js"
+import type { JobStatus } from "../domain/JobStatus.js"
 import * as JobMetrics from "../domain/Metrics.js"
 import type { JobType, LockType } from "../domain/Names.js"
 import type { LockHolder } from "../ports/LockRepository.js"
@@ -28,7 +25,9 @@ import { StatusRepository } from "../ports/StatusRepository.js"
 import { boundStatuses } from "../ports/StoreBounds.js"
 import type { ResolvedJob } from "./Job.js"
 import { JobContext } from "./JobContext.js"
-import { Lease, type LeaseLoss, monotonicMillis } from "./Lease.js"
+import { Lease, monotonicMillis } from "./Lease.js"
+import type { Ending } from "./StatusTransitions.js"
+import * as StatusTransitions from "./StatusTransitions.js"
 
 export interface StartRequest {
   readonly triggerId: TriggerId
@@ -68,7 +67,10 @@ export type StartResult =
   | { readonly _tag: "Locked"; readonly holder: LockHolder }
   | { readonly _tag: "Failed"; readonly message: string; readonly storeUnavailable: boolean }
 
-/** Runs one execution under a lease, racing the job against the lease's loss, and writes its lifecycle. */
+/**
+ * Runs one execution under a lease, racing the job against the lease's loss; its statuses are
+ * written through StatusTransitions.
+ */
 export class JobRunner extends Context.Tag("effect-ha-jobs/JobRunner")<
   JobRunner,
   {
@@ -85,26 +87,9 @@ export class JobRunner extends Context.Tag("effect-ha-jobs/JobRunner")<
   }
 >() {}
 
-type Ending =
-  | { readonly _tag: "Done"; readonly exit: Exit.Exit<unknown, unknown> }
-  | { readonly _tag: "Lost"; readonly loss: LeaseLoss }
-  | { readonly _tag: "Stopped"; readonly reason: StopReason }
-
-/** Terminal writes are retried briefly: a status must not be lost to one store hiccup. */
-const terminalWriteRetry = Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(4)))
-
-/**
- * A start failure's FAILED row, when the store did not take it within the start timeout: retried in
- * the background for about a minute (each attempt bounded), then given up with an error in the log.
- */
-const startFailureRetry = Schedule.exponential("1 second").pipe(
-  Schedule.union(Schedule.spaced("10 seconds")),
-  Schedule.upTo("1 minute"),
-)
-
 export const make = Effect.gen(function* () {
   const leases = yield* Lease
-  const statuses = boundStatuses(yield* StatusRepository)
+  const transitions = StatusTransitions.make(boundStatuses(yield* StatusRepository))
 
   const start = (
     job: ResolvedJob,
@@ -120,50 +105,20 @@ export const make = Effect.gen(function* () {
         const remaining = Effect.map(Clock.currentTimeMillis, (now) =>
           Duration.millis(Math.max(0, startedAt + Duration.toMillis(timeout) - now)),
         )
-        const status = (
-          state: JobState,
-          extra: Partial<Pick<JobStatus, "content" | "reason" | "fencingToken">>,
-        ) =>
-          Effect.map(Clock.currentTimeMillis, (now) =>
-            statusAt(now, {
-              triggerId: request.triggerId,
-              jobType: job.type,
-              jobId,
-              lockType: job.lockType,
-              jobState: state,
-              attempt: request.attempt,
-              triggerSource: request.source,
-              instance: request.instance,
-              ...(request.scheduledAt === undefined ? {} : { scheduledAt: new Date(request.scheduledAt) }),
-              ...definedOnly(extra),
-            }),
-          )
-
-        /**
-         * ha-jobs' start-failure row: the trigger counts as failed, so the supervisor may retry it.
-         * Written within what is left of the start timeout, else in the background (see above).
-         */
+        const transition = transitions.execution({
+          job,
+          jobId,
+          triggerId: request.triggerId,
+          attempt: request.attempt,
+          source: request.source,
+          instance: request.instance,
+          scheduledAt: request.scheduledAt,
+        })
+        /** Within what is left of the start timeout, else in the background (StatusTransitions). */
         const recordStartFailure = (message: string, fencingToken?: number) =>
-          Effect.gen(function* () {
-            const write = status("FAILED", { reason: `start failed: ${message}`, fencingToken }).pipe(
-              Effect.flatMap(statuses.save),
-            )
-            const left = yield* remaining
-            const now =
-              Duration.toMillis(left) > 0
-                ? yield* Effect.exit(Effect.timeout(Effect.interruptible(write), left))
-                : undefined
-            if (now !== undefined && Exit.isSuccess(now)) return
-            yield* write.pipe(
-              Effect.retry(startFailureRetry),
-              Effect.catchAllCause((cause) =>
-                Effect.logError("could not record a failed start; the store did not take it").pipe(
-                  Effect.annotateLogs({ jobType: job.type, jobId, error: failureMessage(cause) }),
-                ),
-              ),
-              Effect.forkIn(scope),
-            )
-          })
+          Effect.flatMap(remaining, (within) =>
+            transition.startFailed(message, { fencingToken, within, scope }),
+          )
 
         const leaseScope = yield* Scope.make()
         const acquired = yield* restore(
@@ -185,8 +140,7 @@ export const make = Effect.gen(function* () {
         }
         const lease = acquired.value.lease
         const token = lease.key.token
-        const running = yield* status("RUNNING", { fencingToken: token }).pipe(
-          Effect.flatMap(statuses.save),
+        const running = yield* transition.running(token).pipe(
           Effect.interruptible,
           Effect.timeoutFail({
             duration: yield* remaining,
@@ -223,37 +177,20 @@ export const make = Effect.gen(function* () {
           progress: (content) =>
             encodeContent(content, { maxBytes: job.maxContentBytes }).pipe(
               Effect.tap((json) => Ref.set(lastContent, json)),
-              Effect.flatMap((json) => status("RUNNING", { content: json, fencingToken: token })),
-              Effect.flatMap(statuses.save),
+              Effect.flatMap((json) => transition.progress(token, json)),
             ),
         })
 
         const finish = (ending: Ending) =>
           Effect.gen(function* () {
-            const content = yield* Ref.get(lastContent)
-            const final = yield* terminalStatus(job, ending, content)
-            const written = yield* status(final.state, {
-              fencingToken: token,
-              content: final.content,
-              reason: final.reason,
-            })
-            yield* statuses.save(written).pipe(
-              // A defect in one attempt (a throw in row mapping) is retried like a store error.
-              Effect.catchAllDefect((defect) =>
-                Effect.fail(
-                  new StoreError({ operation: "save", message: failureMessage(Cause.die(defect)) }),
-                ),
-              ),
-              Effect.retry(terminalWriteRetry),
-              Effect.catchAllCause((cause) =>
-                Effect.logError("could not write the final status").pipe(
-                  Effect.annotateLogs({ error: failureMessage(cause) }),
-                ),
-              ),
-            )
+            const written = yield* transition.finished(token, ending, yield* Ref.get(lastContent))
             if (ending._tag !== "Lost") yield* Effect.exit(lease.release)
             yield* Metric.increment(
-              Metric.tagged(Metric.tagged(JobMetrics.executions, "job_type", job.type), "state", final.state),
+              Metric.tagged(
+                Metric.tagged(JobMetrics.executions, "job_type", job.type),
+                "state",
+                written.jobState,
+              ),
             )
             return written
           })
@@ -341,46 +278,3 @@ export const make = Effect.gen(function* () {
 export { failureMessage }
 
 export const layer: Layer.Layer<JobRunner, never, Lease | StatusRepository> = Layer.effect(JobRunner, make)
-
-interface Terminal {
-  readonly state: JobState
-  readonly content: unknown
-  readonly reason: string | undefined
-}
-
-const terminalStatus = (job: ResolvedJob, ending: Ending, lastContent: unknown): Effect.Effect<Terminal> => {
-  switch (ending._tag) {
-    case "Lost":
-      return Effect.succeed({ state: "FAILED", content: lastContent, reason: "lease lost" })
-    case "Stopped":
-      return Effect.succeed({ state: "CANCELED", content: lastContent, reason: ending.reason })
-    case "Done": {
-      const exit = ending.exit
-      if (Exit.isFailure(exit)) {
-        if (Cause.isInterruptedOnly(exit.cause))
-          return Effect.succeed({ state: "CANCELED", content: lastContent, reason: "interrupted" })
-        return Effect.succeed({ state: "FAILED", content: lastContent, reason: failureMessage(exit.cause) })
-      }
-      const value = exit.value
-      const outcome = isJobOutcome(value)
-        ? { state: value.state, value: value.value, reason: value.reason }
-        : { state: "FINISHED" as const, value, reason: undefined }
-      return encodeContent(outcome.value, {
-        schema: job.definition.result as Schema.Schema<unknown, unknown> | undefined,
-        maxBytes: job.maxContentBytes,
-      }).pipe(
-        Effect.map((content): Terminal => ({ state: outcome.state, content, reason: outcome.reason })),
-        Effect.catchAll((e: ContentError) =>
-          Effect.succeed<Terminal>({
-            state: "FAILED",
-            content: lastContent,
-            reason: `result could not be stored: ${e.message}`,
-          }),
-        ),
-      )
-    }
-  }
-}
-
-const definedOnly = <T extends object>(o: T): Partial<T> =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>

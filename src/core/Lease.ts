@@ -157,6 +157,11 @@ export const make = Effect.gen(function* () {
           Deferred.succeed(lost, loss),
         )
 
+      // Hand-written, not a Schedule: each wait depends on the previous renewal's *send* time (the
+      // next is due renewEvery/retryEvery after it, and never after the local deadline), and the
+      // deadline itself is sent + ttl - margin of the last confirmed renewal, which also bounds the
+      // call. A Schedule sees only when an attempt ended and what it returned, so it would measure
+      // from the answer: a slow answer would push the deadline past what the store grants.
       const keeper = Effect.gen(function* () {
         let nextAt = sentAt + Duration.toMillis(timing.renewEvery)
         while (true) {

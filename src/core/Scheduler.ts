@@ -1,14 +1,24 @@
-import { Clock, Context, Deferred, Duration, Effect, Either, Layer, Metric, Option, Schedule } from "effect"
+import {
+  Clock,
+  Context,
+  Deferred,
+  Duration,
+  Effect,
+  Layer,
+  Metric,
+  Option,
+  Schedule,
+  ScheduleDecision,
+} from "effect"
 import type { CronSchedule } from "../domain/CronSchedule.js"
-import { failureMessage, SchedulingPreconditionsFailed } from "../domain/Errors.js"
-import { makeJobId, makeTriggerId } from "../domain/Ids.js"
-import { statusAt } from "../domain/JobStatus.js"
+import { failureMessage, SchedulingPreconditionsFailed, type StoreError } from "../domain/Errors.js"
 import * as JobMetrics from "../domain/Metrics.js"
 import { LockRepository } from "../ports/LockRepository.js"
 import { StatusRepository } from "../ports/StatusRepository.js"
 import { bounded, boundLocks, boundStatuses } from "../ports/StoreBounds.js"
 import type { ResolvedJob } from "./Job.js"
 import { JobManager } from "./JobManager.js"
+import * as StatusTransitions from "./StatusTransitions.js"
 
 /** @deprecated Import it from Errors (kept here for one release). */
 export { SchedulingPreconditionsFailed }
@@ -24,6 +34,19 @@ export interface SchedulerOptions {
 
 /** One claim attempt waits at most this long (a hung store connection must not hold the cron loop). */
 const claimAttemptMs = 10_000
+
+/**
+ * When a failed slot claim is tried again: 200 ms, doubling, at most 5 s apart, as long as the next
+ * attempt would start before `giveUpAt`. Outputs the delay before the next attempt.
+ */
+export const claimRetry = (giveUpAt: number): Schedule.Schedule<Duration.Duration> =>
+  Schedule.exponential("200 millis").pipe(
+    Schedule.union(Schedule.spaced("5 seconds")),
+    Schedule.delays,
+    Schedule.checkEffect((_, delay) =>
+      Effect.map(Clock.currentTimeMillis, (now) => now + Duration.toMillis(delay) < giveUpAt),
+    ),
+  )
 
 /** Fires cron slots: every instance schedules every cron job; the store lets each slot run once. */
 export class Scheduler extends Context.Tag("effect-ha-jobs/Scheduler")<
@@ -44,6 +67,7 @@ export const make = (options: SchedulerOptions = {}) =>
     const manager = yield* JobManager
     const locks = boundLocks(yield* LockRepository)
     const statuses = boundStatuses(yield* StatusRepository)
+    const transitions = StatusTransitions.make(statuses)
     const scope = yield* Effect.scope
     const misfireMs = Duration.toMillis(Duration.decode(options.misfireThreshold ?? "1 minute"))
     const scheduled = yield* Deferred.make<boolean, SchedulingPreconditionsFailed>()
@@ -54,35 +78,37 @@ export const make = (options: SchedulerOptions = {}) =>
       Metric.increment(Metric.tagged(JobMetrics.missedSlots, "job_type", job.type))
 
     /**
-     * Claims the slot, retrying while the store is unreachable (200 ms, doubling, at most 5 s apart;
-     * each attempt bounded too) until `giveUpAt`: a short outage delays the run instead of dropping it.
+     * Claims the slot, retrying while the store is unreachable (`claimRetry`: 200 ms, doubling, at most
+     * 5 s apart; each attempt bounded too) until `giveUpAt`: a short outage delays the run instead of
+     * dropping it; giving up counts a missed slot and fails with the last error.
      * A retry is a new claim, so at worst an answer lost in the outage costs the slot, never a second run.
      */
     const claim = (job: ResolvedJob, slot: number, giveUpAt: number) =>
       Effect.gen(function* () {
-        for (let failures = 0; ; failures++) {
-          const left = giveUpAt - (yield* Clock.currentTimeMillis)
-          const attempt = yield* locks
+        let failures = 0
+        const attempt = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          locks
             .claimSlot({ jobType: job.type, slot, instance: manager.instance })
             .pipe(
-              bounded("claimSlot", Duration.millis(Math.max(1, Math.min(left, claimAttemptMs)))),
-              Effect.either,
-            )
-          if (Either.isRight(attempt)) {
-            if (failures > 0) yield* Effect.logInfo(`slot claimed after ${failures} failed attempts`)
-            return attempt.right
-          }
-          const delay = Math.min(200 * 2 ** failures, 5_000)
-          if ((yield* Clock.currentTimeMillis) + delay >= giveUpAt) {
-            yield* countMissed(job)
-            return yield* Effect.fail(attempt.left)
-          }
-          if (failures === 0)
-            yield* Effect.logWarning("claiming the slot failed; retrying").pipe(
-              Effect.annotateLogs({ error: attempt.left.message, until: new Date(giveUpAt).toISOString() }),
-            )
-          yield* Effect.sleep(Duration.millis(delay))
-        }
+              bounded("claimSlot", Duration.millis(Math.max(1, Math.min(giveUpAt - now, claimAttemptMs)))),
+            ),
+        )
+        const retries = claimRetry(giveUpAt).pipe(
+          Schedule.passthrough<Duration.Duration, StoreError, never>,
+          Schedule.onDecision((error, decision) => {
+            failures++
+            return failures === 1 && ScheduleDecision.isContinue(decision)
+              ? Effect.logWarning("claiming the slot failed; retrying").pipe(
+                  Effect.annotateLogs({ error: error.message, until: new Date(giveUpAt).toISOString() }),
+                )
+              : Effect.void
+          }),
+        )
+        const claimed = yield* Effect.retryOrElse(attempt, retries, (error) =>
+          Effect.zipRight(countMissed(job), Effect.fail(error)),
+        )
+        if (failures > 0) yield* Effect.logInfo(`slot claimed after ${failures} failed attempts`)
+        return claimed
       })
 
     /**
@@ -111,21 +137,7 @@ export const make = (options: SchedulerOptions = {}) =>
         const result = yield* manager.trigger(job.type, { source, scheduledAt: slot })
         if (result._tag === "Locked") {
           yield* Metric.increment(Metric.tagged(JobMetrics.skippedSlots, "job_type", job.type))
-          const now = yield* Clock.currentTimeMillis
-          yield* statuses.save(
-            statusAt(now, {
-              triggerId: yield* makeTriggerId,
-              jobType: job.type,
-              jobId: yield* makeJobId,
-              lockType: job.lockType,
-              jobState: "SKIPPED",
-              attempt: 1,
-              triggerSource: source,
-              reason: `overlap: ${result.jobType} ${result.jobId} still holds lock ${job.lockType}`,
-              scheduledAt: new Date(slot),
-              instance: manager.instance,
-            }),
-          )
+          yield* transitions.skipped({ job, slot, source, instance: manager.instance, holder: result })
         } else if (result._tag === "Failed") {
           yield* Effect.logWarning(`scheduled run did not start: ${result.message}`)
         }

@@ -1,9 +1,16 @@
+/**
+ * src/jobs: built-in jobs, defined with Job.make like a user's job, so they get the same lease,
+ * statuses and API. May import: `domain`, `ports`, `core`. (docs/architecture.md)
+ *
+ * This module: the supervisor — retries failed triggers, marks executions whose holder died DEAD.
+ */
 import { Chunk, Clock, Duration, Effect, Metric, Option, Schedule, Schema } from "effect"
 import * as Job from "../core/Job.js"
 import { JobContext } from "../core/JobContext.js"
 import { JobManager } from "../core/JobManager.js"
+import * as StatusTransitions from "../core/StatusTransitions.js"
 import type { JobId } from "../domain/Ids.js"
-import { type JobStatus, statusAt } from "../domain/JobStatus.js"
+import type { JobStatus } from "../domain/JobStatus.js"
 import type { LeaseOptions } from "../domain/LeaseTiming.js"
 import * as JobMetrics from "../domain/Metrics.js"
 import type { LockType } from "../domain/Names.js"
@@ -43,6 +50,7 @@ export const supervise = (options: SupervisorOptions = {}) =>
     const manager = yield* JobManager
     const locks = yield* LockRepository
     const statuses = yield* StatusRepository
+    const transitions = StatusTransitions.make(statuses)
     const self = yield* Effect.serviceOption(JobContext)
     const deadAfter = Duration.toMillis(Duration.decode(options.deadAfter ?? "5 minutes"))
     const horizon = Duration.toMillis(Duration.decode(options.retryHorizon ?? "1 day"))
@@ -73,13 +81,7 @@ export const supervise = (options: SupervisorOptions = {}) =>
           // Re-read after the lease check: an execution writes its final status before releasing.
           const latest = yield* statuses.get(jobType, s.jobId)
           if (Option.isNone(latest) || latest.value.jobResult !== "PENDING") continue
-          yield* statuses.save(
-            statusAt(now, {
-              ...latest.value,
-              jobState: "DEAD",
-              reason: `no lease held for this execution (last status ${latest.value.jobStatusTs.toISOString()}${latest.value.instance ? ` from ${latest.value.instance}` : ""})`,
-            }),
-          )
+          yield* transitions.dead(latest.value, now)
           markedDead.push(`${jobType}/${s.jobId}`)
           yield* Metric.increment(Metric.tagged(JobMetrics.dead, "job_type", jobType))
         }
