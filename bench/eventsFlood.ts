@@ -18,7 +18,9 @@ import * as readline from "node:readline"
 import { fileURLToPath } from "node:url"
 import { Effect, Layer, Logger, LogLevel } from "effect"
 import { DefaultMaxEventStreams } from "../src/http/Settings.js"
-import { HaJobs, HaJobsHttp, Job, LockRepository, makeMemoryStores, StatusRepository } from "../src/index.js"
+import { HaJobs, HaJobsHttp, Job, MemoryStore } from "../src/index.js"
+import { LockRepository } from "../src/ports/LockRepository.js"
+import { StatusRepository } from "../src/ports/StatusRepository.js"
 import { ms, percentile, ratio, type Section, serveForBench, sleep, waitFor } from "./stats.js"
 
 const RENEW_MS = 1_000
@@ -44,7 +46,7 @@ const serve = async () => {
   const maxEventStreams = Number(process.env.EVENTS_FLOOD_MAX_STREAMS)
   let renewals: Array<number> = []
   let acquisitions = 0
-  const stores = Effect.runSync(makeMemoryStores)
+  const stores = Effect.runSync(MemoryStore.make)
   const locks = LockRepository.of({
     ...stores.lockRepository,
     acquire: (request) =>

@@ -17,20 +17,20 @@ import autocannon from "autocannon"
 import { Context, Duration, Effect, Layer, Logger, LogLevel, Option } from "effect"
 import { migrateKeyspace } from "../chaos/cassandra.js"
 import { applicationName, createSchema, databaseUrl, dropSchema } from "../chaos/postgres.js"
+import { JobContext } from "../src/core/JobContext.js"
 import type { StoreError } from "../src/domain/Errors.js"
 import {
   CassandraLayer,
   HaJobs,
   HaJobsHttp,
   Job,
-  JobContext,
   JobManager,
-  LockRepository,
   MemoryLayer,
   PgStore,
   SqliteLayer,
-  StatusRepository,
 } from "../src/index.js"
+import { LockRepository } from "../src/ports/LockRepository.js"
+import { StatusRepository } from "../src/ports/StatusRepository.js"
 import { reachable } from "./pgboss.js"
 import { ms, percentile, ratio, type Section } from "./stats.js"
 

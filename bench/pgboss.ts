@@ -26,7 +26,8 @@ import pg from "pg"
 import PgBoss from "pg-boss"
 import type { LedgerEntry } from "../chaos/ledger.js"
 import { applicationName, createSchema, dropSchema } from "../chaos/postgres.js"
-import { HaJobs, Job, JobContext, JobManager, PgStore } from "../src/index.js"
+import { JobContext } from "../src/core/JobContext.js"
+import { HaJobs, Job, JobManager, PgStore } from "../src/index.js"
 import { ms, percentile, waitFor as poll, ratio, type Section, sleep, spawnTsx as tsx } from "./stats.js"
 
 const waitFor = <A>(what: string, probe: () => Promise<A | undefined> | A | undefined, timeoutMs: number) =>

@@ -30,7 +30,8 @@ import * as path from "node:path"
 import * as readline from "node:readline"
 import { fileURLToPath } from "node:url"
 import { Cause, Context, Effect, Exit, Layer, Logger, LogLevel } from "effect"
-import { HaJobs, HaJobsHttp, Job, LockRepository, SqliteLayer } from "../src/index.js"
+import { HaJobs, HaJobsHttp, Job, SqliteLayer } from "../src/index.js"
+import { LockRepository } from "../src/ports/LockRepository.js"
 import { ms, percentile, ratio, type Section, serveForBench, sleep, waitFor } from "./stats.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")

@@ -15,7 +15,7 @@ export const flakyReport = Job.make({
   retries: 2,
   retryBackoff: Schedule.spaced("10 seconds"),
   run: Effect.gen(function* () {
-    const ctx = yield* JobContext
+    const ctx = yield* JobContext.JobContext
     if (yield* Random.nextBoolean)
       return yield* new ReportUnavailable({ message: `warehouse did not answer (attempt ${ctx.attempt})` })
     return { rows: yield* Random.nextIntBetween(100, 1000), attempt: ctx.attempt }

@@ -30,7 +30,7 @@ export const productImport = Job.make({
   lease: { ttl: "60 seconds" },
   result: ImportResult,
   run: Effect.gen(function* () {
-    const ctx = yield* JobContext
+    const ctx = yield* JobContext.JobContext
     const feed = yield* ProductFeed
     const pages = yield* feed.pages
     let imported = 0

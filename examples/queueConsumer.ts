@@ -33,7 +33,7 @@ export const queueConsumer = Job.make({
   continuous: true, // every instance starts it when nobody holds its lock
   lease: { ttl: "30 seconds" },
   run: Effect.gen(function* () {
-    const ctx = yield* JobContext
+    const ctx = yield* JobContext.JobContext
     const queue = yield* OrderQueue
     const processed = yield* Processed
     return yield* Queue.take(queue).pipe(

@@ -8,7 +8,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Config, Effect, Layer, Logger, Queue, Schedule } from "effect"
-import { Env, failureMessage, HaJobs, HaJobsHttp, Job, JobManager, Store } from "../src/index.js"
+import { Env, Errors, HaJobs, HaJobsHttp, Job, JobManager, Store } from "../src/index.js"
 import { flakyReport } from "./flakyReport.js"
 import { ProductFeed, productImport } from "./productImport.js"
 import { OrderQueue, Processed, queueConsumer } from "./queueConsumer.js"
@@ -102,7 +102,7 @@ export const main = Effect.gen(function* () {
 const reportFailure = (cause: Cause.Cause<unknown>) =>
   Cause.isInterruptedOnly(cause)
     ? Effect.void
-    : Effect.logError(`effect-ha-jobs example service stopped: ${failureMessage(cause)}`).pipe(
+    : Effect.logError(`effect-ha-jobs example service stopped: ${Errors.failureMessage(cause)}`).pipe(
         Effect.zipRight(Effect.logDebug(Cause.pretty(cause))),
       )
 

@@ -18,3 +18,10 @@ export class JobOutcome<A = unknown> extends Data.TaggedClass("JobOutcome")<{
 }
 
 export const isJobOutcome = (u: unknown): u is JobOutcome => u instanceof JobOutcome
+
+/** `JobOutcome.warning(value, reason)`: the execution ends WARNING. */
+export const warning = JobOutcome.warning
+/** `JobOutcome.skipped(value, reason)`: the execution ends SKIPPED (counted as a success). */
+export const skipped = JobOutcome.skipped
+/** `JobOutcome.noActionNeeded(value, reason)`: the execution ends NO_ACTION_NEEDED. */
+export const noActionNeeded = JobOutcome.noActionNeeded

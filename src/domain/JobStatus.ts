@@ -1,3 +1,10 @@
+/**
+ * src/domain: what the library talks about, as definitions without behaviour — ids, names, job
+ * states, the status and its fields, outcomes, cron parsing, lease timing, every public error
+ * (Errors.ts) and every metric (Metrics.ts). May import: nothing. (docs/architecture.md)
+ *
+ * This module: one status of one execution, as every store keeps it.
+ */
 import { Schema } from "effect"
 import { stateToResult } from "./JobState.js"
 import {

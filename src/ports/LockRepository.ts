@@ -1,3 +1,11 @@
+/**
+ * src/ports: what a store implements (LockRepository, StatusRepository: the written port
+ * contracts, checked on every store by test/conformance) and what the core and the stores share
+ * about them (StoreBounds: time bounds on every call; StoreProbe: the store's name, the health
+ * probe). May import: `domain`. (docs/architecture.md)
+ *
+ * This module: leases with fencing tokens, cancel requests and cron slot claims.
+ */
 import { Context, type Duration, type Effect, type Option } from "effect"
 import type { StoreError } from "../domain/Errors.js"
 import type { JobId } from "../domain/Ids.js"
