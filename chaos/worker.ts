@@ -38,17 +38,10 @@ import { HttpServer } from "@effect/platform"
 import { NodeRuntime } from "@effect/platform-node"
 import cassandra from "cassandra-driver"
 import { Clock, ConfigProvider, Context, Data, Effect, Layer, Option, Schedule } from "effect"
-import {
-  CassandraLayer,
-  HaJobs,
-  HaJobsHttp,
-  Job,
-  JobContext,
-  LockRepository,
-  PgStore,
-  SqliteLayer,
-  StatusRepository,
-} from "../src/index.js"
+import { JobContext } from "../src/core/JobContext.js"
+import { CassandraLayer, HaJobs, HaJobsHttp, Job, PgStore, SqliteLayer } from "../src/index.js"
+import { LockRepository } from "../src/ports/LockRepository.js"
+import { StatusRepository } from "../src/ports/StatusRepository.js"
 import { ProbeType } from "../src/ports/StoreProbe.js"
 
 const env = (name: string, fallback?: string) => {
