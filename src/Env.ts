@@ -177,8 +177,9 @@ export const CassandraSerialConsistency = withDefault(
   "CASSANDRA_SERIAL_CONSISTENCY",
   Config.literal(...SerialConsistencies),
   {
-    default: "LOCAL_SERIAL",
-    description: "Consistency of lightweight transactions (SERIAL across data centers).",
+    default: "SERIAL",
+    description:
+      "Consistency of lightweight transactions: SERIAL (one holder across all data centers) or LOCAL_SERIAL (one per data center, no cross-DC round trip).",
   },
 )
 

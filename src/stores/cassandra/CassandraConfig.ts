@@ -27,7 +27,10 @@ export interface CassandraOptions {
   readonly keyspace?: string | undefined
   /** Default LOCAL_QUORUM. */
   readonly consistency?: Consistency | undefined
-  /** Default LOCAL_SERIAL: mutual exclusion among the instances of one data center (see README). */
+  /**
+   * Default SERIAL: one holder per lock type across every data center (the library's promise).
+   * LOCAL_SERIAL gives one holder per data center and spares the cross-DC Paxos round (see README).
+   */
   readonly serialConsistency?: SerialConsistency | undefined
   readonly username?: string | undefined
   readonly password?: Redacted.Redacted<string> | string | undefined

@@ -94,7 +94,7 @@ export const layerConfig = (
  * Both repositories, configured from the environment (the CASSANDRA_* variables of Env):
  * CASSANDRA_CONTACT_POINTS (required, comma list), CASSANDRA_LOCAL_DC (datacenter1),
  * CASSANDRA_KEYSPACE (ha_jobs), CASSANDRA_CONSISTENCY (LOCAL_QUORUM), CASSANDRA_SERIAL_CONSISTENCY
- * (LOCAL_SERIAL), CASSANDRA_USERNAME and CASSANDRA_PASSWORD (optional), CASSANDRA_REQUEST_TIMEOUT
+ * (SERIAL), CASSANDRA_USERNAME and CASSANDRA_PASSWORD (optional), CASSANDRA_REQUEST_TIMEOUT
  * (12 seconds), CASSANDRA_CONNECT_TIMEOUT (10 seconds), CASSANDRA_STATUS_RETENTION (14 days).
  */
 export const layerFromEnv = (): Layer.Layer<

@@ -98,7 +98,7 @@ describe("CassandraStore configuration (no server needed)", () => {
           localDataCenter: "datacenter1",
           keyspace: "ha_jobs",
           consistency: "LOCAL_QUORUM",
-          serialConsistency: "LOCAL_SERIAL",
+          serialConsistency: "SERIAL",
           username: undefined,
           password: undefined,
           requestTimeout: undefined,
