@@ -122,7 +122,7 @@ export const exportCassandra = async (keyspace: string, file: string) => {
       }
       return rows
     }
-    const executions: Array<ExecutionRow> = (await all("SELECT * FROM status_latest")).map((row) => ({
+    const executions: Array<ExecutionRow> = (await all("SELECT * FROM status_by_day")).map((row) => ({
       job_type: row.get("job_type"),
       job_id: row.get("job_id"),
       lock_type: row.get("lock_type"),

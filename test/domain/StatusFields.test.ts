@@ -81,6 +81,7 @@ const statusTables: Record<string, Record<string, ReadonlyArray<string>>> = {
   cassandra: {
     status_history: ["status_id"],
     status_latest: ["bucket", "status_id"],
+    status_by_day: ["day", "status_id"],
     status_pending: ["status_id"],
   },
 }
@@ -127,7 +128,7 @@ const checkDerived = async (
   // Cassandra: the columns written and selected, the columns the layer requires, reading a row back.
   expect([...keyColumns, ...cassandraStatuses.valueColumns].sort()).toEqual([...columns].sort())
   expect(cassandraStatuses.valueColumns).toEqual(columns.filter((col) => !keyColumns.includes(col)))
-  for (const table of ["status_history", "status_latest", "status_pending"])
+  for (const table of ["status_history", "status_latest", "status_by_day", "status_pending"])
     expect(cassandraSchema.requiredColumns[table]).toEqual(expect.arrayContaining([...columns]))
   const cRow = domain.toColumns(status, cassandraStatuses.cassandraCodecs)
   const fromDriver = Object.fromEntries(
@@ -247,6 +248,7 @@ describe("one definition of a status (StatusFields.ts)", () => {
       "postgres ha_executions lacks priority",
       "cassandra status_history lacks priority",
       "cassandra status_latest lacks priority",
+      "cassandra status_by_day lacks priority",
       "cassandra status_pending lacks priority",
     ])
   })

@@ -6,32 +6,8 @@ import { type ColumnCodecs, fromColumns, type JobStatus, toColumns } from "../..
 import type { JobType } from "../../domain/Names.js"
 import { columnNames, statusFields } from "../../domain/StatusFields.js"
 import type { StatusRepository } from "../../ports/StatusRepository.js"
+import { dayOf, dayStart, makeLegacyLatest, smallestIdOf } from "./CassandraBuckets.js"
 import { describeFailure, type Row, type Session } from "./Driver.js"
-
-/** The bucket of an execution in `status_latest`: the UTC month of its job id's timestamp, as yyyymm. */
-export const bucketOf = (millis: number): number => {
-  const d = new Date(millis)
-  return d.getUTCFullYear() * 100 + d.getUTCMonth() + 1
-}
-
-/** The first millisecond of a bucket (UTC). */
-export const bucketStart = (bucket: number): number =>
-  Date.UTC(Math.floor(bucket / 100), (bucket % 100) - 1, 1)
-
-/** The smallest version 7 UUID text of a millisecond: every job id made at or after it sorts above. */
-export const smallestIdOf = (millis: number): string => {
-  const hex = Math.max(0, millis).toString(16).padStart(12, "0")
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-0000-0000-000000000000`
-}
-
-export const previousBucket = (bucket: number): number =>
-  bucket % 100 === 1 ? (Math.floor(bucket / 100) - 1) * 100 + 12 : bucket - 1
-
-/**
- * Job ids come from every instance's clock: start listing a little in the future so an execution
- * started on a slightly-ahead instance just after a month boundary is not missed.
- */
-const ClockSkewAllowance = Duration.toMillis(Duration.minutes(5))
 
 /** The Cassandra columns of each storage (StatusFields.ts); the driver converts numbers to bigint. */
 export const cassandraCodecs: ColumnCodecs = {
@@ -72,56 +48,101 @@ const decode = (row: Row): Effect.Effect<JobStatus, StoreError> =>
       ),
   })
 
-const decodeAll = (rows: ReadonlyArray<Row>) => Effect.forEach(rows, decode)
+/** A latest-status row with its status id (time-ordered): the later of two copies wins. */
+interface Latest {
+  readonly status: JobStatus
+  readonly statusId: string
+}
+
+const decodeLatest = (row: Row): Effect.Effect<Latest, StoreError> =>
+  Effect.map(decode(row), (status) => ({ status, statusId: String(row.get("status_id")) }))
 
 /**
- * Statuses in `status_history` (one partition per execution) and `status_latest` (one partition per
- * job type and month), see migrations/cassandra/0002_statuses.cql. Every row has the retention as TTL.
+ * Two newest-first lists as one, newest first, at most `limit`: an execution in both (written by the
+ * former layout, then by this one, or the reverse during a rolling upgrade) once, its later status.
+ */
+export const mergeNewestFirst = (
+  a: ReadonlyArray<Latest>,
+  b: ReadonlyArray<Latest>,
+  limit: number,
+): Array<Latest> => {
+  const out: Array<Latest> = []
+  let i = 0
+  let j = 0
+  while (out.length < limit && (i < a.length || j < b.length)) {
+    const x = a[i]
+    const y = b[j]
+    if (y === undefined || (x !== undefined && x.status.jobId > y.status.jobId)) {
+      out.push(x!)
+      i++
+    } else if (x === undefined || y.status.jobId > x.status.jobId) {
+      out.push(y)
+      j++
+    } else {
+      out.push(x.statusId >= y.statusId ? x : y)
+      i++
+      j++
+    }
+  }
+  return out
+}
+
+/**
+ * Statuses in `status_history` (one partition per execution), `status_by_day` (one partition per job
+ * type and UTC day, the buckets that have rows listed in `status_days`: why in CassandraBuckets.ts)
+ * and `status_pending`, see migrations/cassandra/0002 and 0004. Every row has the retention as TTL.
+ * Rows of the former layout (`status_latest`, month buckets) are still read while they can live
+ * (CassandraBuckets.ts).
  */
 export const makeStatuses = (session: Session): StatusRepository["Type"] => {
   const history = session.table("status_history")
-  const latest = session.table("status_latest")
+  const byDay = session.table("status_by_day")
+  const days = session.table("status_days")
   const pending = session.table("status_pending")
   const retentionMs = Duration.toMillis(session.config.statusRetention)
   const ttlS = Math.ceil(retentionMs / 1000)
   const markers = (n: number) => Array.from({ length: n }, () => "?").join(", ")
+  const withId = `${selected}, status_id`
   const q = {
     insertHistory: `INSERT INTO ${history} (job_type, job_id, status_id, ${valueColumns.join(", ")}) VALUES (${markers(3 + valueColumns.length)}) USING TTL ?`,
-    insertLatest: `INSERT INTO ${latest} (job_type, bucket, job_id, status_id, ${valueColumns.join(", ")}) VALUES (${markers(4 + valueColumns.length)}) USING TTL ?`,
+    insertLatest: `INSERT INTO ${byDay} (job_type, day, job_id, status_id, ${valueColumns.join(", ")}) VALUES (${markers(4 + valueColumns.length)}) USING TTL ?`,
+    insertDay: `INSERT INTO ${days} (job_type, day) VALUES (?, ?) USING TTL ?`,
     insertPending: `INSERT INTO ${pending} (job_type, job_id, status_id, ${valueColumns.join(", ")}) VALUES (${markers(3 + valueColumns.length)}) USING TTL ?`,
     deletePending: `DELETE FROM ${pending} WHERE job_type = ? AND job_id = ?`,
-    list: `SELECT ${selected} FROM ${latest} WHERE job_type = ? AND bucket = ? LIMIT ?`,
-    listBefore: `SELECT ${selected} FROM ${latest} WHERE job_type = ? AND bucket = ? AND job_id < ? LIMIT ?`,
+    days: `SELECT day FROM ${days} WHERE job_type = ? AND day >= ? AND day <= ?`,
+    list: `SELECT ${withId} FROM ${byDay} WHERE job_type = ? AND day = ? LIMIT ?`,
+    listBefore: `SELECT ${withId} FROM ${byDay} WHERE job_type = ? AND day = ? AND job_id < ? LIMIT ?`,
     listPending: `SELECT ${selected} FROM ${pending} WHERE job_type = ? LIMIT ?`,
     listPendingBefore: `SELECT ${selected} FROM ${pending} WHERE job_type = ? AND job_id < ? LIMIT ?`,
-    get: `SELECT ${selected} FROM ${latest} WHERE job_type = ? AND bucket = ? AND job_id = ?`,
+    get: `SELECT ${withId} FROM ${byDay} WHERE job_type = ? AND day = ? AND job_id = ?`,
     history: `SELECT ${selected} FROM ${history} WHERE job_type = ? AND job_id = ? LIMIT ?`,
   }
 
+  const execute = (operation: string, query: string, params: ReadonlyArray<unknown>) =>
+    session.execute(query, params, { idempotent: true }).pipe(StoreError.refail(operation, describeFailure))
   const read = (operation: string, query: string, params: ReadonlyArray<unknown>) =>
-    session.execute(query, params, { idempotent: true }).pipe(
-      StoreError.refail(operation, describeFailure),
-      Effect.flatMap((rs) => decodeAll(rs.rows)),
-    )
+    Effect.flatMap(execute(operation, query, params), (rs) => Effect.forEach(rs.rows, decode))
+  const readLatest = (operation: string, query: string, params: ReadonlyArray<unknown>) =>
+    Effect.flatMap(execute(operation, query, params), (rs) => Effect.forEach(rs.rows, decodeLatest))
+
+  const legacy = makeLegacyLatest(session, retentionMs, withId, readLatest)
 
   const save: StatusRepository["Type"]["save"] = (status) =>
     Effect.gen(function* () {
       // Time-ordered and unique per status: keeps the order of statuses with equal timestamps.
       const statusId = yield* makeJobId
-      const bucket = bucketOf(timestampOf(status.jobId))
+      const day = dayOf(timestampOf(status.jobId))
       // null, not unset: a field the previous latest status had must not survive.
       const latestValues = [...valuesOf(status, null), ttlS]
-      // One logged batch, one timestamp: history, latest and pending never disagree.
+      // One logged batch, one timestamp: history, latest, the day index and pending never disagree.
       yield* session
         .batch([
           {
             query: q.insertHistory,
             params: [status.jobType, status.jobId, statusId, ...valuesOf(status, undefined), ttlS],
           },
-          {
-            query: q.insertLatest,
-            params: [status.jobType, bucket, status.jobId, statusId, ...latestValues],
-          },
+          { query: q.insertLatest, params: [status.jobType, day, status.jobId, statusId, ...latestValues] },
+          { query: q.insertDay, params: [status.jobType, day, ttlS] },
           status.jobResult === "PENDING"
             ? { query: q.insertPending, params: [status.jobType, status.jobId, statusId, ...latestValues] }
             : { query: q.deletePending, params: [status.jobType, status.jobId] },
@@ -135,11 +156,11 @@ export const makeStatuses = (session: Session): StatusRepository["Type"] => {
       : read("list pending statuses", q.listPendingBefore, [jobType, before, limit])
 
   /**
-   * Newest execution first: walks the month buckets of status_latest backwards from the cursor's
-   * (or the current) one down to the oldest bucket the retention can still hold, at most
-   * retention/month + 2 queries. Executions started before that horizon whose rows are still alive
-   * because they still run (a continuous job writing progress) are pending: they come last, from
-   * status_pending, in one more query.
+   * Newest execution first: reads the days that have rows from `status_days` (one query), from the
+   * cursor's (or the newest) day down to the oldest day the retention can still hold, then those days
+   * newest first until the page is full. Executions started before that horizon whose rows are still
+   * alive because they still run (a continuous job writing progress) are pending: they come last,
+   * from status_pending, in one more query.
    */
   const list: StatusRepository["Type"]["list"] = (jobType, { limit, before }) =>
     Effect.gen(function* () {
@@ -147,23 +168,25 @@ export const makeStatuses = (session: Session): StatusRepository["Type"] => {
       // Wall-clock time, like the server's TTLs that bound what is left (not Effect's Clock, which a
       // test may have replaced).
       const now = Date.now()
-      const cursorBucket = before === undefined ? undefined : bucketOf(timestampOf(before))
-      const oldest = bucketOf(now - retentionMs)
-      const out: Array<JobStatus> = []
-      for (
-        let bucket = cursorBucket ?? bucketOf(now + ClockSkewAllowance);
-        bucket >= oldest && out.length < limit;
-        bucket = previousBucket(bucket)
-      ) {
-        const remaining = limit - out.length
-        const page =
-          before !== undefined && bucket === cursorBucket
-            ? yield* read("list statuses", q.listBefore, [jobType, bucket, before, remaining])
-            : yield* read("list statuses", q.list, [jobType, bucket, remaining])
-        out.push(...page)
+      const oldest = dayOf(now - retentionMs)
+      const horizon = smallestIdOf(dayStart(oldest))
+      const cursorDay = before === undefined ? undefined : dayOf(timestampOf(before))
+      // No upper bound without a cursor: a job id from an instance whose clock is ahead is listed too.
+      const index = yield* execute("list statuses", q.days, [jobType, oldest, cursorDay ?? 99_991_231])
+      const fresh: Array<Latest> = []
+      for (const row of index.rows) {
+        if (fresh.length >= limit) break
+        const day = Number(row.get("day"))
+        const remaining = limit - fresh.length
+        fresh.push(
+          ...(day === cursorDay
+            ? yield* readLatest("list statuses", q.listBefore, [jobType, day, before, remaining])
+            : yield* readLatest("list statuses", q.list, [jobType, day, remaining])),
+        )
       }
-      if (out.length < limit) {
-        const horizon = smallestIdOf(bucketStart(oldest))
+      const former = yield* legacy.list(jobType, { limit, before, horizon, now })
+      const out = mergeNewestFirst(fresh, former, limit).map((l) => l.status)
+      if (out.length < limit)
         out.push(
           ...(yield* pendingPage(
             jobType,
@@ -171,7 +194,6 @@ export const makeStatuses = (session: Session): StatusRepository["Type"] => {
             before !== undefined && before < horizon ? before : horizon,
           )),
         )
-      }
       return out
     })
 
@@ -179,9 +201,11 @@ export const makeStatuses = (session: Session): StatusRepository["Type"] => {
     limit < 1 ? Effect.succeed([]) : pendingPage(jobType, Math.floor(limit), before)
 
   const get: StatusRepository["Type"]["get"] = (jobType, jobId) =>
-    read("get status", q.get, [jobType, bucketOf(timestampOf(jobId)), jobId]).pipe(
-      Effect.map((rows) => Option.fromNullable(rows[0])),
-    )
+    Effect.gen(function* () {
+      const fresh = yield* readLatest("get status", q.get, [jobType, dayOf(timestampOf(jobId)), jobId])
+      const former = yield* legacy.get(jobType, jobId)
+      return Option.fromNullable(mergeNewestFirst(fresh, former, 1)[0]?.status)
+    })
 
   const historyOf: StatusRepository["Type"]["history"] = (jobType: JobType, jobId: JobId, limit: number) =>
     limit < 1 ? Effect.succeed([]) : read("status history", q.history, [jobType, jobId, Math.floor(limit)])

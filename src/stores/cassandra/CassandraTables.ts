@@ -8,7 +8,10 @@ import { describeFailure, type Session } from "./Driver.js"
 export const requiredColumns: Readonly<Record<string, ReadonlyArray<string>>> = {
   locks: ["lock_type", "holder_job_id", "lease_token", "cancel_requested", "last_token", "last_job_type"],
   status_history: statusColumns(["job_type", "job_id", "status_id"]),
+  // The former layout of the latest statuses, read until its rows expired (CassandraBuckets.ts).
   status_latest: statusColumns(["job_type", "bucket", "job_id", "status_id"]),
+  status_by_day: statusColumns(["job_type", "day", "job_id", "status_id"]),
+  status_days: ["job_type", "day"],
   status_pending: statusColumns(["job_type", "job_id", "status_id"]),
   cron_slots: ["job_type", "slot", "instance", "claim_id"],
   cron_last_slot: ["job_type", "last_slot"],
