@@ -10,6 +10,7 @@ import { type CassandraOptions, config, resolveEffect } from "./CassandraConfig.
 import { makeLocks } from "./CassandraLocks.js"
 import { makeStatuses } from "./CassandraStatuses.js"
 import { checkSchema } from "./CassandraTables.js"
+import { warnAtStart } from "./CassandraTopology.js"
 import { type Client, connect, makeSession } from "./Driver.js"
 
 export type {
@@ -50,6 +51,7 @@ export const make = (options: CassandraOptions): Effect.Effect<CassandraStores, 
     const client = yield* connect(resolved)
     const session = makeSession(client, resolved)
     yield* checkSchema(session)
+    yield* warnAtStart(session)
     const lockRepository = makeLocks(session)
     const statusRepository = makeStatuses(session)
     const name = `Cassandra at ${resolved.contactPoints.join(",")}, keyspace ${resolved.keyspace}`

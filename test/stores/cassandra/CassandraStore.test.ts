@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import cassandra from "cassandra-driver"
-import { ConfigProvider, Duration, Effect, Exit, Metric, Option, Redacted } from "effect"
+import { ConfigProvider, Duration, Effect, Exit, Logger, Metric, Option, Redacted } from "effect"
 import { v7 } from "uuid"
 import { StoreError } from "../../../src/domain/Errors.js"
 import { type JobId, makeJobId } from "../../../src/domain/Ids.js"
@@ -556,7 +556,7 @@ describeCassandra("CassandraStore", () => {
   )
 
   it.live(
-    "list walks the month buckets newest first to the retention horizon, then still-running older executions",
+    "list walks the day buckets newest first to the retention horizon, then still-running older executions",
     () =>
       Effect.scoped(
         Effect.gen(function* () {
@@ -597,6 +597,30 @@ describeCassandra("CassandraStore", () => {
           assert.isTrue(Option.isSome(yield* statuses.get(jobType, oldFinished)))
         }),
       ),
+  )
+})
+
+describeCassandra("CassandraStore topology warnings", () => {
+  it.live("a contact point that is not a node of the cluster is a warning at start that names it", () =>
+    Effect.gen(function* () {
+      const logged: Array<string> = []
+      const capture = Logger.make(({ logLevel, message }) => {
+        if (logLevel._tag === "Warning")
+          logged.push(Array.isArray(message) ? message.join(" ") : String(message))
+      })
+      const contactPoints = [...(target?.contactPoints ?? ["127.0.0.1"]), "127.0.0.9"]
+      yield* Effect.scoped(CassandraStore.make(options({ contactPoints }))).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, capture)),
+      )
+      const warning = logged.find((m) => m.includes("127.0.0.9"))
+      assert.include(warning, "contact point 127.0.0.9")
+      assert.include(warning, "is not a node of this cluster: remove it from CASSANDRA_CONTACT_POINTS")
+      // The single test node keeps one replica on one node: nothing else to warn about.
+      assert.deepStrictEqual(
+        logged.filter((m) => m.startsWith("Cassandra:") && !m.includes("127.0.0.9")),
+        [],
+      )
+    }),
   )
 })
 
