@@ -8,6 +8,8 @@ const cassandraTests = [
   "test/conformance/cassandra.test.ts",
   "test/stores/cassandra/CassandraStore.test.ts",
   "test/stores/cassandra/CassandraMigrator.test.ts",
+  "test/stores/cassandra/CassandraStatuses.test.ts",
+  "test/stores/cassandra/CassandraCluster.test.ts",
   "test/chaos/*.cassandra.test.ts",
 ]
 

@@ -1,0 +1,329 @@
+#!/usr/bin/env bash
+# Starts a throw-away three-node Apache Cassandra 5.0 cluster (one data center, dc1) without Docker,
+# from the same cached jars as start.sh, each node in its own network namespace so that a node can
+# really be cut off (see README.md, "Three-node cluster"):
+#
+#   node N (1..3): namespace hajcN, address 10.77.0.1N (CQL 9042, storage 7000), host-side veth hajcN-h
+#   bridge hajbr0 on the host with 10.77.0.1/24
+#
+# Fresh empty data directories on every start. Node 1 starts first; nodes 2 and 3 start together once
+# node 1 answers CQL (auto_bootstrap false: they join an empty cluster). Returns 0 once every node
+# answers CQL and lists the two others with an agreed schema. A no-op when the cluster already runs
+# and answers. Needs root (namespaces). The LAST line on stdout is
+#   CASSANDRA_CONTACT_POINTS=10.77.0.11,10.77.0.12,10.77.0.13
+# everything else goes to stderr. Stop it with cluster-stop.sh.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=common.sh
+source "$HERE/common.sh"
+
+HEAP="${HA_JOBS_CASSANDRA_CLUSTER_HEAP:-768M}"
+START_TIMEOUT="${HA_JOBS_CASSANDRA_START_TIMEOUT:-300}"
+PAXOS_VARIANT="${CASSANDRA_PAXOS_VARIANT:-v1}"
+
+VERSION="$(sed -n 's:.*<cassandra.version>\(.*\)</cassandra.version>.*:\1:p' "$HERE/pom.xml")"
+LIB="$CASS_HOME/lib/$VERSION"
+
+case "$PAXOS_VARIANT" in v1 | v2) ;; *) die "CASSANDRA_PAXOS_VARIANT must be v1 or v2 (got '$PAXOS_VARIANT')" ;; esac
+[[ -n "$VERSION" ]] || die "cannot read <cassandra.version> from $HERE/pom.xml"
+[[ "$(id -u)" == 0 ]] || die "the cluster needs root (network namespaces, veth pairs, a bridge)"
+command -v node > /dev/null || die "node is required (for the CQL readiness check)"
+ensure_iproute2
+
+mkdir -p "$CLUSTER_DIR"
+# One cluster-start/stop at a time.
+exec 8> "$CLUSTER_DIR/.cluster.lock"
+flock -w 900 8 || die "could not get $CLUSTER_DIR/.cluster.lock"
+
+T0=$SECONDS
+
+# --- already running? --------------------------------------------------------------------------
+running=()
+for n in "${CLUSTER_NODES[@]}"; do
+  if pid="$(node_pid "$n")"; then running+=("$n:$pid"); fi
+done
+if ((${#running[@]} == ${#CLUSTER_NODES[@]})); then
+  for n in "${CLUSTER_NODES[@]}"; do
+    cql_check "$(node_addr "$n")" 20 $((${#CLUSTER_NODES[@]} - 1)) > /dev/null ||
+      die "node $n ($(node_addr "$n")) runs but does not answer CQL (partitioned or frozen?); run cluster-stop.sh first"
+  done
+  log "already running (${running[*]}), all nodes answer CQL; checked in $((SECONDS - T0))s"
+  echo "CASSANDRA_CONTACT_POINTS=$(contact_points)"
+  exit 0
+fi
+if ((${#running[@]} > 0)); then
+  die "only some nodes run (${running[*]}); run cluster-stop.sh first"
+fi
+
+JAVA="$(find_java)" || die "no Java 17 found (looked at /usr/lib/jvm/*17*, \$JAVA_HOME; or set HA_JOBS_CASSANDRA_JAVA)"
+[[ "$(java_major "$JAVA")" == 17 ]] || die "HA_JOBS_CASSANDRA_JAVA=$JAVA is not a Java 17"
+
+# --- jars (as start.sh, under start.sh's lock so that the two never fetch at once) ---------------
+if [[ ! -f "$LIB/cassandra-all-$VERSION.jar" ]]; then
+  command -v mvn > /dev/null || die "mvn is required to fetch the Cassandra jars"
+  exec 9> "$CASS_HOME/.start.lock"
+  flock -w 900 9 || die "could not get $CASS_HOME/.start.lock"
+  if [[ ! -f "$LIB/cassandra-all-$VERSION.jar" ]]; then
+    log "fetching cassandra-all $VERSION and its dependencies from Maven Central into $LIB"
+    rm -rf "$LIB.tmp"
+    if ! JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$JAVA")")")" \
+      mvn -B -q -f "$HERE/pom.xml" dependency:copy-dependencies -Dcassandra.lib.dir="$LIB.tmp" 2>&1 |
+      sed -e 's/\x1b\[[0-9;]*m//g' -e '/^[[:space:]]*$/d' >&2; then
+      rm -rf "$LIB.tmp"
+      die "maven could not fetch the jars"
+    fi
+    [[ -f "$LIB.tmp/cassandra-all-$VERSION.jar" ]] || die "maven ran but $LIB.tmp/cassandra-all-$VERSION.jar is missing"
+    rm -rf "$LIB"
+    mv "$LIB.tmp" "$LIB"
+  fi
+  exec 9>&-
+fi
+
+# --- network -----------------------------------------------------------------------------------
+# On any failure from here on: print the logs, stop what was started, remove the namespaces.
+fail() {
+  trap - INT TERM
+  log "ERROR: $*"
+  local n f
+  for n in "${CLUSTER_NODES[@]}"; do
+    for f in "$(node_dir "$n")/logs/system.log" "$(node_dir "$n")/logs/stdout.log"; do
+      if [[ -s "$f" ]]; then
+        log "---- last lines of $f ----"
+        tail -n 25 "$f" >&2
+      fi
+    done
+  done
+  HA_JOBS_CASSANDRA_STOP_TIMEOUT=10 cluster_stop
+  exit 1
+}
+trap 'fail "interrupted"' INT TERM
+
+cluster_net_up || fail "cannot set up the network namespaces"
+log "network: bridge $CLUSTER_BRIDGE $CLUSTER_HOST_ADDR/$CLUSTER_PREFIX, namespaces $(for n in "${CLUSTER_NODES[@]}"; do printf '%s=%s ' "$(node_ns "$n")" "$(node_addr "$n")"; done)($((SECONDS - T0))s)"
+
+# --- configuration -----------------------------------------------------------------------------
+# Evenly spread tokens (Murmur3, one token per node): node N gets -2^63 + (N-1) * 2^64/3.
+TOKENS=(-9223372036854775808 -3074457345618258603 3074457345618258602)
+SEEDS="$(node_addr 1):$CLUSTER_STORAGE_PORT,$(node_addr 2):$CLUSTER_STORAGE_PORT"
+
+write_node_config() {
+  local n="$1" dir addr
+  dir="$(node_dir "$n")"
+  addr="$(node_addr "$n")"
+  rm -rf "$dir/data" "$dir/logs" "$dir/conf"
+  mkdir -p "$dir/data" "$dir/logs" "$dir/conf"
+  # Keys are Cassandra 5.0 names; settings as start.sh's single node, plus the cluster ones.
+  cat > "$dir/conf/cassandra.yaml" << EOF
+cluster_name: effect-ha-jobs-cluster
+num_tokens: 1
+initial_token: ${TOKENS[$((n - 1))]}
+# The nodes join an empty cluster: nothing to stream.
+auto_bootstrap: false
+partitioner: org.apache.cassandra.dht.Murmur3Partitioner
+endpoint_snitch: GossipingPropertyFileSnitch
+seed_provider:
+  - class_name: org.apache.cassandra.locator.SimpleSeedProvider
+    parameters:
+      - seeds: "$SEEDS"
+listen_address: $addr
+rpc_address: $addr
+storage_port: $CLUSTER_STORAGE_PORT
+native_transport_port: $CLUSTER_CQL_PORT
+start_native_transport: true
+
+data_file_directories:
+  - "$dir/data/data"
+commitlog_directory: "$dir/data/commitlog"
+saved_caches_directory: "$dir/data/saved_caches"
+hints_directory: "$dir/data/hints"
+cdc_raw_directory: "$dir/data/cdc_raw"
+
+commitlog_sync: periodic
+commitlog_sync_period: 10s
+
+auto_snapshot: false
+hinted_handoff_enabled: false
+
+read_request_timeout: 10s
+range_request_timeout: 20s
+write_request_timeout: 10s
+counter_write_request_timeout: 10s
+cas_contention_timeout: 10s
+truncate_request_timeout: 60s
+request_timeout: 20s
+
+paxos_variant: $PAXOS_VARIANT
+authenticator: AllowAllAuthenticator
+
+# Three JVMs share two cores.
+concurrent_compactors: 1
+EOF
+  printf 'dc=%s\nrack=rack1\n' "$CLUSTER_DC" > "$dir/conf/cassandra-rackdc.properties"
+  cat > "$dir/conf/logback.xml" << 'EOF'
+<configuration scan="false">
+  <appender name="SYSTEMLOG" class="ch.qos.logback.core.FileAppender">
+    <file>${cassandra.logdir}/system.log</file>
+    <encoder>
+      <pattern>%-5level [%thread] %date{ISO8601} %logger{0} - %msg%n</pattern>
+    </encoder>
+  </appender>
+  <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
+    <filter class="ch.qos.logback.classic.filter.ThresholdFilter">
+      <level>WARN</level>
+    </filter>
+    <encoder>
+      <pattern>%-5level [%thread] %date{ISO8601} %logger{0} - %msg%n</pattern>
+    </encoder>
+  </appender>
+  <root level="INFO">
+    <appender-ref ref="SYSTEMLOG" />
+    <appender-ref ref="STDOUT" />
+  </root>
+</configuration>
+EOF
+  # start.sh's JVM options (G1, Cassandra 5.0's jvm17-server.options module flags) plus the
+  # cluster's start-up speed-ups: a short ring delay, and C1 only (-XX:TieredStopAtLevel=1: far less
+  # JIT work while three JVMs start on two cores; peak throughput does not matter here).
+  # No comments below: every line is an argument.
+  {
+    cat << EOF
+-Xms$HEAP
+-Xmx$HEAP
+-Xss256k
+-XX:+UseG1GC
+-XX:+ParallelRefProcEnabled
+-XX:MaxTenuringThreshold=1
+-XX:G1HeapRegionSize=16m
+-XX:G1RSetUpdatingPauseTimePercent=5
+-XX:MaxGCPauseMillis=300
+-XX:InitiatingHeapOccupancyPercent=70
+-XX:+ExitOnOutOfMemoryError
+-XX:TieredStopAtLevel=1
+-XX:+UseThreadPriorities
+-XX:+PerfDisableSharedMem
+-XX:ErrorFile=$dir/logs/hs_err_pid%p.log
+-ea
+-da:net.openhft...
+-Djava.net.preferIPv4Stack=true
+-Djdk.attach.allowAttachSelf=true
+--add-exports
+java.base/jdk.internal.misc=ALL-UNNAMED
+--add-exports
+java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED
+--add-exports
+java.rmi/sun.rmi.registry=ALL-UNNAMED
+--add-exports
+java.rmi/sun.rmi.server=ALL-UNNAMED
+--add-exports
+java.sql/java.sql=ALL-UNNAMED
+--add-exports
+java.base/java.lang.ref=ALL-UNNAMED
+--add-exports
+jdk.unsupported/sun.misc=ALL-UNNAMED
+--add-exports
+jdk.attach/sun.tools.attach=ALL-UNNAMED
+--add-exports
+jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED
+--add-opens
+java.base/java.lang.module=ALL-UNNAMED
+--add-opens
+java.base/jdk.internal.loader=ALL-UNNAMED
+--add-opens
+java.base/jdk.internal.ref=ALL-UNNAMED
+--add-opens
+java.base/jdk.internal.reflect=ALL-UNNAMED
+--add-opens
+java.base/jdk.internal.math=ALL-UNNAMED
+--add-opens
+java.base/jdk.internal.module=ALL-UNNAMED
+--add-opens
+java.base/jdk.internal.util.jar=ALL-UNNAMED
+--add-opens
+jdk.management/com.sun.management.internal=ALL-UNNAMED
+--add-opens
+java.base/sun.nio.ch=ALL-UNNAMED
+--add-opens
+java.base/java.io=ALL-UNNAMED
+--add-opens
+java.base/java.lang.reflect=ALL-UNNAMED
+--add-opens
+java.base/java.lang=ALL-UNNAMED
+--add-opens
+java.base/java.util=ALL-UNNAMED
+--add-opens
+java.base/java.nio=ALL-UNNAMED
+--add-opens
+jdk.compiler/com.sun.tools.javac=ALL-UNNAMED
+-Dio.netty.tryReflectionSetAccessible=true
+-Dio.netty.allocator.useCacheForAllThreads=true
+-Dio.netty.allocator.maxOrder=11
+-Dcassandra-foreground=yes
+-Dcassandra.config=file://$dir/conf/cassandra.yaml
+-Dcassandra.storagedir=$dir/data
+-Dcassandra.logdir=$dir/logs
+-Dlogback.configurationFile=$dir/conf/logback.xml
+-Dcassandra.skip_wait_for_gossip_to_settle=0
+-Dcassandra.unsafesystem=true
+-Dcassandra.shutdown_announce_in_ms=0
+-Dcassandra.superuser_setup_delay_ms=0
+-Dcassandra.ring_delay_ms=${HA_JOBS_CASSANDRA_RING_DELAY_MS:-5000}
+-cp
+$dir/conf:$LIB/*
+EOF
+  } | sed 's/.*/"&"/' > "$dir/conf/jvm.options"
+}
+
+port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2> /dev/null; }
+
+start_node() {
+  local n="$1" dir pid
+  dir="$(node_dir "$n")"
+  # setsid: own session (a Ctrl-C here does not reach it); ip netns exec execs java, so $! is its pid.
+  # The locks (fd 8, 9) are closed for the daemon.
+  (cd "$dir" && exec setsid ip netns exec "$(node_ns "$n")" "$JAVA" @"$dir/conf/jvm.options" \
+    org.apache.cassandra.service.CassandraDaemon < /dev/null > "$dir/logs/stdout.log" 2>&1 8>&- 9>&-) &
+  pid=$!
+  echo "$pid" > "$(node_pidfile "$n")"
+  log "node $n: starting at $(node_addr "$n") in namespace $(node_ns "$n") (pid $pid)"
+}
+
+# Waits for node N's CQL port, then for CQL (with PEERS: until it lists PEERS peers with its schema).
+wait_node() {
+  local n="$1" peers="${2:-}" t0="$3" pid addr last=-1 elapsed remaining
+  pid="$(cat "$(node_pidfile "$n")")"
+  addr="$(node_addr "$n")"
+  while true; do
+    elapsed=$((SECONDS - t0))
+    alive "$pid" || fail "node $n (pid $pid) exited during startup after ${elapsed}s"
+    port_open "$addr" "$CLUSTER_CQL_PORT" && break
+    ((elapsed < START_TIMEOUT)) || fail "node $n: CQL port $addr:$CLUSTER_CQL_PORT not open after ${START_TIMEOUT}s"
+    if ((elapsed / 5 != last)); then
+      last=$((elapsed / 5))
+      log "node $n: waiting (${elapsed}s): $(tail -n 1 "$(node_dir "$n")/logs/system.log" 2> /dev/null | cut -c1-140 || true)"
+    fi
+    sleep 0.5
+  done
+  remaining=$((START_TIMEOUT - (SECONDS - t0)))
+  ((remaining > 30)) || remaining=30
+  cql_check "$addr" "$remaining" "$peers" "$pid" > /dev/null || fail "node $n: CQL not ready at $addr:$CLUSTER_CQL_PORT"
+}
+
+for n in "${CLUSTER_NODES[@]}"; do write_node_config "$n"; done
+log "starting Cassandra $VERSION x${#CLUSTER_NODES[@]} (java: $JAVA, heap $HEAP each, paxos_variant $PAXOS_VARIANT, dc $CLUSTER_DC, dir $CLUSTER_DIR)"
+
+t1=$SECONDS
+start_node 1
+wait_node 1 "" "$t1"
+node1=$((SECONDS - t1))
+log "node 1 answers CQL after ${node1}s"
+
+t2=$SECONDS
+for n in "${CLUSTER_NODES[@]:1}"; do start_node "$n"; done
+for n in "${CLUSTER_NODES[@]:1}"; do wait_node "$n" $((${#CLUSTER_NODES[@]} - 1)) "$t2"; done
+# Node 1 must see the others too (gossip is not instantaneous in both directions).
+cql_check "$(node_addr 1)" 60 $((${#CLUSTER_NODES[@]} - 1)) > /dev/null || fail "node 1 does not list the other nodes"
+trap - INT TERM
+
+log "cluster up: node 1 after ${node1}s, nodes 2-${#CLUSTER_NODES[@]} $((SECONDS - t2))s later; start time $((SECONDS - T0))s in total (logs $CLUSTER_DIR/node*/logs)"
+echo "CASSANDRA_CONTACT_POINTS=$(contact_points)"
