@@ -44,8 +44,7 @@ const enabled = contactPoints.length > 0
 if (!enabled) {
   const why =
     "CASSANDRA_CLUSTER_CONTACT_POINTS is not set (start a cluster with `npm run cassandra:cluster:start` and set it to the contact points it prints)"
-  if (required)
-    throw new Error(`the Cassandra cluster tests are required (CI=true): ${why}`)
+  if (required) throw new Error(`the Cassandra cluster tests are required (CI=true): ${why}`)
   console.warn(`[cassandra cluster tests] SKIPPED: ${why}`)
 }
 
