@@ -7,7 +7,9 @@
  *   npx tsx bench/cassandra.ts [--cycles 400] [--rounds 4] [--concurrency 16]
  *
  * Connection from CASSANDRA_CONTACT_POINTS (default 127.0.0.1), CASSANDRA_LOCAL_DC, CASSANDRA_USERNAME,
- * CASSANDRA_PASSWORD. It migrates a throw-away keyspace (SimpleStrategy RF 1) and drops it at the end.
+ * CASSANDRA_PASSWORD. It migrates a throw-away keyspace and drops it at the end: SimpleStrategy RF 1, or the
+ * replication map in CASSANDRA_BENCH_REPLICATION (on the local cluster of `npm run cassandra:cluster:start`:
+ * "{'class': 'NetworkTopologyStrategy', 'dc1': 3}" with CASSANDRA_LOCAL_DC=dc1).
  *
  * Latency: one cycle = acquire, renew, release of one lock type, sequentially; the library and raw
  * runs alternate in rounds so that drift of the node hits both alike. Throughput: `concurrency`
@@ -36,6 +38,7 @@ const localDataCenter = process.env.CASSANDRA_LOCAL_DC ?? "datacenter1"
 const username = process.env.CASSANDRA_USERNAME
 const password = process.env.CASSANDRA_PASSWORD
 const keyspace = `ha_jobs_bench_${Date.now().toString(36)}`
+const replication = process.env.CASSANDRA_BENCH_REPLICATION
 const options: CassandraLayer.CassandraOptions = {
   contactPoints,
   localDataCenter,
@@ -119,7 +122,9 @@ const fmt = (ms: number) => ms.toFixed(2)
 const ratio = (lib: number, raw: number) => (lib / raw).toFixed(2)
 
 const program = Effect.gen(function* () {
-  yield* migrate({ ...options, createKeyspace: {} }).pipe(Logger.withMinimumLogLevel(LogLevel.Warning))
+  yield* migrate({ ...options, createKeyspace: { replication } }).pipe(
+    Logger.withMinimumLogLevel(LogLevel.Warning),
+  )
   const { lockRepository: locks, client } = yield* CassandraLayer.make(options)
   const version = yield* Effect.promise(() => client.execute("SELECT release_version FROM system.local"))
   const paxos = yield* Effect.promise(() =>
@@ -129,7 +134,7 @@ const program = Effect.gen(function* () {
       .catch(() => "unknown"),
   )
   console.log(
-    `Cassandra ${String(version.first()?.get("release_version"))}, paxos_variant ${paxos}, ${cycles} cycles x ${rounds} rounds, throughput with ${concurrency} workers; keyspace ${keyspace}`,
+    `Cassandra ${String(version.first()?.get("release_version"))}, ${contactPoints.length} contact point(s), replication ${replication ?? "RF 1"}, paxos_variant ${paxos}, ${cycles} cycles x ${rounds} rounds, throughput with ${concurrency} workers; keyspace ${keyspace}`,
   )
 
   // Warm-up: prepares the statements and the JIT on both paths.
