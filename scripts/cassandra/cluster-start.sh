@@ -17,6 +17,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=common.sh
 source "$HERE/common.sh"
+# shellcheck source=jvm-options.sh
+source "$HERE/jvm-options.sh"
 
 HEAP="${HA_JOBS_CASSANDRA_CLUSTER_HEAP:-768M}"
 START_TIMEOUT="${HA_JOBS_CASSANDRA_START_TIMEOUT:-300}"
@@ -182,96 +184,10 @@ EOF
   </root>
 </configuration>
 EOF
-  # start.sh's JVM options (G1, Cassandra 5.0's jvm17-server.options module flags) plus the
-  # cluster's start-up speed-ups: a short ring delay, and C1 only (-XX:TieredStopAtLevel=1: far less
-  # JIT work while three JVMs start on two cores; peak throughput does not matter here).
-  # No comments below: every line is an argument.
-  {
-    cat << EOF
--Xms$HEAP
--Xmx$HEAP
--Xss256k
--XX:+UseG1GC
--XX:+ParallelRefProcEnabled
--XX:MaxTenuringThreshold=1
--XX:G1HeapRegionSize=16m
--XX:G1RSetUpdatingPauseTimePercent=5
--XX:MaxGCPauseMillis=300
--XX:InitiatingHeapOccupancyPercent=70
--XX:+ExitOnOutOfMemoryError
--XX:TieredStopAtLevel=1
--XX:+UseThreadPriorities
--XX:+PerfDisableSharedMem
--XX:ErrorFile=$dir/logs/hs_err_pid%p.log
--ea
--da:net.openhft...
--Djava.net.preferIPv4Stack=true
--Djdk.attach.allowAttachSelf=true
---add-exports
-java.base/jdk.internal.misc=ALL-UNNAMED
---add-exports
-java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED
---add-exports
-java.rmi/sun.rmi.registry=ALL-UNNAMED
---add-exports
-java.rmi/sun.rmi.server=ALL-UNNAMED
---add-exports
-java.sql/java.sql=ALL-UNNAMED
---add-exports
-java.base/java.lang.ref=ALL-UNNAMED
---add-exports
-jdk.unsupported/sun.misc=ALL-UNNAMED
---add-exports
-jdk.attach/sun.tools.attach=ALL-UNNAMED
---add-exports
-jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED
---add-opens
-java.base/java.lang.module=ALL-UNNAMED
---add-opens
-java.base/jdk.internal.loader=ALL-UNNAMED
---add-opens
-java.base/jdk.internal.ref=ALL-UNNAMED
---add-opens
-java.base/jdk.internal.reflect=ALL-UNNAMED
---add-opens
-java.base/jdk.internal.math=ALL-UNNAMED
---add-opens
-java.base/jdk.internal.module=ALL-UNNAMED
---add-opens
-java.base/jdk.internal.util.jar=ALL-UNNAMED
---add-opens
-jdk.management/com.sun.management.internal=ALL-UNNAMED
---add-opens
-java.base/sun.nio.ch=ALL-UNNAMED
---add-opens
-java.base/java.io=ALL-UNNAMED
---add-opens
-java.base/java.lang.reflect=ALL-UNNAMED
---add-opens
-java.base/java.lang=ALL-UNNAMED
---add-opens
-java.base/java.util=ALL-UNNAMED
---add-opens
-java.base/java.nio=ALL-UNNAMED
---add-opens
-jdk.compiler/com.sun.tools.javac=ALL-UNNAMED
--Dio.netty.tryReflectionSetAccessible=true
--Dio.netty.allocator.useCacheForAllThreads=true
--Dio.netty.allocator.maxOrder=11
--Dcassandra-foreground=yes
--Dcassandra.config=file://$dir/conf/cassandra.yaml
--Dcassandra.storagedir=$dir/data
--Dcassandra.logdir=$dir/logs
--Dlogback.configurationFile=$dir/conf/logback.xml
--Dcassandra.skip_wait_for_gossip_to_settle=0
--Dcassandra.unsafesystem=true
--Dcassandra.shutdown_announce_in_ms=0
--Dcassandra.superuser_setup_delay_ms=0
--Dcassandra.ring_delay_ms=${HA_JOBS_CASSANDRA_RING_DELAY_MS:-5000}
--cp
-$dir/conf:$LIB/*
-EOF
-  } | sed 's/.*/"&"/' > "$dir/conf/jvm.options"
+  # start.sh's JVM options (jvm-options.sh) plus the cluster's start-up speed-ups: a short ring
+  # delay, and C1 only (-XX:TieredStopAtLevel=1: far less JIT work while three JVMs start on two
+  # cores; peak throughput does not matter here).
+  write_jvm_options "$dir" "$HEAP" -XX:TieredStopAtLevel=1 "-Dcassandra.ring_delay_ms=${HA_JOBS_CASSANDRA_RING_DELAY_MS:-5000}"
 }
 
 port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2> /dev/null; }

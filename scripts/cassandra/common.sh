@@ -50,25 +50,6 @@ node_pid() {
   echo "$pid"
 }
 
-# --- Java 17 (as start.sh) ---------------------------------------------------------------------
-java_major() { "$1" -version 2>&1 | sed -n '1s/.*version "\([0-9]*\).*/\1/p'; }
-find_java() {
-  local c
-  if [[ -n "${HA_JOBS_CASSANDRA_JAVA:-}" ]]; then
-    echo "$HA_JOBS_CASSANDRA_JAVA"
-    return 0
-  fi
-  for c in /usr/lib/jvm/java-17-openjdk-amd64/bin/java \
-    /usr/lib/jvm/java-17-openjdk-arm64/bin/java \
-    /usr/lib/jvm/*17*/bin/java \
-    "${JAVA_HOME:+$JAVA_HOME/bin/java}"; do
-    if [[ -n "$c" && -x "$c" && "$(java_major "$c")" == 17 ]]; then
-      echo "$c"
-      return 0
-    fi
-  done
-  return 1
-}
 
 # --- CQL readiness -----------------------------------------------------------------------------
 # cql_check HOST TIMEOUT [PEERS] [PID]: asks HOST only (allow-list policy) until it answers

@@ -7,6 +7,8 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=jvm-options.sh
+source "$HERE/jvm-options.sh"
 
 CASS_HOME="${HA_JOBS_CASSANDRA_HOME:-$HOME/.cache/effect-ha-jobs/cassandra}"
 HOST=127.0.0.1
@@ -41,27 +43,9 @@ esac
 command -v node > /dev/null || die "node is required (for wait-cql.mjs)"
 node "$HERE/wait-cql.mjs" --check || die "wait-cql.mjs needs the npm package cassandra-driver (see above)"
 
-# --- Java 17 ---------------------------------------------------------------------------------
-# Cassandra 5.0 runs on Java 11 or 17 only; the module flags below are the Java 17 ones.
-# JDK 24+ refuses Cassandra's SecurityManager, so never trust whatever `java`/JAVA_HOME is.
-java_major() { "$1" -version 2>&1 | sed -n '1s/.*version "\([0-9]*\).*/\1/p'; }
-find_java() {
-  local c
-  if [[ -n "${HA_JOBS_CASSANDRA_JAVA:-}" ]]; then
-    echo "$HA_JOBS_CASSANDRA_JAVA"
-    return 0
-  fi
-  for c in /usr/lib/jvm/java-17-openjdk-amd64/bin/java \
-    /usr/lib/jvm/java-17-openjdk-arm64/bin/java \
-    /usr/lib/jvm/*17*/bin/java \
-    "${JAVA_HOME:+$JAVA_HOME/bin/java}"; do
-    if [[ -n "$c" && -x "$c" && "$(java_major "$c")" == 17 ]]; then
-      echo "$c"
-      return 0
-    fi
-  done
-  return 1
-}
+# Java 17 (find_java in jvm-options.sh): Cassandra 5.0 runs on Java 11 or 17 only, and the module
+# flags are the Java 17 ones; JDK 24+ refuses Cassandra's SecurityManager, so never trust whatever
+# `java`/JAVA_HOME is.
 
 port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2> /dev/null; }
 is_our_daemon() { [[ -n "${1:-}" && -r "/proc/$1/cmdline" ]] && tr '\0' ' ' < "/proc/$1/cmdline" | grep -q 'org.apache.cassandra.service.CassandraDaemon'; }
@@ -198,93 +182,8 @@ cat > "$RUN/conf/logback.xml" << 'EOF'
 </configuration>
 EOF
 
-# JVM options, one per line, passed as a java @argfile.
-# Module flags: Cassandra 5.0 conf/jvm17-server.options (+ the three jdk.attach/jdk.compiler ones that
-# 5.0's bin/cassandra.in.sh adds when a full JDK is present, CASSANDRA-19001).
-{
-  cat << EOF
--Xms$HEAP
--Xmx$HEAP
--Xss256k
--XX:+UseG1GC
--XX:+ParallelRefProcEnabled
--XX:MaxTenuringThreshold=1
--XX:G1HeapRegionSize=16m
--XX:G1RSetUpdatingPauseTimePercent=5
--XX:MaxGCPauseMillis=300
--XX:InitiatingHeapOccupancyPercent=70
--XX:+ExitOnOutOfMemoryError
--XX:+UseThreadPriorities
--XX:+PerfDisableSharedMem
--XX:ErrorFile=$RUN/logs/hs_err_pid%p.log
--ea
--da:net.openhft...
--Djava.net.preferIPv4Stack=true
--Djdk.attach.allowAttachSelf=true
---add-exports
-java.base/jdk.internal.misc=ALL-UNNAMED
---add-exports
-java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED
---add-exports
-java.rmi/sun.rmi.registry=ALL-UNNAMED
---add-exports
-java.rmi/sun.rmi.server=ALL-UNNAMED
---add-exports
-java.sql/java.sql=ALL-UNNAMED
---add-exports
-java.base/java.lang.ref=ALL-UNNAMED
---add-exports
-jdk.unsupported/sun.misc=ALL-UNNAMED
---add-exports
-jdk.attach/sun.tools.attach=ALL-UNNAMED
---add-exports
-jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED
---add-opens
-java.base/java.lang.module=ALL-UNNAMED
---add-opens
-java.base/jdk.internal.loader=ALL-UNNAMED
---add-opens
-java.base/jdk.internal.ref=ALL-UNNAMED
---add-opens
-java.base/jdk.internal.reflect=ALL-UNNAMED
---add-opens
-java.base/jdk.internal.math=ALL-UNNAMED
---add-opens
-java.base/jdk.internal.module=ALL-UNNAMED
---add-opens
-java.base/jdk.internal.util.jar=ALL-UNNAMED
---add-opens
-jdk.management/com.sun.management.internal=ALL-UNNAMED
---add-opens
-java.base/sun.nio.ch=ALL-UNNAMED
---add-opens
-java.base/java.io=ALL-UNNAMED
---add-opens
-java.base/java.lang.reflect=ALL-UNNAMED
---add-opens
-java.base/java.lang=ALL-UNNAMED
---add-opens
-java.base/java.util=ALL-UNNAMED
---add-opens
-java.base/java.nio=ALL-UNNAMED
---add-opens
-jdk.compiler/com.sun.tools.javac=ALL-UNNAMED
--Dio.netty.tryReflectionSetAccessible=true
--Dio.netty.allocator.useCacheForAllThreads=true
--Dio.netty.allocator.maxOrder=11
--Dcassandra-foreground=yes
--Dcassandra.config=file://$RUN/conf/cassandra.yaml
--Dcassandra.storagedir=$RUN/data
--Dcassandra.logdir=$RUN/logs
--Dlogback.configurationFile=$RUN/conf/logback.xml
--Dcassandra.skip_wait_for_gossip_to_settle=0
--Dcassandra.unsafesystem=true
--Dcassandra.shutdown_announce_in_ms=0
--Dcassandra.superuser_setup_delay_ms=0
--cp
-$RUN/conf:$LIB/*
-EOF
-} | sed 's/.*/"&"/' > "$RUN/conf/jvm.options"
+# JVM options (shared with the cluster: jvm-options.sh).
+write_jvm_options "$RUN" "$HEAP"
 
 # --- start -----------------------------------------------------------------------------------
 log "starting Cassandra $VERSION (java: $JAVA, heap $HEAP, paxos_variant $PAXOS_VARIANT, authenticator $AUTHENTICATOR, run dir $RUN, keep data $KEEP_DATA)"
