@@ -11,7 +11,7 @@ import type {
   LockRepository,
   RenewResult,
 } from "../../ports/LockRepository.js"
-import { lwt, noteUnknown, outcomeUnknown, serialRow } from "./CassandraLwt.js"
+import { lwt, noteUnknown, outcomeUnknown, reportResolution, serialRow } from "./CassandraLwt.js"
 import type { Row, Session } from "./Driver.js"
 
 /** Cassandra refuses TTLs above 20 years. */
@@ -205,7 +205,7 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
           )
         base = state
       }
-    })
+    }).pipe(reportResolution("acquire", lockType, (r) => (r._tag === "Acquired" ? "acquired" : "held")))
 
   const renewOnce = (key: LeaseKey, ttlS: number) =>
     lockLwt("renew", q.renew, [ttlS, key.jobId, key.token, key.lockType, key.jobId, key.token])
@@ -230,7 +230,7 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
       if (again._tag === "Applied") return "renewed"
       if (again._tag === "NotApplied") return notRenewed(again.state, key)
       return yield* outcomeUnknown("renew", `lock type "${key.lockType}"`, again.failure)
-    })
+    }).pipe(reportResolution("renew", key.lockType, (r) => r))
 
   const releaseOnce = (key: LeaseKey) => lockLwt("release", q.release, [key.lockType, key.jobId, key.token])
 
@@ -249,7 +249,7 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
       if (again._tag === "Applied") return true
       if (again._tag === "NotApplied") return Option.isNone(again.state.holder)
       return yield* outcomeUnknown("release", `lock type "${key.lockType}"`, again.failure)
-    })
+    }).pipe(reportResolution("release", key.lockType, (released) => (released ? "released" : "not-held")))
 
   const holder: LockRepository["Type"]["holder"] = (lockType) =>
     serialRead(lockType, "holder").pipe(
@@ -349,7 +349,11 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
         ),
       )
       return claimed
-    })
+    }).pipe(
+      reportResolution("claimSlot", `${jobType}@${slot}`, (claimed) =>
+        claimed ? "claimed" : "claimed-by-another",
+      ),
+    )
 
   const lastSlot: LockRepository["Type"]["lastSlot"] = (jobType) =>
     serialRow(session, "lastSlot", q.readLastSlot, [jobType], false).pipe(

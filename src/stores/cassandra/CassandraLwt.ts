@@ -1,6 +1,7 @@
-import { Effect, Metric, Schedule } from "effect"
+import { Effect, FiberRef, Metric, Schedule } from "effect"
+import { globalValue } from "effect/GlobalValue"
 import { type CqlFailure, StoreError } from "../../domain/Errors.js"
-import { cassandraLwtOutcomeUnknown } from "../../domain/Metrics.js"
+import { cassandraLwtOutcomeResolved, cassandraLwtOutcomeUnknown } from "../../domain/Metrics.js"
 import { describeDriverError, describeFailure, type Row, type Session } from "./Driver.js"
 
 /**
@@ -57,7 +58,8 @@ export const serialRow = (
 
 /** Counts an unknown outcome (Metrics.cassandraLwtOutcomeUnknown, tagged operation) and logs it. */
 export const noteUnknown = (operation: string, subject: string, failure: CqlFailure): Effect.Effect<void> =>
-  Metric.increment(Metric.tagged(cassandraLwtOutcomeUnknown, "operation", operation)).pipe(
+  FiberRef.set(unknownMet, true).pipe(
+    Effect.zipRight(Metric.increment(Metric.tagged(cassandraLwtOutcomeUnknown, "operation", operation))),
     Effect.zipRight(
       Effect.logWarning("Cassandra LWT outcome unknown; resolving it with a serial read").pipe(
         Effect.annotateLogs({ operation, subject, error: describeDriverError(failure.cause) }),
@@ -72,3 +74,38 @@ export const outcomeUnknown = (operation: string, subject: string, failure: CqlF
     `Cassandra ${operation} of ${subject} timed out twice; its outcome is unknown (${describeFailure(failure, operation)})`,
     failure,
   )
+
+/** Set by noteUnknown while a `reportResolution` operation runs: it met an unknown outcome. */
+const unknownMet = globalValue(Symbol.for("effect-ha-jobs/CassandraLwt/unknownMet"), () =>
+  FiberRef.unsafeMake(false),
+)
+
+/**
+ * Wraps one lock operation: when it met an unknown outcome, how it ended (`resolution` of its result,
+ * or "failed") is counted (Metrics.cassandraLwtOutcomeResolved, tagged operation and resolution) and
+ * logged, so an operator (and the chaos suite) can see what each timeout turned out to be.
+ */
+export const reportResolution =
+  <A>(operation: string, subject: string, resolution: (a: A) => string) =>
+  <E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.locally(
+      Effect.gen(function* () {
+        const exit = yield* Effect.exit(self)
+        if (yield* FiberRef.get(unknownMet)) {
+          const resolved = exit._tag === "Success" ? resolution(exit.value) : "failed"
+          yield* Metric.increment(
+            Metric.tagged(
+              Metric.tagged(cassandraLwtOutcomeResolved, "operation", operation),
+              "resolution",
+              resolved,
+            ),
+          )
+          yield* Effect.logInfo("Cassandra LWT outcome resolved").pipe(
+            Effect.annotateLogs({ operation, subject, resolution: resolved }),
+          )
+        }
+        return yield* exit
+      }),
+      unknownMet,
+      false,
+    )

@@ -5,6 +5,7 @@ import { v7 } from "uuid"
 import { StoreError } from "../../../src/domain/Errors.js"
 import { type JobId, makeJobId } from "../../../src/domain/Ids.js"
 import type { JobState } from "../../../src/domain/JobState.js"
+import { cassandraLwtOutcomeResolved } from "../../../src/domain/Metrics.js"
 import type { JobType, LockType } from "../../../src/domain/Names.js"
 import * as CassandraMigrator from "../../../src/stores/cassandra/CassandraMigrator.js"
 import * as CassandraStore from "../../../src/stores/cassandra/CassandraStore.js"
@@ -59,6 +60,19 @@ const failureOf = <A, R>(effect: Effect.Effect<A, StoreError, R>) =>
 const unknownCount = (operation: string) =>
   Effect.map(
     Metric.value(Metric.tagged(CassandraStore.lwtOutcomeUnknown, "operation", operation)),
+    (s) => s.count,
+  )
+
+/** Lock operations that met an unknown outcome and ended with `resolution` (Metrics.cassandraLwtOutcomeResolved). */
+const resolvedCount = (operation: string, resolution: string) =>
+  Effect.map(
+    Metric.value(
+      Metric.tagged(
+        Metric.tagged(cassandraLwtOutcomeResolved, "operation", operation),
+        "resolution",
+        resolution,
+      ),
+    ),
     (s) => s.count,
   )
 
@@ -304,6 +318,12 @@ describeCassandra("CassandraStore", () => {
           const acquireUnknown = yield* unknownCount("acquire")
           const renewUnknown = yield* unknownCount("renew")
           const releaseUnknown = yield* unknownCount("release")
+          const resolvedBefore = {
+            acquire: yield* resolvedCount("acquire", "acquired"),
+            renew: yield* resolvedCount("renew", "renewed"),
+            release: yield* resolvedCount("release", "released"),
+            claimSlot: yield* resolvedCount("claimSlot", "claimed"),
+          }
 
           // acquire: sent while the node is frozen; the client times out after 400 ms; the node runs
           // it when thawed (1.2 s); the serial read then finds us holding the lock.
@@ -357,6 +377,21 @@ describeCassandra("CassandraStore", () => {
           assert.strictEqual(yield* unknownCount("claimSlot"), claimUnknown + 1, "the claim did not time out")
           assert.isFalse(yield* other.lockRepository.claimSlot({ jobType, slot, instance: "other" }))
           assert.deepStrictEqual(yield* other.lockRepository.lastSlot(jobType), Option.some(slot))
+          // Each unknown outcome's resolution is counted by how the operation ended.
+          assert.deepStrictEqual(
+            {
+              acquire: yield* resolvedCount("acquire", "acquired"),
+              renew: yield* resolvedCount("renew", "renewed"),
+              release: yield* resolvedCount("release", "released"),
+              claimSlot: yield* resolvedCount("claimSlot", "claimed"),
+            },
+            {
+              acquire: resolvedBefore.acquire + 1,
+              renew: resolvedBefore.renew + 1,
+              release: resolvedBefore.release + 1,
+              claimSlot: resolvedBefore.claimSlot + 1,
+            },
+          )
         }),
       ),
     30_000,
