@@ -77,3 +77,22 @@ export const cassandraLwtOutcomeUnknown = Metric.counter("ha_jobs_cassandra_lwt_
     "Cassandra lightweight transactions whose outcome was unknown (timeout) and was resolved by a serial read",
   incremental: true,
 })
+
+/**
+ * Cassandra status writes sent as an unlogged batch because a logged one had timed out lately (a
+ * node down that gossip has not convicted yet holds up the batchlog); see CassandraStatuses.
+ */
+export const cassandraBatchUnlogged = Metric.counter("ha_jobs_cassandra_status_batch_unlogged_total", {
+  description: "Cassandra status writes sent unlogged because a logged batch timed out lately",
+  incremental: true,
+})
+
+/**
+ * How the lock operations that met an unknown LWT outcome ended, tagged operation and resolution
+ * (acquire: acquired | held; renew: renewed | lost | cancel-requested; release: released | not-held;
+ * claimSlot: claimed | claimed-by-another; any: failed, a StoreError after a second timeout).
+ */
+export const cassandraLwtOutcomeResolved = Metric.counter("ha_jobs_cassandra_lwt_outcome_resolved_total", {
+  description: "Cassandra lock operations that met an unknown LWT outcome, by how they ended",
+  incremental: true,
+})

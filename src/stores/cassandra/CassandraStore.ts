@@ -1,5 +1,5 @@
-import { Config, type ConfigError, Effect, Layer, Option, type Scope } from "effect"
-import { StoreError } from "../../domain/Errors.js"
+import { Config, type ConfigError, Effect, Layer, Option, Schedule, type Scope } from "effect"
+import { CqlFailure, StoreError } from "../../domain/Errors.js"
 import * as Metrics from "../../domain/Metrics.js"
 import * as Env from "../../Env.js"
 import type { LockRepository } from "../../ports/LockRepository.js"
@@ -40,7 +40,7 @@ export interface CassandraStores {
 /**
  * Connects (one cassandra-driver Client in the current scope, shut down when it closes), checks that
  * the keyspace has the tables of migrations/cassandra, and builds both repositories on it. Fails
- * within `connectTimeout` (plus a request timeout for the schema check and one write) with an error
+ * within `connectTimeout` (plus a request timeout for the schema check and up to three for one write) with an error
  * that names what is wrong and how to fix it: unreachable contact points, unknown data center,
  * missing or rejected credentials, missing keyspace, tables or columns, a keyspace that cannot take
  * a write (too few replicas up for its replication and consistency, no MODIFY permission).
@@ -56,8 +56,11 @@ export const make = (options: CassandraOptions): Effect.Effect<CassandraStores, 
     const statusRepository = makeStatuses(session)
     const name = `Cassandra at ${resolved.contactPoints.join(",")}, keyspace ${resolved.keyspace}`
     // A keyspace that reads but cannot take a write at the configured consistency (replicas down or
-    // missing, no MODIFY permission) would start and fail every trigger; one write tells.
+    // missing, no MODIFY permission) would start and fail every trigger; one write tells. A timeout
+    // is tried again twice, 1 s apart: on a cluster a node that just died still gets requests until
+    // gossip convicts it (seconds), and a process starting then should not exit for that.
     yield* StoreProbe.check(boundLocks(lockRepository), boundStatuses(statusRepository)).pipe(
+      Effect.retry({ times: 2, schedule: Schedule.spaced("1 second"), while: timedOut }),
       Effect.mapError((e) =>
         StoreError.of(
           "open",
@@ -68,6 +71,9 @@ export const make = (options: CassandraOptions): Effect.Effect<CassandraStores, 
     )
     return { lockRepository, statusRepository, client, name }
   })
+
+/** A call that timed out after it was sent (its outcome unknown): worth another try, unlike a refusal. */
+const timedOut = (e: StoreError) => e.cause instanceof CqlFailure && e.cause.outcomeUnknown
 
 /** What to do about the usual reasons a reachable, migrated keyspace refuses the probe's write. */
 const probeHint = (message: string): string =>
