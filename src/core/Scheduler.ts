@@ -80,19 +80,19 @@ export const make = (options: SchedulerOptions = {}) =>
     /**
      * Claims the slot, retrying while the store is unreachable (`claimRetry`: 200 ms, doubling, at most
      * 5 s apart; each attempt bounded too) until `giveUpAt`: a short outage delays the run instead of
-     * dropping it; giving up counts a missed slot and fails with the last error.
+     * dropping it; giving up counts a missed slot and fails with the last error. An attempt under way
+     * at `giveUpAt` is not cut short.
      * A retry is a new claim, so at worst an answer lost in the outage costs the slot, never a second run.
      */
     const claim = (job: ResolvedJob, slot: number, giveUpAt: number) =>
       Effect.gen(function* () {
         let failures = 0
-        const attempt = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          locks
-            .claimSlot({ jobType: job.type, slot, instance: manager.instance })
-            .pipe(
-              bounded("claimSlot", Duration.millis(Math.max(1, Math.min(giveUpAt - now, claimAttemptMs)))),
-            ),
-        )
+        // Each attempt gets the whole claimAttemptMs, even past giveUpAt (which only stops new
+        // attempts): cut short, an attempt whose write did land (a slow coordinator node) leaves the
+        // slot claimed by this instance and run by none. Late, it runs late: once, never twice.
+        const attempt = locks
+          .claimSlot({ jobType: job.type, slot, instance: manager.instance })
+          .pipe(bounded("claimSlot", Duration.millis(claimAttemptMs)))
         const retries = claimRetry(giveUpAt).pipe(
           Schedule.passthrough<Duration.Duration, StoreError, never>,
           Schedule.onDecision((error, decision) => {

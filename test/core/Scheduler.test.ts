@@ -169,7 +169,7 @@ describe("Scheduler", () => {
   )
 
   describe("a store unreachable at slot time", () => {
-    type Link = "up" | "refused" | "hung"
+    type Link = "up" | "refused" | "hung" | "slow"
     const missedOf = (type: string) =>
       Effect.map(Metric.value(Metric.tagged(JobMetrics.missedSlots, "job_type", type)), (c) => c.count)
     const finished = (rows: ReadonlyArray<JobStatus>) =>
@@ -179,8 +179,9 @@ describe("Scheduler", () => {
         .sort((x, y) => x.slot - y.slot)
 
     /**
-     * One instance running `job` on memory stores whose slot claims fail (refused) or never answer
-     * (hung) while the link is down: up during `before`, `down` during `during`, up again for `after`.
+     * One instance running `job` on memory stores whose slot claims fail (refused), never answer
+     * (hung) or apply at once but answer 2.5 s later (slow: a frozen coordinator node) while the link
+     * is down: up during `before`, `down` during `during`, up again for `after`.
      */
     const throughOutage = (
       job: Job.Any,
@@ -201,7 +202,11 @@ describe("Scheduler", () => {
                   ? base.lockRepository.claimSlot(c)
                   : l === "hung"
                     ? Effect.never
-                    : Effect.fail(new StoreError({ operation: "claimSlot", message: "connection refused" })),
+                    : l === "slow"
+                      ? Effect.tap(base.lockRepository.claimSlot(c), () => Effect.sleep("2500 millis"))
+                      : Effect.fail(
+                          new StoreError({ operation: "claimSlot", message: "connection refused" }),
+                        ),
               ),
             ),
         }
@@ -236,6 +241,23 @@ describe("Scheduler", () => {
         assert.deepStrictEqual(r.slots, [60_000])
         assert.isAtLeast(r.ran[0]!.at, 69_000) // late, after the outage, within the 5 s retry cap
         assert.isAtMost(r.ran[0]!.at, 74_000)
+        assert.strictEqual(r.missed, 0)
+      }),
+    )
+
+    it.scoped("claims answered after the next slot (a slow node): every slot runs, late, once", () =>
+      Effect.gen(function* () {
+        const job = Job.make({ type: "secondly-slow", cron: "* * * * * ?", run: Effect.void })
+        const r = yield* throughOutage(job, "slow", {
+          before: stepBy("1 second", 3),
+          during: stepBy("1 second", 5),
+          after: stepBy("1 second", 5),
+        })
+        // An attempt cut short at the next slot would leave its slot claimed and run by no one.
+        const expected = Array.from({ length: 12 }, (_, i) => (i + 1) * 1000)
+        assert.deepStrictEqual(r.slots.slice(0, 12), expected)
+        assert.strictEqual(new Set(r.slots).size, r.slots.length) // once each
+        assert.isAtLeast(r.ran.find((x) => x.slot === 5_000)!.at, 7_500) // late
         assert.strictEqual(r.missed, 0)
       }),
     )
