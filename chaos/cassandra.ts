@@ -20,6 +20,19 @@ export const cassandraHome = () =>
 export const cassandraPidFile = () => path.join(cassandraHome(), "run/cassandra.pid")
 export const contactPoints = () => process.env.CASSANDRA_CONTACT_POINTS ?? "127.0.0.1"
 
+/** Where a chaos run's keyspace lives: the single node (default) or the three-node cluster (RF 3). */
+export interface CassandraTarget {
+  readonly contactPoints: string
+  readonly localDc: string
+  /** The keyspace's replication map (default: SimpleStrategy, RF 1, as migrate-cassandra.ts creates it). */
+  readonly replication?: string | undefined
+}
+
+export const singleNode = (): CassandraTarget => ({
+  contactPoints: contactPoints(),
+  localDc: process.env.CASSANDRA_LOCAL_DC ?? "datacenter1",
+})
+
 /** The pid of the local Cassandra node started by scripts/cassandra/start.sh. */
 export const cassandraPid = () => {
   const pid = Number(
@@ -67,7 +80,7 @@ export const restartCassandra = async (log: (line: string) => void) => {
 }
 
 /** Creates and migrates a fresh keyspace (scripts/migrate-cassandra.ts), bounded in time. */
-export const migrateKeyspace = (keyspace: string) => {
+export const migrateKeyspace = (keyspace: string, target: CassandraTarget = singleNode()) => {
   const r = spawnSync(
     process.execPath,
     [
@@ -77,10 +90,15 @@ export const migrateKeyspace = (keyspace: string) => {
       "--keyspace",
       keyspace,
       "--create-keyspace",
+      ...(target.replication === undefined ? [] : ["--replication", target.replication]),
     ],
     {
       cwd: root,
-      env: { ...process.env, CASSANDRA_CONTACT_POINTS: contactPoints() },
+      env: {
+        ...process.env,
+        CASSANDRA_CONTACT_POINTS: target.contactPoints,
+        CASSANDRA_LOCAL_DC: target.localDc,
+      },
       encoding: "utf8",
       timeout: 120_000,
     },
@@ -89,12 +107,21 @@ export const migrateKeyspace = (keyspace: string) => {
 }
 
 /** The statuses (latest per execution) and cron slot claims of a keyspace, in the checker's shape. */
-export const exportCassandra = async (keyspace: string, file: string) => {
+export const exportCassandra = async (
+  keyspace: string,
+  file: string,
+  target: CassandraTarget = singleNode(),
+) => {
   const client = new cassandra.Client({
-    contactPoints: contactPoints().split(","),
-    localDataCenter: process.env.CASSANDRA_LOCAL_DC ?? "datacenter1",
+    contactPoints: target.contactPoints.split(","),
+    localDataCenter: target.localDc,
     keyspace,
     socketOptions: { connectTimeout: 10_000, readTimeout: 30_000 },
+    // The workers write at LOCAL_QUORUM, and a replica that was down or cut off missed writes (no
+    // hinted handoff on the test cluster). A full-table scan at LOCAL_QUORUM still missed such rows
+    // here (6 of 340, found by the same scan a minute later), so the export reads every replica
+    // (ALL: the run is over and every node up) and merges what they hold.
+    queryOptions: { consistency: cassandra.types.consistencies.all },
     ...(process.env.CASSANDRA_USERNAME
       ? {
           authProvider: new cassandra.auth.PlainTextAuthProvider(

@@ -10,7 +10,7 @@ import * as path from "node:path"
 import Database from "better-sqlite3"
 import type { FloodFigures } from "./flood.js"
 import type { LedgerEntry } from "./ledger.js"
-import type { Crash, Fault, Incarnation } from "./run.js"
+import type { Crash, Fault, Incarnation, LwtEvent } from "./run.js"
 
 export interface CheckOptions {
   readonly dir: string
@@ -69,7 +69,21 @@ export interface CheckReport {
   readonly executions: Record<string, number>
   readonly cronSlots: { checked: number; ran: number; excused: number }
   /** Failover of the continuous job after a fault on its holder, ms (and / lease). */
-  readonly failover: Record<"kill" | "pause", { samples: Array<number>; p50: number; max: number }>
+  readonly failover: Record<
+    "kill" | "pause" | "killNodeDown",
+    { samples: Array<number>; p50: number; max: number }
+  >
+  /**
+   * Cassandra LWTs whose outcome was unknown (a timeout after sending) and how the lock operation
+   * that met it ended (the workers' "Cassandra LWT outcome unknown / resolved" logs), by the fault
+   * under way when it happened ("none" outside every fault window).
+   */
+  readonly lwt: Record<string, { unknown: number; resolved: Record<string, number> }>
+  /**
+   * Cron slots due while a cluster fault left a quorum up (one node down, frozen or cut off): all
+   * must run (a missed one is also counted in slotMissed, not excused).
+   */
+  readonly quorumUpSlots: { due: number; ran: number }
   /**
    * The floods of the HTTP API (chaos/flood.ts), summed: connections, /events streams admitted and
    * refused (503), other requests and those answered 2xx, connection errors, requests unanswered when
@@ -98,8 +112,19 @@ export interface CheckReport {
   readonly durationMs: number
 }
 
-/** A fault on the store, not on one worker: a stall, a terminate storm (PostgreSQL), a restart. */
-const storeFault = (f: Fault) => f.kind === "stall" || f.kind === "terminate" || f.kind === "restart"
+/**
+ * A fault that makes the store unavailable, not one on a worker: a stall, a terminate storm
+ * (PostgreSQL), a restart, two of three Cassandra nodes down (no quorum). A cluster fault that leaves
+ * a quorum up (one node killed, frozen or cut off) excuses nothing: the store must keep working.
+ */
+const storeFault = (f: Fault) =>
+  f.kind === "stall" || f.kind === "terminate" || f.kind === "restart" || f.kind === "two-down"
+/** One Cassandra node down, frozen or cut off: two replicas of three still answer. */
+export const quorumUpFault = (f: Fault) =>
+  f.kind === "node-kill" ||
+  f.kind === "node-pause" ||
+  f.kind === "node-partition" ||
+  f.kind === "client-partition"
 
 export const percentile = (values: ReadonlyArray<number>, p: number) => {
   if (values.length === 0) return Number.NaN
@@ -151,6 +176,7 @@ export const check = (options: CheckOptions): CheckReport => {
     crashes?: Array<Crash>
     quietEnd: number
     started: number
+    lwt?: Array<LwtEvent>
   }
   const faults = run.faults
   const crashes = run.crashes ?? []
@@ -351,8 +377,13 @@ export const check = (options: CheckOptions): CheckReport => {
   let checked = 0
   let ran = 0
   let excused = 0
+  const quorumUpSlots = { due: 0, ran: 0 }
   for (let slot = firstCron; slot <= lastSlot; slot += 1000) {
     checked++
+    if (faults.some((f) => quorumUpFault(f) && f.start <= slot && slot <= f.end)) {
+      quorumUpSlots.due++
+      if (perSlot.has(slot)) quorumUpSlots.ran++
+    }
     if (perSlot.has(slot)) {
       ran++
       continue
@@ -392,13 +423,30 @@ export const check = (options: CheckOptions): CheckReport => {
     }
 
   // Failover of the continuous job after a fault on its holder: first accepted write of a newer token.
-  const failover = { kill: [] as Array<number>, pause: [] as Array<number> }
+  // A kill of the holder while a Cassandra node was down (within a node-kill fault) apart.
+  const failover = {
+    kill: [] as Array<number>,
+    pause: [] as Array<number>,
+    killNodeDown: [] as Array<number>,
+  }
   for (const f of faults) {
     if ((f.kind !== "kill" && f.kind !== "pause") || f.holderToken === undefined) continue
     const next = entries.find(
       (e) => e.accepted && e.lockType === f.holderLockType && e.token > f.holderToken! && e.at >= f.start,
     )
-    if (next) failover[f.kind].push(next.at - f.start)
+    if (next) failover[f.nodeDown ? "killNodeDown" : f.kind].push(next.at - f.start)
+  }
+
+  // Unknown LWT outcomes, by the fault under way (the latest to begin before it, within a lease after its end).
+  const lwt: CheckReport["lwt"] = {}
+  for (const e of run.lwt ?? []) {
+    const during = faults.filter((f) => f.start <= e.at && e.at <= f.end + leaseMs && !f.nodeDown).at(-1)
+    const key = during?.kind ?? "none"
+    const x = lwt[key] ?? { unknown: 0, resolved: {} }
+    lwt[key] = x
+    const how = `${e.operation} ${e.resolution}`
+    if (e.kind === "unknown") x.unknown++
+    else x.resolved[how] = (x.resolved[how] ?? 0) + 1
   }
   const dist = (s: Array<number>) => ({ samples: s, p50: percentile(s, 50), max: Math.max(...s) })
 
@@ -408,15 +456,22 @@ export const check = (options: CheckOptions): CheckReport => {
     "kill",
     "pause",
     "busy",
-    "stall",
+    ...(faults.some(quorumUpFault) ? [] : ["stall"]),
     ...(faults.some((f) => f.kind === "terminate") ? ["terminate"] : []),
     "flood",
     ...(faults.some((f) => f.kind === "restart") ? ["restart"] : []),
+    ...(faults.some(quorumUpFault)
+      ? ["node-kill", "node-pause", "node-partition", "client-partition", "two-down"]
+      : []),
   ])
   for (const f of faults) faultCounts[f.kind]! += 1
   faultCounts["kill of the continuous holder"] = faults.filter(
-    (f) => f.kind === "kill" && f.holderToken !== undefined,
+    (f) => f.kind === "kill" && f.holderToken !== undefined && !f.nodeDown,
   ).length
+  if (faults.some((f) => f.nodeDown))
+    faultCounts["kill of the continuous holder with a node down"] = faults.filter(
+      (f) => f.kind === "kill" && f.holderToken !== undefined && f.nodeDown,
+    ).length
   faultCounts["pause of the continuous holder"] = faults.filter(
     (f) => f.kind === "pause" && f.holderToken !== undefined,
   ).length
@@ -529,7 +584,13 @@ export const check = (options: CheckOptions): CheckReport => {
     ),
     executions: states,
     cronSlots: { checked, ran, excused },
-    failover: { kill: dist(failover.kill), pause: dist(failover.pause) },
+    failover: {
+      kill: dist(failover.kill),
+      pause: dist(failover.pause),
+      killNodeDown: dist(failover.killNodeDown),
+    },
+    lwt,
+    quorumUpSlots,
     flood,
     renewals: renewalFigures,
     leaseMs,
@@ -554,12 +615,29 @@ export const formatReport = (r: CheckReport) => {
       .sort()
       .map(([k, n]) => `${k} ${n}`)
       .join(", ")}`,
-    ...(["kill", "pause"] as const).map((k) => {
+    ...(r.quorumUpSlots.due === 0
+      ? []
+      : [
+          `cron slots due while a quorum of Cassandra nodes was up (one node down, frozen or cut off): ${r.quorumUpSlots.ran} of ${r.quorumUpSlots.due} ran`,
+        ]),
+    ...(["kill", "pause", "killNodeDown"] as const).flatMap((k) => {
       const f = r.failover[k]
+      const what =
+        k === "killNodeDown" ? "kill of the holder with a Cassandra node down" : `${k} of the holder`
+      if (k === "killNodeDown" && f.samples.length === 0) return []
       return f.samples.length === 0
-        ? `failover after ${k} of the holder: no samples`
-        : `failover after ${k} of the holder: p50 ${f.p50} ms (${(f.p50 / r.leaseMs).toFixed(2)} x lease), max ${f.max} ms (${(f.max / r.leaseMs).toFixed(2)} x lease), n=${f.samples.length}`
+        ? `failover after ${what}: no samples`
+        : `failover after ${what}: p50 ${f.p50} ms (${(f.p50 / r.leaseMs).toFixed(2)} x lease), max ${f.max} ms (${(f.max / r.leaseMs).toFixed(2)} x lease), n=${f.samples.length}`
     }),
+    ...Object.entries(r.lwt).map(
+      ([kind, x]) =>
+        `Cassandra LWT outcomes unknown during ${kind}: ${x.unknown}; resolved as ${
+          Object.entries(x.resolved)
+            .sort()
+            .map(([k, n]) => `${k} ${n}`)
+            .join(", ") || "nothing yet"
+        }`,
+    ),
     r.flood.n === 0
       ? "floods of the HTTP API: none"
       : `floods of the HTTP API: ${r.flood.n} (${r.flood.ofHolder} of the continuous holder, which lost its lease in ${r.flood.holderLostLease}), ${r.flood.attempts} connections: /events ${r.flood.admitted} admitted, ${r.flood.refused} refused (503); other requests ${r.flood.requestsOk} of ${r.flood.requests} answered 2xx (/health ${r.flood.healthOk} of ${r.flood.health}, slowest ${r.flood.healthSlowestMs} ms); ${r.flood.otherStatus} other answers, ${r.flood.errors} connection errors, ${r.flood.unanswered} unanswered when the flood ended; the flooding process' event loop delayed up to ${r.flood.clientLoopMaxMs} ms`,

@@ -68,14 +68,32 @@ import Database from "better-sqlite3"
 import { machine, writeSection } from "../bench/markdown.js"
 import { waitFor as poll, sleep, spawnTsx as tsx } from "../bench/stats.js"
 import {
+  type CassandraTarget,
   cassandraPid,
-  contactPoints,
   exportCassandra,
   migrateKeyspace,
   restartCassandra,
   resumeCassandra,
+  singleNode,
 } from "./cassandra.js"
 import { type CheckReport, check, formatReport } from "./check.js"
+import {
+  type ClusterNode,
+  clusterContactPoints,
+  clusterLocalDc,
+  clusterNodes,
+  current,
+  cutFromClients,
+  cutOff,
+  freeze,
+  healCluster,
+  isRunning,
+  killNode,
+  reconnect,
+  reconnectClients,
+  startNode,
+  thaw,
+} from "./cluster.js"
 import { DefaultFloodAttempts, type FloodFigures, flood } from "./flood.js"
 import type { LedgerEntry } from "./ledger.js"
 import {
@@ -92,8 +110,35 @@ import {
   terminateBackends,
 } from "./postgres.js"
 
-/** "terminate" (a pg_terminate_backend storm) exists on PostgreSQL only. */
-export type FaultKind = "kill" | "pause" | "busy" | "stall" | "terminate" | "restart" | "flood"
+/**
+ * "terminate" (a pg_terminate_backend storm) exists on PostgreSQL only; the node-* kinds, client-partition
+ * and two-down on the three-node Cassandra cluster only (see the header).
+ */
+export type FaultKind =
+  | "kill"
+  | "pause"
+  | "busy"
+  | "stall"
+  | "terminate"
+  | "restart"
+  | "flood"
+  | "node-kill"
+  | "node-pause"
+  | "node-partition"
+  | "client-partition"
+  | "two-down"
+
+/**
+ * A worker's "Cassandra LWT outcome unknown" or "... resolved" log (CassandraLwt), when it was read;
+ * the operation and resolution come from its annotations.
+ */
+export interface LwtEvent {
+  readonly at: number
+  readonly instance: string
+  readonly kind: "unknown" | "resolved"
+  readonly operation: string
+  readonly resolution?: string | undefined
+}
 
 export const sabotageModes = ["ignore-lease-loss", "no-slot-claim", "no-fencing-check", "crash"] as const
 export type Sabotage = (typeof sabotageModes)[number]
@@ -134,6 +179,12 @@ export interface Fault {
   flood?: FloodFigures | undefined
   /** A stall or terminate storm on PostgreSQL: the backends of the workers stopped or terminated. */
   backends?: number | undefined
+  /** A cluster fault: the Cassandra nodes hit (1..3). */
+  nodes?: Array<number> | undefined
+  /** A kill of a worker inside a node-kill fault: a Cassandra node was down meanwhile. */
+  nodeDown?: boolean | undefined
+  /** A node-kill: how long the killed node took to start again (cluster-node.sh), ms. */
+  nodeStartMs?: number | undefined
 }
 
 export interface ChaosOptions {
@@ -148,10 +199,11 @@ export interface ChaosOptions {
    * "sqlite" (default), "cassandra" (the local node of `npm run cassandra:start`) or "postgres" (the
    * local server of DATABASE_URL).
    */
-  readonly store?: "sqlite" | "cassandra" | "postgres" | undefined
+  readonly store?: "sqlite" | "cassandra" | "cassandra-cluster" | "postgres" | undefined
   /**
    * With the Cassandra store: also restart the node (stop.sh, start.sh keeping the data); with
-   * PostgreSQL, the server (pg_ctlcluster restart). Default true.
+   * PostgreSQL, the server (pg_ctlcluster restart); on the cluster, node-kill (kill -9 of a node, then
+   * cluster-node.sh start). Default true.
    */
   readonly restart?: boolean | undefined
   /** With PostgreSQL: the server (default DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres). */
@@ -224,7 +276,19 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
   fs.mkdirSync(dir, { recursive: true })
   const db = path.join(dir, "chaos.db")
   const store = o.store ?? "sqlite"
-  const restart = (store === "cassandra" || store === "postgres") && o.restart !== false
+  const cluster = store === "cassandra-cluster"
+  const onCassandra = store === "cassandra" || cluster
+  const restart = (onCassandra || store === "postgres") && o.restart !== false
+  // The cluster's keyspace has a replica on each of the three nodes (RF 3), as in production.
+  const target: CassandraTarget = cluster
+    ? {
+        contactPoints: clusterContactPoints().join(","),
+        localDc: clusterLocalDc(),
+        replication: `{'class': 'NetworkTopologyStrategy', '${clusterLocalDc()}': 3}`,
+      }
+    : singleNode()
+  let nodes: Array<ClusterNode> = []
+  const lwtEvents: Array<LwtEvent> = []
   const keyspace = `chaos_${o.seed}_${Date.now().toString(36)}`.replace(/[^A-Za-z0-9_]/g, "_")
   let stoppedCassandra: number | undefined
   const pgUrl = o.databaseUrl ?? databaseUrl()
@@ -237,8 +301,20 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
   const started = Date.now()
   if (store === "cassandra") {
     cassandraPid() // fails early when no local node runs
-    migrateKeyspace(keyspace)
-    log(`chaos: Cassandra keyspace ${keyspace} created on ${contactPoints()}`)
+    migrateKeyspace(keyspace, target)
+    log(`chaos: Cassandra keyspace ${keyspace} created on ${target.contactPoints}`)
+  }
+  if (cluster) {
+    const found = clusterNodes(target.contactPoints.split(","))
+    if ("why" in found)
+      throw new Error(`chaos: --store cassandra-cluster: ${found.why} (npm run cassandra:cluster:start)`)
+    nodes = [...found.nodes]
+    healCluster() // what an earlier run may have left frozen or cut off
+    process.on("exit", healCluster)
+    migrateKeyspace(keyspace, target)
+    log(
+      `chaos: Cassandra keyspace ${keyspace} (${target.replication}) created on the cluster ${target.contactPoints}`,
+    )
   }
   const skewMs = o.skewMs ?? 30_000
   const sabotage = o.sabotage
@@ -295,9 +371,10 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
           ? { CHAOS_SABOTAGE: sabotage }
           : {}),
         CHAOS_DB: db,
-        CHAOS_STORE: store,
+        CHAOS_STORE: onCassandra ? "cassandra" : store,
         CHAOS_KEYSPACE: keyspace,
-        CASSANDRA_CONTACT_POINTS: contactPoints(),
+        CASSANDRA_CONTACT_POINTS: target.contactPoints,
+        CASSANDRA_LOCAL_DC: target.localDc,
         ...(store === "postgres"
           ? {
               CHAOS_PG_URL: pgUrl,
@@ -321,7 +398,27 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
         ended: Number.POSITIVE_INFINITY,
       }
       incarnations.push(w.current)
+      const instance = w.instance
+      let partial = ""
+      // The event whose annotations (indented lines: "  operation: acquire") are being read.
+      let annotating: { -readonly [K in keyof LwtEvent]: LwtEvent[K] } | undefined
       const onOutput = (d: unknown) => {
+        if (onCassandra) {
+          const lines = (partial + d).split("\n")
+          partial = lines.pop() ?? ""
+          for (const line of lines) {
+            const annotation = /^\s+(operation|resolution)[:=]\s*"?([^"\s]+)/.exec(line)
+            if (annotation && annotating)
+              annotating[annotation[1] as "operation" | "resolution"] = annotation[2] ?? "?"
+            else if (!/^\s/.test(line)) {
+              const kind = /Cassandra LWT outcome (unknown|resolved)/.exec(line)?.[1] as
+                | LwtEvent["kind"]
+                | undefined
+              annotating = kind === undefined ? undefined : { at: Date.now(), instance, kind, operation: "?" }
+              if (annotating) lwtEvents.push(annotating)
+            }
+          }
+        }
         w.output = (w.output + d).slice(-20_000)
         if (w.current.ready === Number.POSITIVE_INFINITY && /ready/.test(w.output))
           w.current.ready = Date.now()
@@ -389,15 +486,60 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
     )
     log(`chaos: ${o.workers} workers up after ${Date.now() - started} ms; injecting faults`)
 
-    const allKinds: ReadonlyArray<FaultKind> = [
-      "kill",
-      "pause",
-      "busy",
-      "stall",
-      ...(store === "postgres" ? (["terminate"] as const) : []),
-      "flood",
-      ...(restart ? (["restart"] as const) : []),
-    ]
+    const allKinds: ReadonlyArray<FaultKind> = cluster
+      ? [
+          "kill",
+          "pause",
+          "busy",
+          "flood",
+          "node-pause",
+          "node-partition",
+          "client-partition",
+          "two-down",
+          ...(restart ? (["node-kill"] as const) : []),
+        ]
+      : [
+          "kill",
+          "pause",
+          "busy",
+          "stall",
+          ...(store === "postgres" ? (["terminate"] as const) : []),
+          "flood",
+          ...(restart ? (["restart"] as const) : []),
+        ]
+    /** `k` distinct cluster nodes, at random, as they run now. */
+    const pickNodes = (k: number) =>
+      [...nodes]
+        .map((n) => ({ n, r: random() }))
+        .sort((a, b) => a.r - b.r)
+        .slice(0, k)
+        .map(({ n }) => current(n))
+    /** SIGKILL of a worker, then a new incarnation in its place once it is ready. */
+    const killWorker = async (target: Worker) => {
+      expectedExits.add(target.child)
+      target.child.kill("SIGKILL")
+      await exited(target.child)
+      fs.writeFileSync(path.join(dir, `${target.instance}.log`), target.output)
+      target.current.ended = Date.now()
+      children.delete(target.child)
+      await sleep(between(200, 1_500))
+      target.incarnation++
+      start(target)
+      await waitFor(
+        `${target.instance} to restart`,
+        () => (/ready/.test(target.output) ? true : undefined),
+        60_000,
+      )
+    }
+    const newHolderSince = (since: number) =>
+      waitFor(
+        "a continuous holder after the fault",
+        async () => {
+          const s = (await state())["chaos-continuous"]
+          return s && s.at > since - 1 && Date.now() - s.at < 1_000 ? true : undefined
+        },
+        4 * o.leaseMs + 10_000,
+      ).catch((e) => log(String(e)))
     const floodConnections = o.floodConnections ?? DefaultFloodAttempts
     let kinds: Array<FaultKind> = [...allKinds]
     const faultDeadline = Date.now() + o.seconds * 1000
@@ -411,7 +553,66 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
       const kind = forced ? "pause" : kinds[n % allKinds.length]!
       const current = (await state())["chaos-continuous"]
       let fault: Fault
-      if (kind === "restart") {
+      if (kind === "node-pause" || kind === "two-down") {
+        // Frozen (SIGSTOP) past the workers' 2 s request timeout, the LWT timeout a client sees; a
+        // single node up to 11 s, past the server's 10 s write and CAS timeouts too.
+        const hit = pickNodes(kind === "two-down" ? 2 : 1)
+        const ms = kind === "two-down" ? between(3_000, 8_000) : between(2_500, 11_000)
+        fault = { kind, start: Date.now(), end: 0, nodes: hit.map((n) => n.index) }
+        try {
+          for (const n of hit) freeze(n)
+          await sleep(ms)
+        } finally {
+          for (const n of hit) thaw(n)
+          fault.end = Date.now()
+        }
+      } else if (kind === "node-partition" || kind === "client-partition") {
+        const [n] = pickNodes(1)
+        const ms = between(2_000, 8_000)
+        fault = { kind, start: Date.now(), end: 0, nodes: [n!.index] }
+        try {
+          if (kind === "node-partition") cutOff(n!)
+          else cutFromClients(n!)
+          await sleep(ms)
+        } finally {
+          if (kind === "node-partition") reconnect(n!)
+          else reconnectClients(n!)
+          fault.end = Date.now()
+        }
+      } else if (kind === "node-kill") {
+        // kill -9 of a node; with it down, a kill of the continuous job's holder (failover with a node
+        // down, measured apart); once a new holder writes, the node starts again keeping its data.
+        const [victim] = pickNodes(1)
+        fault = { kind, start: Date.now(), end: 0, nodes: [victim!.index] }
+        try {
+          await killNode(victim!)
+          await sleep(between(500, 1_500))
+          const holding = (await state())["chaos-continuous"]
+          const holder = workers.find((w) => w.child.pid === holding?.pid)
+          if (holder && holding) {
+            const kill: Fault = {
+              kind: "kill",
+              start: Date.now(),
+              end: 0,
+              instance: holder.instance,
+              pid: holder.child.pid,
+              holderToken: holding.token,
+              holderLockType: "chaos-continuous",
+              nodeDown: true,
+            }
+            await killWorker(holder)
+            kill.end = Date.now()
+            faults.push(kill)
+            await newHolderSince(kill.end)
+          }
+          const t = Date.now()
+          const started = await startNode(victim!, log)
+          fault.nodeStartMs = Date.now() - t
+          nodes = nodes.map((n) => (n.index === started.index ? started : n))
+        } finally {
+          fault.end = Date.now()
+        }
+      } else if (kind === "restart") {
         fault = { kind, start: Date.now(), end: 0 }
         try {
           if (store === "postgres") await restartPostgres(pgUrl, log)
@@ -476,19 +677,7 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
           holderLockType: held ? "chaos-continuous" : undefined,
         }
         if (kind === "kill") {
-          expectedExits.add(target.child)
-          target.child.kill("SIGKILL")
-          await exited(target.child)
-          target.current.ended = Date.now()
-          children.delete(target.child)
-          await sleep(between(200, 1_500))
-          target.incarnation++
-          start(target)
-          await waitFor(
-            `${target.instance} to restart`,
-            () => (/ready/.test(target.output) ? true : undefined),
-            60_000,
-          )
+          await killWorker(target)
         } else if (kind === "flood") {
           if (target.port === undefined) log(`chaos: ${target.instance} has no HTTP port; no flood`)
           else
@@ -531,17 +720,10 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
       faults.push(fault)
       const f = fault.flood
       log(
-        `chaos: fault ${n + 1} ${fault.kind}${fault.instance ? ` ${fault.instance}` : ""}${fault.holderToken !== undefined ? " (holder)" : ""} ${fault.end - fault.start} ms${fault.backends === undefined ? "" : `: ${fault.backends} backends ${fault.kind === "stall" ? "stopped" : "terminated"}`}${f ? `: ${f.attempts} connections, /events ${f.admitted} admitted ${f.refused} refused, ${f.requestsOk}/${f.requests} other requests ok, slowest /health ${f.healthSlowestMs} ms, ${f.errors} errors, ${f.unanswered} unanswered, own event loop delayed up to ${f.clientLoopMaxMs} ms` : ""}`,
+        `chaos: fault ${n + 1} ${fault.kind}${fault.nodes ? ` node ${fault.nodes.join("+")}` : ""}${fault.instance ? ` ${fault.instance}` : ""}${fault.holderToken !== undefined ? " (holder)" : ""} ${fault.end - fault.start} ms${fault.backends === undefined ? "" : `: ${fault.backends} backends ${fault.kind === "stall" ? "stopped" : "terminated"}`}${f ? `: ${f.attempts} connections, /events ${f.admitted} admitted ${f.refused} refused, ${f.requestsOk}/${f.requests} other requests ok, slowest /health ${f.healthSlowestMs} ms, ${f.errors} errors, ${f.unanswered} unanswered, own event loop delayed up to ${f.clientLoopMaxMs} ms` : ""}`,
       )
       // Wait for a holder of the continuous job again before the next fault (bounded).
-      await waitFor(
-        "a continuous holder after the fault",
-        async () => {
-          const s = (await state())["chaos-continuous"]
-          return s && s.at > fault.end - 1 && Date.now() - s.at < 1_000 ? true : undefined
-        },
-        4 * o.leaseMs + 10_000,
-      ).catch((e) => log(String(e)))
+      await newHolderSince(fault.end)
     }
 
     // Quiet: the supervisor gets its grace to mark executions of killed workers DEAD.
@@ -584,6 +766,7 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
           faults,
           incarnations,
           crashes,
+          lwt: lwtEvents,
           quietEnd,
           started,
         },
@@ -592,7 +775,7 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
       ),
     )
     for (const w of workers) fs.writeFileSync(path.join(dir, `${w.instance}.log`), w.output)
-    if (store === "cassandra") await exportCassandra(keyspace, path.join(dir, "store.json"))
+    if (onCassandra) await exportCassandra(keyspace, path.join(dir, "store.json"), target)
     if (store === "postgres") await exportPostgres(pgUrl, schema, path.join(dir, "store.json"))
     const report = check({ dir, leaseMs: o.leaseMs, deadAfterMs: o.deadAfterMs, shutdownClean: stopped })
     log(formatReport(report))
@@ -602,6 +785,18 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
     }
     return report
   } finally {
+    if (cluster) {
+      healCluster()
+      process.off("exit", healCluster)
+      // A run that failed during a node-kill leaves that node down: start it again for the next one.
+      for (const n of nodes)
+        if (!isRunning(n))
+          await startNode(n, log).catch((e) =>
+            log(
+              `chaos: could not start Cassandra node ${n.index} again: ${e instanceof Error ? e.message : e}`,
+            ),
+          )
+    }
     resumeCassandra(stoppedCassandra)
     resumeBackends()
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
@@ -627,8 +822,8 @@ const stringArg = (name: string) => {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const store = stringArg("store") ?? "sqlite"
-  if (store !== "sqlite" && store !== "cassandra" && store !== "postgres")
-    throw new Error(`chaos: unknown --store ${store} (sqlite, cassandra or postgres)`)
+  if (store !== "sqlite" && store !== "cassandra" && store !== "cassandra-cluster" && store !== "postgres")
+    throw new Error(`chaos: unknown --store ${store} (sqlite, cassandra, cassandra-cluster or postgres)`)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-chaos-"))
   const seed = arg("seed", defaults.seed)
   const report = await runChaos({
@@ -650,11 +845,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     writeSection(
       `chaos-${store}`,
       [
-        store === "cassandra"
-          ? "## Fault injection on Cassandra (chaos; store stall = SIGSTOP of the Cassandra process, store restart = stop.sh + start.sh keeping the data)"
-          : store === "postgres"
-            ? "## Fault injection on PostgreSQL (chaos; store stall = SIGSTOP of the workers' backends, terminate = pg_terminate_backend storm, store restart = pg_ctlcluster restart -m fast)"
-            : "## Fault injection on SQLite (chaos)",
+        store === "cassandra-cluster"
+          ? "## Fault injection on the three-node Cassandra cluster (chaos; RF 3; node kill -9 + restart, node SIGSTOP, node cut off, node cut off from the clients, two nodes frozen)"
+          : store === "cassandra"
+            ? "## Fault injection on Cassandra (chaos; store stall = SIGSTOP of the Cassandra process, store restart = stop.sh + start.sh keeping the data)"
+            : store === "postgres"
+              ? "## Fault injection on PostgreSQL (chaos; store stall = SIGSTOP of the workers' backends, terminate = pg_terminate_backend storm, store restart = pg_ctlcluster restart -m fast)"
+              : "## Fault injection on SQLite (chaos)",
         "",
         `Command: \`${command}\` (seed ${seed})`,
         "",

@@ -173,6 +173,8 @@ const Store =
   store === "cassandra"
     ? CassandraLayer.layer({
         contactPoints: env("CASSANDRA_CONTACT_POINTS").split(","),
+        // dc1 on the three-node cluster (run.ts --store cassandra-cluster).
+        ...(process.env.CASSANDRA_LOCAL_DC ? { localDataCenter: process.env.CASSANDRA_LOCAL_DC } : {}),
         keyspace: env("CHAOS_KEYSPACE"),
         requestTimeout: `${Number(env("CHAOS_CASSANDRA_REQUEST_TIMEOUT_MS", "2000"))} millis`,
         connectTimeout: "10 seconds",

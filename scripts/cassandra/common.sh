@@ -212,3 +212,42 @@ cluster_stop() {
   cluster_net_down
   log "stopped after $((SECONDS - t0))s"
 }
+
+# --- starting a node ---------------------------------------------------------------------------
+# Used by cluster-start.sh (every node, fresh) and cluster-node.sh (one node again, keeping its data).
+# The caller sets JAVA and START_TIMEOUT and defines fail MESSAGE (what to do when a node cannot start).
+port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2> /dev/null; }
+
+start_node() {
+  local n="$1" dir pid
+  dir="$(node_dir "$n")"
+  # setsid: own session (a Ctrl-C here does not reach it); ip netns exec execs java, so $! is its pid.
+  # The locks (fd 8, 9) are closed for the daemon.
+  (cd "$dir" && exec setsid ip netns exec "$(node_ns "$n")" "$JAVA" @"$dir/conf/jvm.options" \
+    org.apache.cassandra.service.CassandraDaemon < /dev/null > "$dir/logs/stdout.log" 2>&1 8>&- 9>&-) &
+  pid=$!
+  echo "$pid" > "$(node_pidfile "$n")"
+  log "node $n: starting at $(node_addr "$n") in namespace $(node_ns "$n") (pid $pid)"
+}
+
+# Waits for node N's CQL port, then for CQL (with PEERS: until it lists PEERS peers with its schema).
+wait_node() {
+  local n="$1" peers="${2:-}" t0="$3" pid addr last=-1 elapsed remaining
+  pid="$(cat "$(node_pidfile "$n")")"
+  addr="$(node_addr "$n")"
+  while true; do
+    elapsed=$((SECONDS - t0))
+    alive "$pid" || fail "node $n (pid $pid) exited during startup after ${elapsed}s"
+    port_open "$addr" "$CLUSTER_CQL_PORT" && break
+    ((elapsed < START_TIMEOUT)) || fail "node $n: CQL port $addr:$CLUSTER_CQL_PORT not open after ${START_TIMEOUT}s"
+    if ((elapsed / 5 != last)); then
+      last=$((elapsed / 5))
+      log "node $n: waiting (${elapsed}s): $(tail -n 1 "$(node_dir "$n")/logs/system.log" 2> /dev/null | cut -c1-140 || true)"
+    fi
+    sleep 0.5
+  done
+  remaining=$((START_TIMEOUT - (SECONDS - t0)))
+  ((remaining > 30)) || remaining=30
+  cql_check "$addr" "$remaining" "$peers" "$pid" > /dev/null || fail "node $n: CQL not ready at $addr:$CLUSTER_CQL_PORT"
+}
+

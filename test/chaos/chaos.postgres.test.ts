@@ -59,7 +59,7 @@ describePostgres("fault injection on PostgreSQL (chaos, short)", () => {
       faults = (
         JSON.parse(fs.readFileSync(path.join(dir, "faults.json"), "utf8")) as { faults: Array<Fault> }
       ).faults
-      assertChaosPassed(report, dir, lines, ["terminate"])
+      assertChaosPassed(report, dir, lines, ["stall", "terminate"])
     } finally {
       pinging = false
       await pinger
