@@ -145,10 +145,10 @@ export const make = Effect.gen(function* () {
           Effect.timeoutFail({
             duration: yield* remaining,
             onTimeout: () =>
-              new StoreError({
-                operation: "save",
-                message: `the RUNNING status was not stored within the start timeout (${Duration.format(timeout)})`,
-              }),
+              StoreError.of(
+                "save",
+                `the RUNNING status was not stored within the start timeout (${Duration.format(timeout)})`,
+              ),
           }),
           Effect.exit,
         )

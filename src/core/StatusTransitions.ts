@@ -230,7 +230,7 @@ export const make = (statuses: StatusRepository["Type"]): StatusTransitions => {
           yield* statuses.save(written).pipe(
             // A defect in one attempt (a throw in row mapping) is retried like a store error.
             Effect.catchAllDefect((defect) =>
-              Effect.fail(new StoreError({ operation: "save", message: failureMessage(Cause.die(defect)) })),
+              Effect.fail(StoreError.of("save", failureMessage(Cause.die(defect)))),
             ),
             Effect.retry(terminalWriteRetry),
             Effect.catchAllCause((cause) =>

@@ -17,10 +17,10 @@ export const DefaultStoreCallTimeout: Duration.Duration = Duration.seconds(10)
 
 /** The error of a store call that did not answer within `timeout`. */
 export const noAnswer = (operation: string, timeout: Duration.Duration): StoreError =>
-  new StoreError({
+  StoreError.of(
     operation,
-    message: `no answer from the store within ${Duration.format(timeout)}; check that it is reachable and not overloaded`,
-  })
+    `no answer from the store within ${Duration.format(timeout)}; check that it is reachable and not overloaded`,
+  )
 
 /** Fails `effect` with a StoreError naming `operation` when it has not answered within `timeout`. */
 export const bounded =
