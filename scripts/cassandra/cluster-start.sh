@@ -134,56 +134,14 @@ storage_port: $CLUSTER_STORAGE_PORT
 native_transport_port: $CLUSTER_CQL_PORT
 start_native_transport: true
 
-data_file_directories:
-  - "$dir/data/data"
-commitlog_directory: "$dir/data/commitlog"
-saved_caches_directory: "$dir/data/saved_caches"
-hints_directory: "$dir/data/hints"
-cdc_raw_directory: "$dir/data/cdc_raw"
-
-commitlog_sync: periodic
-commitlog_sync_period: 10s
-
-auto_snapshot: false
-hinted_handoff_enabled: false
-
-read_request_timeout: 10s
-range_request_timeout: 20s
-write_request_timeout: 10s
-counter_write_request_timeout: 10s
-cas_contention_timeout: 10s
-truncate_request_timeout: 60s
-request_timeout: 20s
-
-paxos_variant: $PAXOS_VARIANT
+$(node_yaml "$dir" "$PAXOS_VARIANT")
 authenticator: AllowAllAuthenticator
 
 # Three JVMs share two cores.
 concurrent_compactors: 1
 EOF
   printf 'dc=%s\nrack=rack1\n' "$CLUSTER_DC" > "$dir/conf/cassandra-rackdc.properties"
-  cat > "$dir/conf/logback.xml" << 'EOF'
-<configuration scan="false">
-  <appender name="SYSTEMLOG" class="ch.qos.logback.core.FileAppender">
-    <file>${cassandra.logdir}/system.log</file>
-    <encoder>
-      <pattern>%-5level [%thread] %date{ISO8601} %logger{0} - %msg%n</pattern>
-    </encoder>
-  </appender>
-  <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
-    <filter class="ch.qos.logback.classic.filter.ThresholdFilter">
-      <level>WARN</level>
-    </filter>
-    <encoder>
-      <pattern>%-5level [%thread] %date{ISO8601} %logger{0} - %msg%n</pattern>
-    </encoder>
-  </appender>
-  <root level="INFO">
-    <appender-ref ref="SYSTEMLOG" />
-    <appender-ref ref="STDOUT" />
-  </root>
-</configuration>
-EOF
+  write_logback "$dir"
   # start.sh's JVM options (jvm-options.sh) plus the cluster's start-up speed-ups: a short ring
   # delay, and C1 only (-XX:TieredStopAtLevel=1: far less JIT work while three JVMs start on two
   # cores; peak throughput does not matter here).

@@ -55,7 +55,7 @@ node_pid() {
 # cql_check HOST TIMEOUT [PEERS] [PID]: asks HOST only (allow-list policy) until it answers
 # `SELECT release_version FROM system.local` and, with PEERS, until it lists PEERS peers whose schema
 # version equals its own (gossip joined, schema agreed). Prints the release version. wait-cql.mjs
-# cannot be used: it connects with localDataCenter 'datacenter1', and the cluster's DC is dc1.
+# only waits for an answer; this also waits for the peers and their schema agreement.
 cql_check() {
   CQL_HOST="$1" CQL_TIMEOUT="$2" CQL_PEERS="${3:-}" CQL_PID="${4:-}" CQL_DC="$CLUSTER_DC" \
     CQL_PORT="$CLUSTER_CQL_PORT" CQL_REQUIRE_FROM="$CLUSTER_HERE/../../package.json" \

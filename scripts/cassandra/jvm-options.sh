@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The JVM options of every node these scripts start (the single node of start.sh and the three of
-# cluster-start.sh), and how they find Java 17, in one place. Sourced; write_jvm_options needs LIB
+# The JVM options, the logging and the shared cassandra.yaml settings of every node these scripts start (the single node of start.sh and
+# the three of cluster-start.sh), and how they find Java 17, in one place. Sourced; write_jvm_options needs LIB
 # (the jar folder).
 
 # java_major JAVA: its major version. find_java: HA_JOBS_CASSANDRA_JAVA, or the first Java 17 found.
@@ -117,4 +117,64 @@ EOF
 $dir/conf:$LIB/*
 EOF
   } | sed 's/.*/"&"/' > "$dir/conf/jvm.options"
+}
+
+# write_logback DIR: DIR/conf/logback.xml, as every node logs: INFO and up into logs/system.log, only
+# WARN and up onto the console (logs/stdout.log).
+write_logback() {
+  cat > "$1/conf/logback.xml" << 'EOF'
+<configuration scan="false">
+  <!-- INFO and up into logs/system.log; only WARN and up onto the console (logs/stdout.log). -->
+  <appender name="SYSTEMLOG" class="ch.qos.logback.core.FileAppender">
+    <file>${cassandra.logdir}/system.log</file>
+    <encoder>
+      <pattern>%-5level [%thread] %date{ISO8601} %logger{0} - %msg%n</pattern>
+    </encoder>
+  </appender>
+  <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
+    <filter class="ch.qos.logback.classic.filter.ThresholdFilter">
+      <level>WARN</level>
+    </filter>
+    <encoder>
+      <pattern>%-5level [%thread] %date{ISO8601} %logger{0} - %msg%n</pattern>
+    </encoder>
+  </appender>
+  <root level="INFO">
+    <appender-ref ref="SYSTEMLOG" />
+    <appender-ref ref="STDOUT" />
+  </root>
+</configuration>
+EOF
+}
+
+# node_yaml DIR PAXOS_VARIANT: the part of cassandra.yaml every node shares (data under DIR/data,
+# timeouts, Paxos variant), printed for the callers' heredocs; they add addresses, seeds, auth.
+node_yaml() {
+  cat << EOF
+data_file_directories:
+  - "$1/data/data"
+commitlog_directory: "$1/data/commitlog"
+saved_caches_directory: "$1/data/saved_caches"
+hints_directory: "$1/data/hints"
+cdc_raw_directory: "$1/data/cdc_raw"
+
+commitlog_sync: periodic
+commitlog_sync_period: 10s
+
+# Throw-away test nodes: no snapshots on DROP/TRUNCATE, no hints.
+auto_snapshot: false
+hinted_handoff_enabled: false
+
+# Generous timeouts: CI machines stall (GC, noisy neighbours) and a timed-out LWT has an unknown outcome.
+read_request_timeout: 10s
+range_request_timeout: 20s
+write_request_timeout: 10s
+counter_write_request_timeout: 10s
+cas_contention_timeout: 10s
+truncate_request_timeout: 60s
+request_timeout: 20s
+
+# v1 (default): 4 round trips per LWT write; v2: 2 round trips.
+paxos_variant: $2
+EOF
 }

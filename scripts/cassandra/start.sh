@@ -128,59 +128,13 @@ storage_port: $STORAGE_PORT
 native_transport_port: $PORT
 start_native_transport: true
 
-data_file_directories:
-  - "$RUN/data/data"
-commitlog_directory: "$RUN/data/commitlog"
-saved_caches_directory: "$RUN/data/saved_caches"
-hints_directory: "$RUN/data/hints"
-cdc_raw_directory: "$RUN/data/cdc_raw"
-
-commitlog_sync: periodic
-commitlog_sync_period: 10s
-
-# Throw-away test node: no snapshots on DROP/TRUNCATE, no hints.
-auto_snapshot: false
-hinted_handoff_enabled: false
-
-# Generous timeouts: CI machines stall (GC, noisy neighbours) and a timed-out LWT has an unknown outcome.
-read_request_timeout: 10s
-range_request_timeout: 20s
-write_request_timeout: 10s
-counter_write_request_timeout: 10s
-cas_contention_timeout: 10s
-truncate_request_timeout: 60s
-request_timeout: 20s
-
-# v1 (default): 4 round trips per LWT write; v2: 2 round trips.
-paxos_variant: $PAXOS_VARIANT
+$(node_yaml "$RUN" "$PAXOS_VARIANT")
 
 # HA_JOBS_CASSANDRA_AUTH=password: logins required (superuser cassandra/cassandra).
 authenticator: $AUTHENTICATOR
 EOF
 
-cat > "$RUN/conf/logback.xml" << 'EOF'
-<configuration scan="false">
-  <!-- INFO and up into logs/system.log; only WARN and up onto the console (logs/stdout.log). -->
-  <appender name="SYSTEMLOG" class="ch.qos.logback.core.FileAppender">
-    <file>${cassandra.logdir}/system.log</file>
-    <encoder>
-      <pattern>%-5level [%thread] %date{ISO8601} %logger{0} - %msg%n</pattern>
-    </encoder>
-  </appender>
-  <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
-    <filter class="ch.qos.logback.classic.filter.ThresholdFilter">
-      <level>WARN</level>
-    </filter>
-    <encoder>
-      <pattern>%-5level [%thread] %date{ISO8601} %logger{0} - %msg%n</pattern>
-    </encoder>
-  </appender>
-  <root level="INFO">
-    <appender-ref ref="SYSTEMLOG" />
-    <appender-ref ref="STDOUT" />
-  </root>
-</configuration>
-EOF
+write_logback "$RUN"
 
 # JVM options (shared with the cluster: jvm-options.sh).
 write_jvm_options "$RUN" "$HEAP"

@@ -3,7 +3,7 @@
 // through cassandra-driver, retrying until a deadline.
 //
 //   node scripts/cassandra/wait-cql.mjs [--host 127.0.0.1] [--port 9042] [--timeout 180]
-//                                       [--pid PID] [--quiet]
+//                                       [--pid PID] [--dc datacenter1] [--quiet]
 //   node scripts/cassandra/wait-cql.mjs --check    # only check that cassandra-driver loads
 //
 // Logs in with CASSANDRA_USERNAME / CASSANDRA_PASSWORD when they are set (a node started with
@@ -21,7 +21,17 @@ import { createRequire } from "node:module"
 const require = createRequire(import.meta.url)
 
 const args = process.argv.slice(2)
-const opts = { host: "127.0.0.1", port: 9042, timeout: 180, pid: undefined, quiet: false, check: false }
+const opts = {
+  host: "127.0.0.1",
+  port: 9042,
+  timeout: 180,
+  pid: undefined,
+  // The node's data center (the driver refuses to route without it): start.sh's single node is in
+  // the default datacenter1.
+  dc: "datacenter1",
+  quiet: false,
+  check: false,
+}
 for (let i = 0; i < args.length; i++) {
   const a = args[i]
   const next = () => {
@@ -36,6 +46,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === "--port") opts.port = Number(next())
   else if (a === "--timeout") opts.timeout = Number(next())
   else if (a === "--pid") opts.pid = Number(next())
+  else if (a === "--dc") opts.dc = next()
   else if (a === "--quiet") opts.quiet = true
   else if (a === "--check") opts.check = true
   else {
@@ -90,7 +101,7 @@ while (Date.now() < deadline) {
   attempt++
   const client = new cassandra.Client({
     contactPoints: [`${opts.host}:${opts.port}`],
-    localDataCenter: "datacenter1",
+    localDataCenter: opts.dc,
     ...(process.env.CASSANDRA_USERNAME
       ? {
           authProvider: new cassandra.auth.PlainTextAuthProvider(
