@@ -846,7 +846,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       `chaos-${store}`,
       [
         store === "cassandra-cluster"
-          ? "## Fault injection on the three-node Cassandra cluster (chaos; RF 3; node kill -9 + restart, node SIGSTOP, node cut off, node cut off from the clients, two nodes frozen)"
+          ? "## Fault injection on the three-node Cassandra cluster (chaos)\n\nKeyspace with RF 3; besides the worker faults: node kill -9 + restart (with a kill of the continuous holder while it is down), node SIGSTOP, node cut off, node cut off from the clients, two nodes frozen."
           : store === "cassandra"
             ? "## Fault injection on Cassandra (chaos; store stall = SIGSTOP of the Cassandra process, store restart = stop.sh + start.sh keeping the data)"
             : store === "postgres"
