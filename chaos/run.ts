@@ -453,6 +453,19 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
         log(`chaos: ${incarnation.instance} CRASHED (${signal ?? `code ${code}`}): ${error}`)
       })
     }
+    /**
+     * Until a new incarnation is ready, or has died starting (a crash, counted by the checker; the
+     * next restartCrashed starts it again), so that one crash does not end the run.
+     */
+    const startedOrDied = (w: Worker) =>
+      waitFor(
+        `${w.instance} to restart`,
+        () =>
+          /ready/.test(w.output) || w.child.exitCode !== null || w.child.signalCode !== null
+            ? true
+            : undefined,
+        60_000,
+      )
     /** Crashed workers come back (a supervisor would restart them), so the run goes on. */
     const restartCrashed = async () => {
       for (const w of workers)
@@ -460,7 +473,7 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
           children.delete(w.child)
           w.incarnation++
           start(w)
-          await waitFor(`${w.instance} to restart`, () => (/ready/.test(w.output) ? true : undefined), 60_000)
+          await startedOrDied(w)
         }
     }
     for (let i = 1; i <= o.workers; i++) {
@@ -525,11 +538,7 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
       await sleep(between(200, 1_500))
       target.incarnation++
       start(target)
-      await waitFor(
-        `${target.instance} to restart`,
-        () => (/ready/.test(target.output) ? true : undefined),
-        60_000,
-      )
+      await startedOrDied(target)
     }
     const newHolderSince = (since: number) =>
       waitFor(

@@ -15,12 +15,17 @@ import { StatusRepository } from "./StatusRepository.js"
  */
 export const DefaultStoreCallTimeout: Duration.Duration = Duration.seconds(10)
 
+const noAnswerPrefix = "no answer from the store within "
+
 /** The error of a store call that did not answer within `timeout`. */
 export const noAnswer = (operation: string, timeout: Duration.Duration): StoreError =>
   StoreError.of(
     operation,
-    `no answer from the store within ${Duration.format(timeout)}; check that it is reachable and not overloaded`,
+    `${noAnswerPrefix}${Duration.format(timeout)}; check that it is reachable and not overloaded`,
   )
+
+/** Whether a StoreError is `noAnswer`'s: the call was cut off at its bound, its outcome unknown. */
+export const isNoAnswer = (error: StoreError): boolean => error.message.startsWith(noAnswerPrefix)
 
 /** Fails `effect` with a StoreError naming `operation` when it has not answered within `timeout`. */
 export const bounded =

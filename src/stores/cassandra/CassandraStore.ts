@@ -4,7 +4,7 @@ import * as Metrics from "../../domain/Metrics.js"
 import * as Env from "../../Env.js"
 import type { LockRepository } from "../../ports/LockRepository.js"
 import type { StatusRepository } from "../../ports/StatusRepository.js"
-import { boundLocks, boundStatuses } from "../../ports/StoreBounds.js"
+import { boundLocks, boundStatuses, isNoAnswer } from "../../ports/StoreBounds.js"
 import * as StoreProbe from "../../ports/StoreProbe.js"
 import { type CassandraOptions, config, resolveEffect } from "./CassandraConfig.js"
 import { makeLocks } from "./CassandraLocks.js"
@@ -58,7 +58,8 @@ export const make = (options: CassandraOptions): Effect.Effect<CassandraStores, 
     // A keyspace that reads but cannot take a write at the configured consistency (replicas down or
     // missing, no MODIFY permission) would start and fail every trigger; one write tells. A timeout
     // is tried again twice, 1 s apart: on a cluster a node that just died still gets requests until
-    // gossip convicts it (seconds), and a process starting then should not exit for that.
+    // gossip convicts it (10-30 s), and a process starting then should not exit for that (a chaos
+    // worker started 2 s after a node's kill -9 did, its probe cut off at the 10 s bound).
     yield* StoreProbe.check(boundLocks(lockRepository), boundStatuses(statusRepository)).pipe(
       Effect.retry({ times: 2, schedule: Schedule.spaced("1 second"), while: timedOut }),
       Effect.mapError((e) =>
@@ -72,8 +73,11 @@ export const make = (options: CassandraOptions): Effect.Effect<CassandraStores, 
     return { lockRepository, statusRepository, client, name }
   })
 
-/** A call that timed out after it was sent (its outcome unknown): worth another try, unlike a refusal. */
-const timedOut = (e: StoreError) => e.cause instanceof CqlFailure && e.cause.outcomeUnknown
+/**
+ * A call that timed out after it was sent, or was cut off at the store's bound (its outcome unknown):
+ * worth another try, unlike a refusal.
+ */
+const timedOut = (e: StoreError) => (e.cause instanceof CqlFailure && e.cause.outcomeUnknown) || isNoAnswer(e)
 
 /** What to do about the usual reasons a reachable, migrated keyspace refuses the probe's write. */
 const probeHint = (message: string): string =>
