@@ -80,8 +80,9 @@ export interface CheckReport {
    */
   readonly lwt: Record<string, { unknown: number; resolved: Record<string, number> }>
   /**
-   * Cron slots due while a cluster fault left a quorum up (one node down, frozen or cut off): all
-   * must run (a missed one is also counted in slotMissed, not excused).
+   * Cron slots owed while a cluster fault left a quorum up (one node down, frozen or cut off): those
+   * that ran, and those missed without the excuse of a fault on their worker (counted in slotMissed
+   * too). All must run.
    */
   readonly quorumUpSlots: { due: number; ran: number }
   /**
@@ -380,12 +381,20 @@ export const check = (options: CheckOptions): CheckReport => {
   const quorumUpSlots = { due: 0, ran: 0 }
   for (let slot = firstCron; slot <= lastSlot; slot += 1000) {
     checked++
-    if (faults.some((f) => quorumUpFault(f) && f.start <= slot && slot <= f.end)) {
-      quorumUpSlots.due++
-      if (perSlot.has(slot)) quorumUpSlots.ran++
-    }
+    // Owed while a quorum was up: run, or missed without an excuse (a slot whose worker was hit is
+    // excused below as anywhere else).
+    // (on the real time the claimant, or else any worker, fired it: its clock may be off)
+    const claimantOffset =
+      incarnations.find((inc) => inc.instance === claimedBy.get(slot))?.clockOffsetMs ?? 0
+    const quorumUp = faults.some(
+      (f) => quorumUpFault(f) && f.start <= slot - claimantOffset && slot - claimantOffset <= f.end,
+    )
     if (perSlot.has(slot)) {
       ran++
+      if (quorumUp) {
+        quorumUpSlots.due++
+        quorumUpSlots.ran++
+      }
       continue
     }
     // A worker whose clock runs `offset` ahead fires the slot at real time slot - offset: the slot is
@@ -408,6 +417,7 @@ export const check = (options: CheckOptions): CheckReport => {
     const excuse = !owed || (claimantInc !== undefined && hit(claimantInc, slot - claimantInc.clockOffsetMs))
     if (excuse) excused++
     else {
+      if (quorumUp) quorumUpSlots.due++
       v.slotMissed++
       note(`slot ${new Date(slot).toISOString()} missed (claimed by ${claimant ?? "nobody"})`)
     }

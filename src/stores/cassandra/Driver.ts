@@ -123,11 +123,6 @@ export const clientOptions = (config: CassandraConfig, keyspace?: string): cassa
   const extra = config.clientOptions
   return {
     ...extra,
-    // The driver's default prepares each statement on every node and waits for all of them: one
-    // frozen or cut-off node then holds every statement's first use for the request timeout (a save
-    // took 48 s here right after a node was cut off). Prepared on one node, a statement is prepared
-    // again by the driver on any other node that does not know it, at its first use there.
-    prepareOnAllHosts: false,
     contactPoints: [...config.contactPoints],
     localDataCenter: config.localDataCenter,
     ...(keyspace === undefined ? {} : { keyspace }),
