@@ -19,6 +19,7 @@
  *   npx tsx chaos/run.ts [--faults 20] [--seconds 120] [--workers 3] [--seed 1] [--skew-ms 30000] [--flood-connections 2000] [--keep] [--write-benchmarks]
  *   npx tsx chaos/run.ts --store cassandra [--no-restart] [--reconnect-ms 500] ...
  *   npx tsx chaos/run.ts --store postgres [--no-restart] [--keep] ...   (npm run chaos -- --store postgres)
+ *   npx tsx chaos/run.ts --store cassandra-cluster [--no-restart] ...   (as root, cluster running)
  *   npx tsx chaos/run.ts --sabotage ignore-lease-loss|no-slot-claim|no-fencing-check ...
  *
  * `--sabotage` breaks a guarantee on purpose, to show the checker catches it (the run must FAIL):
@@ -58,7 +59,21 @@
  * The statuses and slot claims are exported from the schema to store.json for the checker, and the
  * schema is dropped at the end, unless --keep or the check failed (its name is then printed).
  *
- * Exits non-zero on any violation. Everything runs on 127.0.0.1; every loop is bounded in count and time.
+ * With `--store cassandra-cluster` the workers use the three-node cluster of
+ * `npm run cassandra:cluster:start` (CASSANDRA_CLUSTER_CONTACT_POINTS, default 10.77.0.11-13, data
+ * center CASSANDRA_CLUSTER_LOCAL_DC, default dc1) on a fresh keyspace with RF 3. Store stalls and
+ * restarts give way to the cluster's faults (chaos/cluster.ts, every one undone on exit):
+ * - node-kill: kill -9 of a node; while it is down, SIGKILL of the continuous job's holder (failover
+ *   with a node down, reported apart); then the node starts again keeping its data (cluster-node.sh).
+ * - node-pause: SIGSTOP of a node for 2.5-11 s (past the workers' 2 s request timeout).
+ * - node-partition: the node's link down for 2-8 s; client-partition: a blackhole route to it on
+ *   the host for 2-8 s (cut off from the clients, still in the cluster).
+ * - two-down: two nodes frozen for 3-8 s (no quorum: judged as a store outage).
+ * A fault that leaves a quorum up excuses no missed slot. The report adds the unknown LWT outcomes per
+ * fault kind and how each was resolved (the workers' logs), and the slots owed while a quorum was up.
+ * The statuses are exported at consistency ALL (the run is over, every node up).
+ *
+ * Exits non-zero on any violation. Everything runs on this machine; every loop is bounded in count and time.
  */
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
