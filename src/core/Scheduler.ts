@@ -1,3 +1,4 @@
+import * as crypto from "node:crypto"
 import {
   Clock,
   Context,
@@ -82,16 +83,20 @@ export const make = (options: SchedulerOptions = {}) =>
      * 5 s apart; each attempt bounded too) until `giveUpAt`: a short outage delays the run instead of
      * dropping it; giving up counts a missed slot and fails with the last error. An attempt under way
      * at `giveUpAt` is not cut short.
-     * A retry is a new claim, so at worst an answer lost in the outage costs the slot, never a second run.
+     * Every retry sends the same claim (one claim id per firing): when an earlier attempt's write
+     * landed but its answer was lost, the retry finds the slot claimed by this very claim and runs
+     * it. A new id per attempt would find "claimed by another" and leave the slot run by nobody.
+     * Another firing of the same slot (a catch-up on this instance) has its own id: still one run.
      */
     const claim = (job: ResolvedJob, slot: number, giveUpAt: number) =>
       Effect.gen(function* () {
+        const claimId = crypto.randomUUID()
         let failures = 0
         // Each attempt gets the whole claimAttemptMs, even past giveUpAt (which only stops new
         // attempts): cut short, an attempt whose write did land (a slow coordinator node) leaves the
         // slot claimed by this instance and run by none. Late, it runs late: once, never twice.
         const attempt = locks
-          .claimSlot({ jobType: job.type, slot, instance: manager.instance })
+          .claimSlot({ jobType: job.type, slot, instance: manager.instance, claimId })
           .pipe(bounded("claimSlot", Duration.millis(claimAttemptMs)))
         const retries = claimRetry(giveUpAt).pipe(
           Schedule.passthrough<Duration.Duration, StoreError, never>,

@@ -66,11 +66,16 @@ export class LockRepository extends Context.Tag("effect-ha-jobs/LockRepository")
     /**
      * Claims one cron slot (job type + scheduled instant) for `instance`; true for the first
      * claimant only, so each slot runs at most once cluster-wide whatever the instances' clocks say.
+     * `claimId` tells this claim from every other (a fresh one per firing, also from the same
+     * instance): the same claim sent again, after an attempt whose answer was lost (a timeout, a
+     * dropped connection) but whose write landed, is true again; any other claim of a claimed slot
+     * is false. So a retry never turns a claim this instance won into a slot nobody runs.
      */
     readonly claimSlot: (claim: {
       readonly jobType: JobType
       readonly slot: number
       readonly instance: string
+      readonly claimId: string
     }) => Effect.Effect<boolean, StoreError>
     /** The latest slot ever claimed for a job type (for catch-up after downtime). */
     readonly lastSlot: (jobType: JobType) => Effect.Effect<Option.Option<number>, StoreError>

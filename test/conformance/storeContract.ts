@@ -205,13 +205,34 @@ export const storeContract = (harness: StoreHarness) => {
           const { jobType, other } = names()
           assert.isTrue(Option.isNone(yield* locks.lastSlot(jobType)))
           const slot = 1_800_000_000_000
-          assert.isTrue(yield* locks.claimSlot({ jobType, slot, instance: "a" }))
-          assert.isFalse(yield* locks.claimSlot({ jobType, slot, instance: "b" }))
-          assert.isFalse(yield* locks.claimSlot({ jobType, slot, instance: "a" }))
-          assert.isTrue(yield* locks.claimSlot({ jobType: other, slot, instance: "b" }))
-          assert.isTrue(yield* locks.claimSlot({ jobType, slot: slot + 10_000, instance: "b" }))
-          assert.isTrue(yield* locks.claimSlot({ jobType, slot: slot - 10_000, instance: "b" }))
+          const claim = (instance: string, claimId: string, at = slot, type = jobType) =>
+            locks.claimSlot({ jobType: type, slot: at, instance, claimId })
+          assert.isTrue(yield* claim("a", "a-1"))
+          assert.isFalse(yield* claim("b", "b-1"))
+          // The same instance firing the slot again (a catch-up) is another claim.
+          assert.isFalse(yield* claim("a", "a-2"))
+          assert.isTrue(yield* claim("b", "b-2", slot, other))
+          assert.isTrue(yield* claim("b", "b-3", slot + 10_000))
+          assert.isTrue(yield* claim("b", "b-4", slot - 10_000))
           assert.deepStrictEqual(yield* locks.lastSlot(jobType), Option.some(slot + 10_000))
+        }),
+      )
+
+      run(
+        "a claim sent again (its first answer lost) is still the winner; no other claim becomes one",
+        Effect.gen(function* () {
+          const locks = yield* LockRepository
+          const { jobType } = names()
+          const slot = 1_800_000_000_000
+          const claim = (instance: string, claimId: string) =>
+            locks.claimSlot({ jobType, slot, instance, claimId })
+          assert.isTrue(yield* claim("a", "a-1"))
+          // A retry of a claim whose write landed: answering false would leave the slot run by nobody.
+          assert.isTrue(yield* claim("a", "a-1"))
+          assert.isTrue(yield* claim("a", "a-1"))
+          assert.isFalse(yield* claim("b", "b-1"))
+          assert.isFalse(yield* claim("a", "a-2"))
+          assert.isTrue(yield* claim("a", "a-1"))
         }),
       )
 
@@ -224,7 +245,7 @@ export const storeContract = (harness: StoreHarness) => {
             const slot = 1_800_000_000_000 + round * 1000
             const wins = yield* Effect.forEach(
               ["a", "b", "c", "d"],
-              (instance) => locks.claimSlot({ jobType, slot, instance }),
+              (instance) => locks.claimSlot({ jobType, slot, instance, claimId: `${instance}-${round}` }),
               { concurrency: "unbounded" },
             )
             assert.strictEqual(wins.filter(Boolean).length, 1)

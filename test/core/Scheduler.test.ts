@@ -169,7 +169,7 @@ describe("Scheduler", () => {
   )
 
   describe("a store unreachable at slot time", () => {
-    type Link = "up" | "refused" | "hung" | "slow"
+    type Link = "up" | "refused" | "hung" | "slow" | "lost"
     const missedOf = (type: string) =>
       Effect.map(Metric.value(Metric.tagged(JobMetrics.missedSlots, "job_type", type)), (c) => c.count)
     const finished = (rows: ReadonlyArray<JobStatus>) =>
@@ -180,8 +180,9 @@ describe("Scheduler", () => {
 
     /**
      * One instance running `job` on memory stores whose slot claims fail (refused), never answer
-     * (hung) or apply at once but answer 2.5 s later (slow: a frozen coordinator node) while the link
-     * is down: up during `before`, `down` during `during`, up again for `after`.
+     * (hung), apply at once but answer 2.5 s later (slow: a frozen coordinator node) or apply and
+     * then fail (lost: a timeout after the write landed) while the link is down: up during `before`,
+     * `down` during `during`, up again for `after`.
      */
     const throughOutage = (
       job: Job.Any,
@@ -204,9 +205,19 @@ describe("Scheduler", () => {
                     ? Effect.never
                     : l === "slow"
                       ? Effect.tap(base.lockRepository.claimSlot(c), () => Effect.sleep("2500 millis"))
-                      : Effect.fail(
-                          new StoreError({ operation: "claimSlot", message: "connection refused" }),
-                        ),
+                      : l === "lost"
+                        ? Effect.zipRight(
+                            base.lockRepository.claimSlot(c),
+                            Effect.fail(
+                              new StoreError({
+                                operation: "claimSlot",
+                                message: "timed out; outcome unknown",
+                              }),
+                            ),
+                          )
+                        : Effect.fail(
+                            new StoreError({ operation: "claimSlot", message: "connection refused" }),
+                          ),
               ),
             ),
         }
@@ -258,6 +269,22 @@ describe("Scheduler", () => {
         assert.deepStrictEqual(r.slots.slice(0, 12), expected)
         assert.strictEqual(new Set(r.slots).size, r.slots.length) // once each
         assert.isAtLeast(r.ran.find((x) => x.slot === 5_000)!.at, 7_500) // late
+        assert.strictEqual(r.missed, 0)
+      }),
+    )
+
+    it.scoped("claims that land but whose answers are lost: the retry is the same claim, the slot runs", () =>
+      Effect.gen(function* () {
+        const job = Job.make({ type: "minutely-lost", cron: "0 * * * * ?", run: Effect.void })
+        const r = yield* throughOutage(job, "lost", {
+          before: stepBy("1 second", 59),
+          during: stepBy("1 second", 10),
+          after: stepBy("1 second", 10),
+        })
+        assert.deepStrictEqual(r.ranDuring, [])
+        assert.isAbove(r.claimsDuring, 3)
+        // A retry as a new claim would find the slot claimed (by its own lost attempt) and run nothing.
+        assert.deepStrictEqual(r.slots, [60_000])
         assert.strictEqual(r.missed, 0)
       }),
     )

@@ -76,6 +76,12 @@ describe("the packed library", () => {
     assert.include(files, "dist/testing/index.js")
     assert.include(files, "migrations/sqlite/0001_init.sql")
     assert.include(files, "migrations/postgres/0001_init.sql")
+    assert.include(files, "migrations/sqlite/0002_slot_claim_id.sql")
+    assert.include(files, "migrations/postgres/0002_slot_claim_id.sql")
+    // Every migration the SQL store would run from the repo ships, later ones too.
+    for (const dialect of ["sqlite", "postgres"])
+      for (const file of fs.readdirSync(path.join(root, "migrations", dialect)))
+        assert.include(files, `migrations/${dialect}/${file}`)
     assert.isFalse(
       files.some((f) => f.startsWith("src/") || f.startsWith("test/")),
       "sources and tests stay out",

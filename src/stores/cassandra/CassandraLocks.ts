@@ -1,4 +1,3 @@
-import * as crypto from "node:crypto"
 import type cassandra from "cassandra-driver"
 import { Duration, Effect, Option } from "effect"
 import { type CqlFailure, StoreError } from "../../domain/Errors.js"
@@ -304,10 +303,8 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
       return yield* StoreError.of("lastSlot", `raising the last slot of ${jobType} did not settle`)
     })
 
-  const claimSlot: LockRepository["Type"]["claimSlot"] = ({ jobType, slot, instance }) =>
+  const claimSlot: LockRepository["Type"]["claimSlot"] = ({ jobType, slot, instance, claimId }) =>
     Effect.gen(function* () {
-      // Tells this claim from any other, also from an earlier claim of the same slot by this instance.
-      const claimId = crypto.randomUUID()
       let claimed = false
       for (let attempt = 1; ; attempt++) {
         const outcome = yield* lwt(session, "claimSlot", q.claimSlot, [

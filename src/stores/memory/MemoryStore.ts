@@ -38,6 +38,7 @@ export const make: Effect.Effect<{
   const clock = yield* Effect.clock
   const locks = yield* Ref.make(new Map<LockType, LockRow>())
   // jobType -> slot -> claimant
+  // Per job type: each claimed slot's claim id.
   const slots = yield* Ref.make(new Map<JobType, ReadonlyMap<number, string>>())
   // jobType -> jobId -> history (oldest first); mutated only inside Ref.update for atomicity.
   const statuses = yield* Ref.make(new Map<JobType, Map<JobId, Execution>>())
@@ -97,11 +98,12 @@ export const make: Effect.Effect<{
         if (!current || current.jobType !== jobType) return [Option.none(), row]
         return [Option.some(holderOf(current)), { ...row, lease: { ...current, cancelRequested: true } }]
       }),
-    claimSlot: ({ jobType, slot, instance }) =>
+    claimSlot: ({ jobType, slot, claimId }) =>
       Ref.modify(slots, (map) => {
         const claimed = map.get(jobType) ?? new Map<number, string>()
-        if (claimed.has(slot)) return [false, map]
-        return [true, new Map(map).set(jobType, new Map(claimed).set(slot, instance))]
+        const holder = claimed.get(slot)
+        if (holder !== undefined) return [holder === claimId, map]
+        return [true, new Map(map).set(jobType, new Map(claimed).set(slot, claimId))]
       }),
     lastSlot: (jobType) =>
       Effect.map(Ref.get(slots), (map) => {

@@ -115,13 +115,19 @@ export const make = (sql: SqlClient.SqlClient, now: Now) => {
         return Option.map(Option.fromNullable(rows[0]), holderOf)
       }).pipe(StoreError.refail("requestCancel")),
 
-    claimSlot: ({ jobType, slot, instance }) =>
+    claimSlot: ({ jobType, slot, instance, claimId }) =>
       Effect.gen(function* () {
         const t = yield* now
+        // One statement decides: a row comes back when this claim inserted the slot, or when the
+        // slot is already this claim's (an earlier attempt landed, its answer was lost), so a retry
+        // is true again. The update rewrites the same claim_id, only to make RETURNING answer; a
+        // NULL claim_id (a claim from before migration 0002) never equals, so it stays false.
         const rows = yield* sql<{ slot: number | string }>`
-          INSERT INTO ha_slots (job_type, slot, instance, claimed_at)
-          VALUES (${jobType}, ${slot}, ${instance}, ${t})
-          ON CONFLICT DO NOTHING RETURNING slot`
+          INSERT INTO ha_slots (job_type, slot, instance, claimed_at, claim_id)
+          VALUES (${jobType}, ${slot}, ${instance}, ${t}, ${claimId})
+          ON CONFLICT (job_type, slot) DO UPDATE SET claim_id = excluded.claim_id
+          WHERE ha_slots.claim_id = excluded.claim_id
+          RETURNING slot`
         return rows.length > 0
       }).pipe(StoreError.refail("claimSlot")),
 

@@ -307,7 +307,7 @@ describeCassandra("CassandraStore", () => {
           const { lockType, jobType, other: otherType } = names()
           // Warm up: statements are prepared on first use; a lost PREPARE would mean nothing was sent.
           const warm = { ...names(), jobId: yield* makeJobId }
-          yield* locks.claimSlot({ jobType: warm.jobType, slot: 1, instance: "warm-up" })
+          yield* locks.claimSlot({ jobType: warm.jobType, slot: 1, instance: "warm-up", claimId: "warm-up" })
           yield* locks.lastSlot(warm.jobType)
           const w = yield* locks.acquire({ ...warm, ttl: Duration.seconds(5) })
           if (w._tag !== "Acquired") return assert.fail("warm-up not acquired")
@@ -372,10 +372,16 @@ describeCassandra("CassandraStore", () => {
           const claimUnknown = yield* unknownCount("claimSlot")
           const slot = Date.now()
           assert.isTrue(
-            yield* duringFreeze(freeze, 1200, locks.claimSlot({ jobType, slot, instance: "mine" })),
+            yield* duringFreeze(
+              freeze,
+              1200,
+              locks.claimSlot({ jobType, slot, instance: "mine", claimId: "mine" }),
+            ),
           )
           assert.strictEqual(yield* unknownCount("claimSlot"), claimUnknown + 1, "the claim did not time out")
-          assert.isFalse(yield* other.lockRepository.claimSlot({ jobType, slot, instance: "other" }))
+          assert.isFalse(
+            yield* other.lockRepository.claimSlot({ jobType, slot, instance: "other", claimId: "other" }),
+          )
           assert.deepStrictEqual(yield* other.lockRepository.lastSlot(jobType), Option.some(slot))
           // Each unknown outcome's resolution is counted by how the operation ended.
           assert.deepStrictEqual(
@@ -578,7 +584,7 @@ describeCassandra("CassandraStore", () => {
           yield* statuses.save(status)
           // A cron slot expires with the statuses, but the job type's last slot (catch-up's memory) not.
           const slot = Date.now() - 60_000
-          assert.isTrue(yield* locks.claimSlot({ jobType, slot, instance: "a" }))
+          assert.isTrue(yield* locks.claimSlot({ jobType, slot, instance: "a", claimId: "a" }))
           assert.deepStrictEqual(yield* statuses.get(jobType, status.jobId), Option.some(status))
           yield* Effect.sleep("3 seconds")
           assert.isTrue(Option.isNone(yield* statuses.get(jobType, status.jobId)))

@@ -25,9 +25,9 @@ const suite = (dialect: Dialect) =>
       const monthly = `monthly-${dialect.name}` as JobType
       const hourly = `hourly-${dialect.name}` as JobType
       // The monthly job's one slot, 60 days before the cutoff; the hourly job's slots on both sides.
-      yield* repo.claimSlot({ jobType: monthly, slot: epoch, instance: "a" })
+      yield* repo.claimSlot({ jobType: monthly, slot: epoch, instance: "a", claimId: "monthly-0" })
       for (const at of [epoch, epoch + day, epoch + 70 * day, epoch + 71 * day])
-        yield* repo.claimSlot({ jobType: hourly, slot: at, instance: "a" })
+        yield* repo.claimSlot({ jobType: hourly, slot: at, instance: "a", claimId: `hourly-${at}` })
       yield* Retention.run(sql, epoch + 60 * day)
       assert.deepStrictEqual(yield* repo.lastSlot(monthly), Option.some(epoch))
       assert.deepStrictEqual(yield* repo.lastSlot(hourly), Option.some(epoch + 71 * day))

@@ -10,6 +10,11 @@ import * as SqlMigrations from "../../../src/stores/sql/SqlMigrations.js"
 import * as SqlStore from "../../../src/stores/sql/SqlStore.js"
 import { describePostgres } from "../../setup/postgres.js"
 import { type Dialect, postgres, sqlite, tmp } from "../../support/sqlDialects.js"
+import {
+  libraryMigrationIds,
+  newestLibraryMigration,
+  nextMigrationFile,
+} from "../../support/sqlMigrations.js"
 import { statusOf } from "../../support/statuses.js"
 
 /** A migrations folder: the library's for the dialect, plus `extra` files. */
@@ -58,6 +63,10 @@ const columns = (table: string) =>
   )
 
 const suite = (dialect: Dialect) => {
+  // The library's own migrations, and the id a test's added migration gets: right after them.
+  const own = libraryMigrationIds(dialect.name)
+  const newest = newestLibraryMigration(dialect.name)
+  const added = newest + 1
   it.scoped("a migration added later (ALTER TABLE) runs once; two restarts leave it and the data be", () =>
     Effect.gen(function* () {
       // Every start builds its own client on the same database: a restart.
@@ -69,7 +78,9 @@ const suite = (dialect: Dialect) => {
         undefined,
         Effect.flatMap(StatusRepository, (s) => s.save(status)),
       )
-      const dir = folder(dialect, { "0002_note.sql": "ALTER TABLE ha_executions ADD COLUMN note text;\n" })
+      const dir = folder(dialect, {
+        [nextMigrationFile(dialect.name, "note")]: "ALTER TABLE ha_executions ADD COLUMN note text;\n",
+      })
       for (let run = 0; run < 3; run++) {
         const [ids, cols, read] = yield* start(
           db,
@@ -80,16 +91,16 @@ const suite = (dialect: Dialect) => {
             Effect.flatMap(StatusRepository, (s) => s.get(jobType, status.jobId)),
           ]),
         )
-        assert.deepStrictEqual(ids, [1, 2], `run ${run}`)
+        assert.deepStrictEqual(ids, [...own, added], `run ${run}`)
         assert.strictEqual(cols.filter((c) => c === "note").length, 1)
         assert.deepStrictEqual(read, Option.some(status))
       }
-      // This version's own migrations end at 1: it refuses a schema it would misread.
+      // This version's own migrations end before the added one: it refuses a schema it would misread.
       const error = (yield* Effect.flip(start(db, undefined))) as { _tag: string; message: string }
       assert.strictEqual(error._tag, "StoreError")
       assert.include(
         error.message,
-        "the database's schema is at migration 2 (note), newer than this version of effect-ha-jobs knows (1)",
+        `the database's schema is at migration ${added} (note), newer than this version of effect-ha-jobs knows (${newest})`,
       )
     }),
   )
@@ -99,23 +110,23 @@ const suite = (dialect: Dialect) => {
       const db = yield* dialect.fresh()
       yield* start(db, undefined)
       const dir = folder(dialect, {
-        "0002_broken.sql":
+        [nextMigrationFile(dialect.name, "broken")]:
           "ALTER TABLE ha_executions ADD COLUMN first_half text;\nALTER TABLE no_such_table ADD COLUMN x text;\n",
       })
       const error = yield* Effect.flip(start(db, dir))
       const message = (error as { message: string }).message
-      assert.include(message, `Migration "2_broken" failed`)
+      assert.include(message, `Migration "${added}_broken" failed`)
       assert.include(message, "no_such_table")
       assert.notInclude(message, "\n")
       const [ids, cols] = yield* start(db, undefined, Effect.all([recorded, columns("ha_executions")]))
-      assert.deepStrictEqual(ids, [1])
+      assert.deepStrictEqual(ids, own)
       assert.notInclude(cols, "first_half")
       fs.writeFileSync(
-        path.join(dir, "0002_broken.sql"),
+        path.join(dir, nextMigrationFile(dialect.name, "broken")),
         "ALTER TABLE ha_executions ADD COLUMN first_half text;\n",
       )
       const [fixed, fixedCols] = yield* start(db, dir, Effect.all([recorded, columns("ha_executions")]))
-      assert.deepStrictEqual(fixed, [1, 2])
+      assert.deepStrictEqual(fixed, [...own, added])
       assert.include(fixedCols, "first_half")
     }),
   )
@@ -129,7 +140,7 @@ const suite = (dialect: Dialect) => {
         const db = yield* dialect.fresh()
         // Each start builds a client of its own, as separate instances have.
         yield* Effect.forEach([1, 2, 3, 4], () => start(db, undefined), { concurrency: "unbounded" })
-        assert.deepStrictEqual(yield* start(db, undefined, recorded), [1])
+        assert.deepStrictEqual(yield* start(db, undefined, recorded), own)
       }),
     )
 }

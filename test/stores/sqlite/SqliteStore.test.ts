@@ -14,6 +14,7 @@ import { LockRepository } from "../../../src/ports/LockRepository.js"
 import { StatusRepository } from "../../../src/ports/StatusRepository.js"
 import * as SqlMigrations from "../../../src/stores/sql/SqlMigrations.js"
 import * as SqliteStore from "../../../src/stores/sqlite/SqliteStore.js"
+import { libraryMigrationIds, nextMigrationFile } from "../../support/sqlMigrations.js"
 import { statusOf } from "../../support/statuses.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-sqlite-store-"))
@@ -88,7 +89,11 @@ describe("SqliteStore", () => {
       assert.deepStrictEqual(acquired, { _tag: "Acquired", token: 42 })
       assert.deepStrictEqual(yield* statuses.get(jobType, status.jobId), Option.some(status))
       assert.deepStrictEqual(yield* locks.lastSlot(jobType), Option.some(1_800_000_000_000))
-      assert.deepStrictEqual(recorded(file), [1])
+      // Its slot claim has no claim id (NULL): no claim now, a retry or not, is taken for it.
+      assert.isFalse(
+        yield* locks.claimSlot({ jobType, slot: 1_800_000_000_000, instance: "old-host", claimId: "legacy" }),
+      )
+      assert.deepStrictEqual(recorded(file), libraryMigrationIds("sqlite"))
     }),
   )
 
@@ -122,7 +127,7 @@ describe("SqliteStore", () => {
         fs.cpSync(SqlMigrations.directory("sqlite"), folder, { recursive: true })
         // Long enough (a few hundred ms of writing) for the others to try meanwhile.
         fs.writeFileSync(
-          path.join(folder, "0002_filler.sql"),
+          path.join(folder, nextMigrationFile("sqlite", "filler")),
           `ALTER TABLE ha_executions ADD COLUMN filler_note text;
            CREATE TABLE ha_filler AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 400000)
              SELECT x, hex(randomblob(16)) AS y FROM c;`,
@@ -147,7 +152,8 @@ describe("SqliteStore", () => {
           { concurrency: "unbounded" },
         )
         assert.deepStrictEqual(results, [{ ok: true }, { ok: true }, { ok: true }, { ok: true }])
-        assert.deepStrictEqual(recorded(file), [1, 2])
+        const own = libraryMigrationIds("sqlite")
+        assert.deepStrictEqual(recorded(file), [...own, own[own.length - 1]! + 1])
       }),
     60_000,
   )
