@@ -107,7 +107,6 @@ jdk.compiler/com.sun.tools.javac=ALL-UNNAMED
 -Dcassandra.logdir=$dir/logs
 -Dlogback.configurationFile=$dir/conf/logback.xml
 -Dcassandra.skip_wait_for_gossip_to_settle=0
--Dcassandra.unsafesystem=true
 -Dcassandra.shutdown_announce_in_ms=0
 -Dcassandra.superuser_setup_delay_ms=0
 EOF
