@@ -8,6 +8,7 @@
  */
 import * as os from "node:os"
 import {
+  Clock,
   Context,
   Duration,
   Effect,
@@ -27,6 +28,7 @@ import { JobId, makeJobId, makeTriggerId, TriggerId } from "../domain/Ids.js"
 import type { TriggerSource } from "../domain/JobState.js"
 import type { JobStatus } from "../domain/JobStatus.js"
 import type { JobType, LockType } from "../domain/Names.js"
+import { inForce, MaxNoteBytes, Pause, samePause } from "../domain/Pause.js"
 import { TriggerResult } from "../domain/TriggerResult.js"
 import { LockRepository } from "../ports/LockRepository.js"
 import { StatusRepository } from "../ports/StatusRepository.js"
@@ -51,6 +53,25 @@ export interface JobManagerOptions {
 export interface TriggerOptions {
   readonly source?: TriggerSource | undefined
   readonly scheduledAt?: number | undefined
+}
+
+export interface PauseOptions {
+  /** Why (at most 1 KiB of UTF-8); shown with the pause. */
+  readonly note?: string | undefined
+  /** Who pauses; the HTTP API passes its authorize hook's identity. Defaults to "library". */
+  readonly by?: string | undefined
+  /** The pause ends by itself at this instant (must be in the future); none: until resumed. */
+  readonly until?: Date | undefined
+  /** Refuse manual triggers too. Defaults to false: an operator can still run the job by hand. */
+  readonly blockManual?: boolean | undefined
+}
+
+/** What a pause or resume changed: the pause in force before, and after. */
+export interface PauseChange {
+  readonly previous: Option.Option<Pause>
+  readonly current: Option.Option<Pause>
+  /** false: the same note, `until` and `blockManual` were in force before (or no pause, on resume). */
+  readonly changed: boolean
 }
 
 /** What a manager gives its jobs besides their own requirements. */
@@ -84,6 +105,22 @@ export class JobManager extends Context.Tag("effect-ha-jobs/JobManager")<
      * within one renewal interval.
      */
     readonly cancel: (jobType: string) => Effect.Effect<void, UnknownJobType | StoreError>
+    /**
+     * Pauses the job type cluster-wide (kept in the store, so it survives restarts): no cron slot,
+     * catch-up, continuous restart or supervisor retry starts until resumed or `until`; a manual
+     * trigger only when not `blockManual`. A running continuous execution stops (CANCELED, reason
+     * "paused"; at once when local, else within its watchEvery) and starts again on resume; other
+     * running executions finish. Pausing a paused job type replaces its note, `until` and
+     * `blockManual`. Both are logged; `previous` tells whether anything changed.
+     */
+    readonly pause: (
+      jobType: string,
+      options?: PauseOptions,
+    ) => Effect.Effect<PauseChange, UnknownJobType | InvalidInput | StoreError>
+    /** Ends the job type's pause; resuming a job type that is not paused changes nothing. */
+    readonly resume: (jobType: string) => Effect.Effect<PauseChange, UnknownJobType | StoreError>
+    /** The job type's pause, when one is in force. */
+    readonly paused: (jobType: string) => Effect.Effect<Option.Option<Pause>, UnknownJobType | StoreError>
     /** Latest status of each execution, newest first; `before` is a job id cursor for the next page. */
     readonly list: (
       jobType: string,
@@ -181,6 +218,19 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
             message: "the job manager is shutting down",
             storeUnavailable: false,
           })
+        // Read on every trigger, not cached: a pause holds on every instance from its write on.
+        // Before the local guard, which must be checked and taken without a yield in between.
+        const pause = yield* Effect.either(pauseInForce(resolved.type))
+        if (Either.isLeft(pause))
+          return TriggerResult.Failed({
+            message: `could not read whether the job type is paused: ${pause.left.message}`,
+            storeUnavailable: true,
+          })
+        if (
+          Option.isSome(pause.right) &&
+          ((opts.source ?? "manual") !== "manual" || pause.right.value.blockManual)
+        )
+          return TriggerResult.Paused({ pause: pause.right.value })
         const busy = local.get(resolved.lockType)
         if (busy !== undefined) return TriggerResult.Locked(busy)
         const jobId = yield* makeJobId
@@ -233,6 +283,49 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
 
     const localOf = (jobType: JobType) => Effect.sync(() => runningNow().filter((e) => e.jobType === jobType))
 
+    const pauseInForce = (jobType: JobType) =>
+      Effect.flatMap(locks.paused(jobType), (stored) =>
+        Effect.map(Clock.currentTimeMillis, (now) => Option.filter(stored, (p) => inForce(p, now))),
+      )
+
+    /** Cancels the job type's execution: at once when local, else through the store's cancel request. */
+    const cancelExecution = (resolved: ResolvedJob) =>
+      Effect.zipRight(
+        Effect.flatMap(localOf(resolved.type), (running) =>
+          Effect.forEach(running, (e) => e.stop("cancelled"), { discard: true }),
+        ),
+        Effect.asVoid(locks.requestCancel(resolved.lockType, resolved.type)),
+      )
+
+    const pauseOptions = (resolved: ResolvedJob, options: PauseOptions) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const note = options.note ?? ""
+        const bytes = Buffer.byteLength(note, "utf8")
+        if (bytes > MaxNoteBytes)
+          return yield* new InvalidInput({
+            field: "note",
+            message: `note is ${bytes} bytes; at most ${MaxNoteBytes} bytes (UTF-8) are kept: shorten it`,
+          })
+        const until = options.until
+        if (until !== undefined && !(until.getTime() > now))
+          return yield* new InvalidInput({
+            field: "until",
+            message: Number.isNaN(until.getTime())
+              ? "until is not a valid instant"
+              : `until (${until.toISOString()}) is not in the future: give a later instant, or none to pause until resumed`,
+          })
+        return new Pause({
+          jobType: resolved.type,
+          note,
+          by: options.by ?? "library",
+          instance,
+          since: new Date(now),
+          until: Option.fromNullable(until),
+          blockManual: options.blockManual ?? false,
+        })
+      })
+
     const shutdown = Effect.gen(function* () {
       yield* Ref.set(closing, true)
       const running = runningNow()
@@ -279,12 +372,34 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
             })
           return yield* start(resolved, id, attempt, { source: "retry" })
         }),
-      cancel: (jobType) =>
+      cancel: (jobType) => Effect.flatMap(job(jobType), cancelExecution),
+      pause: (jobType, options = {}) =>
         Effect.gen(function* () {
           const resolved = yield* job(jobType)
-          yield* Effect.forEach(yield* localOf(resolved.type), (e) => e.stop("cancelled"), { discard: true })
-          yield* locks.requestCancel(resolved.lockType, resolved.type)
+          const pause = yield* pauseOptions(resolved, options)
+          const now = yield* Clock.currentTimeMillis
+          const previous = Option.filter(yield* locks.pause(pause), (p) => inForce(p, now))
+          // A continuous job is not restarted while paused, so it stops: here at once, on another
+          // instance by that instance's watch loop (Scheduler), within its watchEvery. Other jobs
+          // finish the run they are in.
+          if (Option.isSome(resolved.continuous))
+            yield* Effect.forEach(yield* localOf(resolved.type), (e) => e.stop("paused"), { discard: true })
+          yield* Effect.logInfo("job type paused").pipe(
+            Effect.annotateLogs({ jobType: resolved.type, by: pause.by, note: pause.note }),
+          )
+          const changed = Option.match(previous, { onNone: () => true, onSome: (p) => !samePause(p, pause) })
+          return { previous, current: Option.some(pause), changed }
         }),
+      resume: (jobType) =>
+        Effect.gen(function* () {
+          const resolved = yield* job(jobType)
+          const now = yield* Clock.currentTimeMillis
+          const previous = Option.filter(yield* locks.resume(resolved.type), (p) => inForce(p, now))
+          if (Option.isSome(previous))
+            yield* Effect.logInfo("job type resumed").pipe(Effect.annotateLogs({ jobType: resolved.type }))
+          return { previous, current: Option.none(), changed: Option.isSome(previous) }
+        }),
+      paused: (jobType) => Effect.flatMap(job(jobType), (resolved) => pauseInForce(resolved.type)),
       list: (jobType, opts = {}) =>
         Effect.gen(function* () {
           const resolved = yield* job(jobType)

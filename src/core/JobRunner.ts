@@ -47,7 +47,8 @@ export interface StartRequest {
 
 export const DefaultStartTimeout: Duration.Duration = Duration.seconds(10)
 
-export type StopReason = "cancelled" | "shutdown"
+/** Why an execution was stopped: a cancel, the manager's shutdown, or its job type paused. */
+export type StopReason = "cancelled" | "shutdown" | "paused"
 
 /** One execution that holds its lease and runs on this instance. */
 export interface Execution {

@@ -145,6 +145,12 @@ export const make = (options: SchedulerOptions = {}) =>
           yield* transitions.skipped({ job, slot, source, instance: manager.instance, holder: result })
         } else if (result._tag === "Failed") {
           yield* Effect.logWarning(`scheduled run did not start: ${result.message}`)
+        } else if (result._tag === "Paused") {
+          // Claimed, so counted once cluster-wide and never caught up later; no status row.
+          yield* Metric.increment(Metric.tagged(JobMetrics.pausedSlots, "job_type", job.type))
+          yield* Effect.logInfo("slot not run: the job type is paused").pipe(
+            Effect.annotateLogs({ by: result.pause.by, note: result.pause.note }),
+          )
         }
       }).pipe(
         // A defect too (a driver bug, a throw in row mapping) costs this slot only, never the loop.
@@ -203,6 +209,13 @@ export const make = (options: SchedulerOptions = {}) =>
     /** Keeps a continuous job running somewhere: start it whenever its lock is free. */
     const watch = (job: ResolvedJob, every: Duration.Duration, restartDelay: Duration.Duration) =>
       Effect.gen(function* () {
+        // Runs here: stopped when its job type is paused (the pause is read by who runs it only).
+        const mine = (yield* manager.running).filter((e) => e.jobType === job.type)
+        if (mine.length > 0) {
+          if (Option.isSome(yield* manager.paused(job.type)))
+            yield* Effect.forEach(mine, (e) => e.stop("paused"), { discard: true })
+          return
+        }
         if (Option.isSome(yield* locks.holder(job.lockType))) return
         const [latest] = yield* statuses.list(job.type, { limit: 1 })
         if (latest?.jobState === "CANCELED" && latest.reason === "cancelled") return // a user's cancel sticks

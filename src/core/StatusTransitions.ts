@@ -11,7 +11,8 @@
  *   - FAILED: the job failed (its error), lost its lease ("lease lost"), or its result could not be
  *     encoded ("result could not be stored: ...");
  *   - CANCELED: stopped by a cancel ("cancelled", local or through the store), by the manager's
- *     shutdown ("shutdown"), or interrupted otherwise ("interrupted").
+ *     shutdown ("shutdown"), by a pause of its job type ("paused": a continuous job), or interrupted
+ *     otherwise ("interrupted").
  * - `startFailed`: FAILED ("start failed: ..."). The runner, when the lock could not be asked for or
  *   the RUNNING status was not written; the supervisor may retry the trigger.
  * - `skipped`: SKIPPED ("overlap: ... still holds lock ..."). The scheduler, for a claimed cron slot

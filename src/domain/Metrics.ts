@@ -48,6 +48,12 @@ export const skippedSlots = Metric.counter("ha_jobs_skipped_slots_total", {
   incremental: true,
 })
 
+/** Cron slots claimed but not run because the job type was paused (one count per slot, cluster-wide), tagged job_type. */
+export const pausedSlots = Metric.counter("ha_jobs_paused_slots_total", {
+  description: "Cron slots not run because an operator paused the job type",
+  incremental: true,
+})
+
 /** Cron slots not fired (store unreachable until the slot was superseded, or a paused process), tagged job_type. */
 export const missedSlots = Metric.counter("ha_jobs_missed_slots_total", {
   description:

@@ -91,7 +91,7 @@ export const statusFields = {
   }),
   reason: optional(Schema.String, "reason", "text", {
     description:
-      'Why the execution ended in this state: "lease lost", "shutdown", "cancelled", an error message...',
+      'Why the execution ended in this state: "lease lost", "shutdown", "cancelled", "paused", an error message...',
   }),
 } as const satisfies Record<string, StatusField>
 

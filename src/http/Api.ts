@@ -13,6 +13,7 @@ import {
   Forbidden,
   InvalidParameter,
   JobAlreadyRunning,
+  JobPaused,
   JobTypeNotFound,
   StoreUnavailable,
   TooManyEventStreams,
@@ -27,6 +28,8 @@ import {
   JobList,
   JobTypes,
   Ok,
+  PauseRequest,
+  PauseState,
   PrometheusText,
   StatusJson,
   Triggered,
@@ -65,6 +68,7 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
       .addSuccess(Triggered, { status: 201 })
       .addError(JobTypeNotFound)
       .addError(JobAlreadyRunning)
+      .addError(JobPaused)
       .addError(StoreUnavailable)
       .addError(TriggerFailed)
       .annotate(
@@ -79,6 +83,28 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
       .addError(JobTypeNotFound)
       .addError(StoreUnavailable)
       .annotate(OpenApi.Description, "Cancels the job type's execution on whichever instance runs it."),
+  )
+  .add(
+    HttpApiEndpoint.post("pause", "/jobs/:jobType/pause")
+      .setPath(JobTypePath)
+      // `{}` is a pause without a note; so is no body on the Node server (read as null there).
+      .setPayload(Schema.NullOr(PauseRequest))
+      .addSuccess(PauseState)
+      .addError(JobTypeNotFound)
+      .addError(InvalidParameter)
+      .addError(StoreUnavailable)
+      .annotate(
+        OpenApi.Description,
+        "Pauses the job type on every instance, kept in the store: no cron slot, catch-up, continuous restart or retry runs until resumed (or `until`); manual triggers still run unless `blockManual`. A running continuous job stops. Pausing again replaces the note.",
+      ),
+  )
+  .add(
+    HttpApiEndpoint.post("resume", "/jobs/:jobType/resume")
+      .setPath(JobTypePath)
+      .addSuccess(PauseState)
+      .addError(JobTypeNotFound)
+      .addError(StoreUnavailable)
+      .annotate(OpenApi.Description, "Ends the job type's pause; `changed` is false when it was not paused."),
   )
   .add(
     HttpApiEndpoint.get("list", "/jobs/:jobType")

@@ -60,6 +60,13 @@ export class TriggerFailed extends Schema.TaggedError<TriggerFailed>()(
   HttpApiSchema.annotations({ status: 500, description: "The execution could not start" }),
 ) {}
 
+/** The job type is paused (with `blockManual` for a manual trigger); resume it to run it. */
+export class JobPaused extends Schema.TaggedError<JobPaused>()(
+  "JobPaused",
+  { ...ko, jobType: Schema.String },
+  HttpApiSchema.annotations({ status: 409, description: "The job type is paused" }),
+) {}
+
 export class Unauthorized extends Schema.TaggedError<Unauthorized>()(
   "Unauthorized",
   ko,

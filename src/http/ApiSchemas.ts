@@ -56,7 +56,9 @@ export type StatusJson = typeof StatusJson.Type
 
 export const JobTypes = Schema.Struct({
   jobTypes: Schema.Array(Schema.String),
-  readOnly: Schema.Boolean.annotations({ description: "true when triggering and cancelling are disabled" }),
+  readOnly: Schema.Boolean.annotations({
+    description: "true when triggering, cancelling, pausing and resuming are disabled",
+  }),
 }).annotations({ identifier: "JobTypes" })
 
 export const Ok = Schema.Struct({ status: Schema.Literal("OK") }).annotations({ identifier: "Ok" })
@@ -68,6 +70,18 @@ export const Triggered = Schema.Struct({
   triggerId: Schema.String,
 }).annotations({ identifier: "Triggered", description: "Started; Location points at the execution" })
 
+/** A pause in force, as JSON. */
+export const PauseJson = Schema.Struct({
+  note: Schema.String.annotations({ description: "Why, in the operator's words (may be empty)" }),
+  by: Schema.String.annotations({ description: "Who paused it" }),
+  instance: Schema.String.annotations({ description: "The instance that wrote the pause" }),
+  since: Iso,
+  until: Schema.NullOr(Iso).annotations({
+    description: "When the pause ends by itself; null: until resumed",
+  }),
+  blockManual: Schema.Boolean.annotations({ description: "Manual triggers are refused too" }),
+}).annotations({ identifier: "Pause" })
+
 export const JobList = Schema.Struct({
   jobs: Schema.Array(StatusJson).annotations({ description: "Latest status per execution, newest first" }),
   cron: Schema.NullOr(Schema.String),
@@ -76,7 +90,29 @@ export const JobList = Schema.Struct({
   latest: Schema.NullOr(Schema.String).annotations({ description: "URL of the newest execution" }),
   next: Schema.NullOr(Schema.String).annotations({ description: "URL of the next (older) page" }),
   nextRuns: Schema.Array(Iso).annotations({ description: "The next cron fire times" }),
+  paused: Schema.NullOr(PauseJson).annotations({ description: "The pause in force; null: not paused" }),
 }).annotations({ identifier: "JobList" })
+
+/** The body of POST /jobs/:jobType/pause; every field may be left out (send `{}`). */
+export const PauseRequest = Schema.Struct({
+  note: Schema.optional(Schema.String).annotations({ description: "Why (at most 1 KiB of UTF-8)" }),
+  until: Schema.optional(Schema.String).annotations({
+    description: "An ISO-8601 instant in the future: the pause ends by itself then",
+    format: "date-time",
+  }),
+  blockManual: Schema.optional(Schema.Boolean).annotations({
+    description: "Refuse manual triggers too (default false)",
+  }),
+}).annotations({ identifier: "PauseRequest" })
+
+export const PauseState = Schema.Struct({
+  status: Schema.Literal("OK"),
+  jobType: Schema.String,
+  changed: Schema.Boolean.annotations({
+    description: "false: the job type was already in this state (a resume of a job type not paused)",
+  }),
+  paused: Schema.NullOr(PauseJson).annotations({ description: "The pause now in force; null: not paused" }),
+}).annotations({ identifier: "PauseState" })
 
 export const History = Schema.Struct({
   history: Schema.Array(StatusJson).annotations({ description: "Every status, newest first" }),

@@ -106,7 +106,8 @@ export const layer = Layer.effect(
             yield* browserGuard(request, Option.isSome(settings.authorize) && Option.isSome(auth.token))
           if (auth.access === "write" && settings.readOnly)
             return yield* new Forbidden({
-              message: "read-only mode: triggering and cancelling are disabled on this server",
+              message:
+                "read-only mode: triggering, cancelling, pausing and resuming are disabled on this server",
             })
         }),
     })

@@ -1,14 +1,16 @@
 import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
 import { Effect, Option, Schema } from "effect"
-import { DefaultListLimit, JobManager, MaxListLimit } from "../core/JobManager.js"
+import { DefaultListLimit, JobManager, MaxListLimit, type PauseChange } from "../core/JobManager.js"
 import { Scheduler } from "../core/Scheduler.js"
 import { InvalidInput, StoreError, UnknownJobType } from "../domain/Errors.js"
 import { JobId } from "../domain/Ids.js"
+import type { Pause } from "../domain/Pause.js"
 import { HaJobsApi } from "./Api.js"
 import {
   ExecutionNotFound,
   InvalidParameter,
   JobAlreadyRunning,
+  JobPaused,
   JobTypeNotFound,
   StoreUnavailable,
   TriggerFailed,
@@ -124,7 +126,32 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
               return yield* result.storeUnavailable
                 ? storeUnavailable(result.message)
                 : new TriggerFailed({ message: `the job did not start: ${result.message}` })
+            case "Paused":
+              return yield* new JobPaused({
+                jobType: path.jobType,
+                message: `job type "${path.jobType}" is ${describePause(result.pause)}; manual runs are blocked too: resume it (POST ${urls.resume(path.jobType)}) to run it`,
+              })
           }
+        }).pipe(toHttpErrors),
+      )
+      .handle("pause", ({ path, payload: body }) =>
+        Effect.gen(function* () {
+          const payload = body ?? {}
+          const until = yield* parseUntil(payload.until)
+          // "http" until the API passes the caller's identity (the audit log's work).
+          const change = yield* manager.pause(path.jobType, {
+            note: payload.note,
+            until,
+            blockManual: payload.blockManual,
+            by: "http",
+          })
+          return pauseState(path.jobType, change)
+        }).pipe(toHttpErrors),
+      )
+      .handle("resume", ({ path }) =>
+        Effect.gen(function* () {
+          const change = yield* manager.resume(path.jobType)
+          return pauseState(path.jobType, change)
         }).pipe(toHttpErrors),
       )
       .handle("cancel", ({ path }) =>
@@ -157,6 +184,10 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
             }),
             next: more && last ? urls.page(job.type, limit, last.jobId) : null,
             nextRuns: nextRuns.map((d) => d.toISOString()),
+            paused: Option.match(yield* manager.paused(job.type), {
+              onNone: () => null,
+              onSome: toPauseJson,
+            }),
           }
         }).pipe(toHttpErrors),
       )
@@ -193,6 +224,43 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
       )
   }),
 )
+
+/** A pause as JSON (ApiSchemas.PauseJson). */
+export const toPauseJson = (pause: Pause) => ({
+  note: pause.note,
+  by: pause.by,
+  instance: pause.instance,
+  since: pause.since.toISOString(),
+  until: Option.match(pause.until, { onNone: () => null, onSome: (d) => d.toISOString() }),
+  blockManual: pause.blockManual,
+})
+
+/** What a pause or resume answers. */
+const pauseState = (jobType: string, change: PauseChange) => ({
+  status: "OK" as const,
+  jobType,
+  changed: change.changed,
+  paused: Option.match(change.current, { onNone: () => null, onSome: toPauseJson }),
+})
+
+/** "paused since ... by ...: note", for messages. */
+const describePause = (pause: Pause) =>
+  `paused since ${pause.since.toISOString()} by ${pause.by}` +
+  Option.match(pause.until, { onNone: () => "", onSome: (d) => ` until ${d.toISOString()}` }) +
+  (pause.note === "" ? "" : `: ${pause.note}`)
+
+const parseUntil = (raw: string | undefined) => {
+  if (raw === undefined) return Effect.succeed(undefined)
+  const date = new Date(raw)
+  return Number.isNaN(date.getTime())
+    ? Effect.fail(
+        new InvalidParameter({
+          parameter: "until",
+          message: `until "${raw.slice(0, 60)}" is not an ISO-8601 instant, e.g. 2030-01-31T09:30:00Z`,
+        }),
+      )
+    : Effect.succeed(date)
+}
 
 const notFound = (jobType: string, jobId: string) =>
   new ExecutionNotFound({ jobType, jobId, message: `no execution ${jobId} of job type "${jobType}"` })

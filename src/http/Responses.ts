@@ -6,7 +6,7 @@ import {
   HttpServerResponse,
 } from "@effect/platform"
 import { Chunk, Effect, Layer, Schema } from "effect"
-import { MethodNotAllowed } from "./ApiErrors.js"
+import { InvalidParameter, MethodNotAllowed } from "./ApiErrors.js"
 import { stripBasePath } from "./BasePath.js"
 import { pageCsp } from "./Dashboard.js"
 import { HttpSettings } from "./Settings.js"
@@ -51,6 +51,45 @@ const nosniff = HttpApp.appendPreResponseHandler((_, response) =>
   Effect.succeed(HttpServerResponse.setHeader(response, "x-content-type-options", "nosniff")),
 )
 
+/**
+ * A request body the platform could not decode answers 400 in its own shape ({issues, message}
+ * naming the schema), or with no body at all when the JSON does not parse. Every error of this API
+ * answers {"status":"KO","message"}: rewrite both into InvalidParameter, naming the field.
+ */
+const decodeErrorBody = (response: HttpServerResponse.HttpServerResponse) => {
+  if (response.status !== 400) return response
+  const body = response.body
+  let parsed: { _tag?: unknown; issues?: Array<{ path?: Array<unknown>; message?: unknown }> } | undefined
+  if (body._tag === "Uint8Array") {
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(body.body))
+    } catch {
+      return response
+    }
+    if (parsed?._tag !== "HttpApiDecodeError") return response
+  } else if (body._tag !== "Empty") return response
+  const issue = parsed?.issues?.[0]
+  const field = issue?.path?.map(String).join(".") ?? ""
+  const error = new InvalidParameter(
+    parsed === undefined
+      ? {
+          parameter: "body",
+          message: 'the request body is not valid JSON: send a JSON object, e.g. {"note":"why"}',
+        }
+      : {
+          parameter: field === "" ? "body" : field,
+          message:
+            field === ""
+              ? `the request body must be a JSON object: ${String(issue?.message ?? "")}`
+              : `${field}: ${String(issue?.message ?? "")}`,
+        },
+  )
+  return HttpServerResponse.unsafeJson(Schema.encodeSync(InvalidParameter)(error), {
+    status: 400,
+    headers: response.headers,
+  })
+}
+
 /** Does a router path ("/jobs/:jobType", "/files/*") match `path` ("/jobs/import")? */
 export const pathMatches = (pattern: string, path: string): boolean => {
   const want = pattern.split("/")
@@ -80,6 +119,7 @@ export const layer = (docsPath: string) =>
           const url = stripBasePath(basePath, request.url) ?? request.url
           const path = url.split("?")[0]!
           yield* nosniff
+          yield* HttpApp.appendPreResponseHandler((_, response) => Effect.succeed(decodeErrorBody(response)))
           if (path === docsPath)
             yield* HttpApp.appendPreResponseHandler((_, response) => Effect.succeed(docsHeaders(response)))
           return yield* app.pipe(

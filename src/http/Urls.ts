@@ -3,6 +3,7 @@ export const makeUrls = (basePath: string) => {
   const jobs = (jobType: string) => `${basePath}/jobs/${encodeURIComponent(jobType)}`
   return {
     status: (jobType: string, jobId: string) => `${jobs(jobType)}/${encodeURIComponent(jobId)}`,
+    resume: (jobType: string) => `${jobs(jobType)}/resume`,
     page: (jobType: string, limit: number, before: string) =>
       `${jobs(jobType)}?limit=${limit}&before=${encodeURIComponent(before)}`,
   }

@@ -4,12 +4,13 @@
  * about them (StoreBounds: time bounds on every call; StoreProbe: the store's name, the health
  * probe). May import: `domain`. (docs/architecture.md)
  *
- * This module: leases with fencing tokens, cancel requests and cron slot claims.
+ * This module: leases with fencing tokens, cancel requests, cron slot claims and operator pauses.
  */
 import { Context, type Duration, type Effect, type Option } from "effect"
 import type { StoreError } from "../domain/Errors.js"
 import type { JobId } from "../domain/Ids.js"
 import type { JobType, LockType } from "../domain/Names.js"
+import type { Pause } from "../domain/Pause.js"
 
 /** Who holds a lock type right now. */
 export interface LockHolder {
@@ -79,5 +80,15 @@ export class LockRepository extends Context.Tag("effect-ha-jobs/LockRepository")
     }) => Effect.Effect<boolean, StoreError>
     /** The latest slot ever claimed for a job type (for catch-up after downtime). */
     readonly lastSlot: (jobType: JobType) => Effect.Effect<Option.Option<number>, StoreError>
+    /**
+     * Pauses `pause.jobType` cluster-wide, replacing the pause it has, if any, which it returns (read
+     * just before the write: it tells an operator "no change", it decides nothing). Kept until
+     * resumed; a pause past its `until` is over without a write (Pause.inForce).
+     */
+    readonly pause: (pause: Pause) => Effect.Effect<Option.Option<Pause>, StoreError>
+    /** Ends the job type's pause; returns the pause it ended (none: it was not paused). */
+    readonly resume: (jobType: JobType) => Effect.Effect<Option.Option<Pause>, StoreError>
+    /** The job type's pause as stored, also one past its `until`; read before every trigger. */
+    readonly paused: (jobType: JobType) => Effect.Effect<Option.Option<Pause>, StoreError>
   }
 >() {}

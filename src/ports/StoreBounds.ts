@@ -63,6 +63,9 @@ export const mapLocks = (repo: LockRepository["Type"], around: AroundCall): Lock
     requestCancel: (lockType, jobType) => around("requestCancel")(repo.requestCancel(lockType, jobType)),
     claimSlot: (claim) => around("claimSlot")(repo.claimSlot(claim)),
     lastSlot: (jobType) => around("lastSlot")(repo.lastSlot(jobType)),
+    pause: (pause) => around("pause")(repo.pause(pause)),
+    resume: (jobType) => around("resume")(repo.resume(jobType)),
+    paused: (jobType) => around("paused")(repo.paused(jobType)),
   })
 
 /** The status port with `around` applied to every call. */

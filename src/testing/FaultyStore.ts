@@ -11,6 +11,9 @@ export const lockMethods = [
   "requestCancel",
   "claimSlot",
   "lastSlot",
+  "pause",
+  "resume",
+  "paused",
 ] as const
 export const statusMethods = ["save", "list", "get", "history", "listPending"] as const
 export type Method = (typeof lockMethods)[number] | (typeof statusMethods)[number]

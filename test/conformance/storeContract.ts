@@ -4,6 +4,7 @@ import { type JobId, makeJobId } from "../../src/domain/Ids.js"
 import type { JobState } from "../../src/domain/JobState.js"
 import type { JobStatus } from "../../src/domain/JobStatus.js"
 import type { JobType, LockType } from "../../src/domain/Names.js"
+import { inForce, MaxNoteBytes, Pause } from "../../src/domain/Pause.js"
 import { LockRepository } from "../../src/ports/LockRepository.js"
 import { StatusRepository } from "../../src/ports/StatusRepository.js"
 import { assertTakeoverAfterExpiry } from "../support/locks.js"
@@ -30,6 +31,22 @@ const names = () => {
     jobType: `${base}-job` as JobType,
     other: `${base}-other` as JobType,
   }
+}
+
+/** A pause as the store returned it equals `expected`: every field, times to the millisecond. */
+const assertPause = (actual: Option.Option<Pause>, expected: Pause, message?: string) => {
+  if (Option.isNone(actual)) return assert.fail(`${message ?? "pause"}: none, expected one`)
+  assert.instanceOf(actual.value, Pause)
+  const fields = (p: Pause) => ({
+    jobType: p.jobType,
+    note: p.note,
+    by: p.by,
+    instance: p.instance,
+    since: p.since.getTime(),
+    until: Option.getOrNull(Option.map(p.until, (d) => d.getTime())),
+    blockManual: p.blockManual,
+  })
+  assert.deepStrictEqual(fields(actual.value), fields(expected), message)
 }
 
 /** The store contract: every store passes this file unchanged. */
@@ -250,6 +267,109 @@ export const storeContract = (harness: StoreHarness) => {
             )
             assert.strictEqual(wins.filter(Boolean).length, 1)
           }
+        }),
+      )
+    })
+
+    describe("pauses", () => {
+      run(
+        "a pause is kept until resumed; pausing again replaces it and returns the one it replaced",
+        Effect.gen(function* () {
+          const locks = yield* LockRepository
+          const { jobType } = names()
+          assert.isTrue(Option.isNone(yield* locks.paused(jobType)))
+          const first = new Pause({
+            jobType,
+            note: "deploying the new schema",
+            by: "alice",
+            instance: "host-a",
+            since: new Date(1_800_000_000_123),
+            until: Option.some(new Date(1_800_003_600_456)),
+            blockManual: true,
+          })
+          assert.isTrue(Option.isNone(yield* locks.pause(first)), "nothing replaced")
+          assertPause(yield* locks.paused(jobType), first, "paused")
+          const second = new Pause({
+            jobType,
+            note: "",
+            by: "bob",
+            instance: "host-b",
+            since: new Date(1_800_000_060_789),
+            until: Option.none(),
+            blockManual: false,
+          })
+          assertPause(yield* locks.pause(second), first, "replaced")
+          assertPause(yield* locks.paused(jobType), second, "paused again")
+          assertPause(yield* locks.resume(jobType), second, "resumed")
+          assert.isTrue(Option.isNone(yield* locks.paused(jobType)), "not paused after resume")
+          assert.isTrue(Option.isNone(yield* locks.resume(jobType)), "a second resume ends nothing")
+        }),
+      )
+
+      run(
+        "job types are paused independently",
+        Effect.gen(function* () {
+          const locks = yield* LockRepository
+          const { jobType, other } = names()
+          const pause = new Pause({
+            jobType,
+            note: "maintenance",
+            by: "alice",
+            instance: "host-a",
+            since: new Date(1_800_000_000_000),
+            until: Option.none(),
+            blockManual: false,
+          })
+          yield* locks.pause(pause)
+          assert.isTrue(Option.isNone(yield* locks.paused(other)))
+          assert.isTrue(Option.isNone(yield* locks.resume(other)))
+          assertPause(yield* locks.paused(jobType), pause, "the other's resume left it paused")
+        }),
+      )
+
+      run(
+        "a pause past its until is still stored: the store does not filter by time",
+        Effect.gen(function* () {
+          const locks = yield* LockRepository
+          const { jobType } = names()
+          const over = new Pause({
+            jobType,
+            note: "an hour, long ago",
+            by: "alice",
+            instance: "host-a",
+            since: new Date(1_700_000_000_000),
+            until: Option.some(new Date(1_700_003_600_000)),
+            blockManual: true,
+          })
+          yield* locks.pause(over)
+          const stored = yield* locks.paused(jobType)
+          assertPause(stored, over, "paused")
+          assert.isFalse(inForce(Option.getOrThrow(stored), Date.now()), "no longer in force")
+          assertPause(yield* locks.resume(jobType), over, "resumed")
+        }),
+      )
+
+      run(
+        `a note of ${MaxNoteBytes} bytes of multi-byte UTF-8 round-trips exactly`,
+        Effect.gen(function* () {
+          const locks = yield* LockRepository
+          const { jobType } = names()
+          // 2-byte and 4-byte (a surrogate pair in JavaScript) characters, exactly at the limit.
+          const note = `${"é".repeat((MaxNoteBytes - 8) / 2)}😀🚀`
+          assert.strictEqual(Buffer.byteLength(note, "utf8"), MaxNoteBytes)
+          const pause = new Pause({
+            jobType,
+            note,
+            by: "zoë",
+            instance: "host-a",
+            since: new Date(1_800_000_000_001),
+            until: Option.none(),
+            blockManual: false,
+          })
+          yield* locks.pause(pause)
+          const stored = yield* locks.paused(jobType)
+          assertPause(stored, pause, "paused")
+          assert.strictEqual(Option.getOrThrow(stored).note, note)
         }),
       )
     })

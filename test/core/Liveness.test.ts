@@ -216,7 +216,8 @@ describe("a hung acquisition at a cron slot", () => {
 
 // The general rule, for every method of both ports: one call that hangs or dies delays only its
 // own work. One instance runs a cron job, a continuous job, the supervisor, manual triggers and
-// cancels, and the reads the HTTP API makes; the first call of one method misbehaves.
+// cancels, a pause and a resume, and the reads the HTTP API makes; the first call of one method
+// misbehaves.
 /** The continuous job counts how many of its executions run at once in this process (must stay <= 1). */
 const streamOf = (live: { now: number; max: number }) =>
   Job.make({
@@ -287,6 +288,9 @@ const scenario = (store: keyof typeof storesOf, method: FaultyStore.Method, mode
         yield* call(manager.cancel("adhoc"))
         yield* seconds(35, 35)
       } else yield* seconds(40, 40)
+      // An operator pausing and resuming a job type that does not run here (adhoc is manual only).
+      if (minute === 1) yield* call(manager.pause("adhoc", { note: "liveness" }))
+      if (minute === 2) yield* call(manager.resume("adhoc"))
     }
     assert.isNotEmpty(yield* faulty.hits, `the ${mode} of ${method} was never hit`)
     assert.strictEqual(live.max, 1, "the continuous job must have run, never two executions at once")

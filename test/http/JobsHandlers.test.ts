@@ -186,9 +186,16 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
       ["GET", `/jobs/nope/${validId}/history`],
       ["GET", "/jobs/nope/not-a-uuid"],
       ["GET", "/jobs/nope?limit=0"],
+      ["POST", "/jobs/nope/pause"],
+      ["POST", "/jobs/nope/resume"],
     ]
     for (const [method, path] of routes) {
-      const { res, body } = await json(path, { method })
+      const { res, body } = await json(
+        path,
+        method === "POST" && path.endsWith("/pause")
+          ? { method, body: "{}", headers: { "content-type": "application/json" } }
+          : { method },
+      )
       expect(res.status, `${method} ${path}`).toBe(404)
       expect(body).toEqual({
         status: "KO",
@@ -197,6 +204,67 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
         _tag: "JobTypeNotFound",
       })
     }
+  })
+
+  it("pause with a note: shown on the job, cron and retries stop, manual runs go on unless blocked; resume", async () => {
+    const post = (path: string, body?: unknown) =>
+      json(path, {
+        method: "POST",
+        ...(body === undefined
+          ? {}
+          : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+      })
+    const paused = await post("/jobs/idle/pause", { note: "incident 42" })
+    expect(paused.res.status).toBe(200)
+    expect(paused.body).toMatchObject({
+      status: "OK",
+      jobType: "idle",
+      changed: true,
+      paused: { note: "incident 42", by: "http", instance: "test", until: null, blockManual: false },
+    })
+    expect((await json("/jobs/idle")).body.paused).toMatchObject({ note: "incident 42" })
+    expect((await post("/jobs/idle/pause", { note: "incident 42" })).body.changed).toBe(false)
+    expect((await post("/jobs/idle")).res.status).toBe(201)
+
+    await post("/jobs/idle/pause", { note: "do not touch", blockManual: true })
+    const refused = await post("/jobs/idle")
+    expect(refused.res.status).toBe(409)
+    expect(refused.body._tag).toBe("JobPaused")
+    expect(refused.body.message).toContain("do not touch")
+    expect(refused.body.message).toContain("POST /jobs/idle/resume")
+
+    const resumed = await post("/jobs/idle/resume")
+    expect(resumed.res.status).toBe(200)
+    expect(resumed.body).toEqual({ status: "OK", jobType: "idle", changed: true, paused: null })
+    expect((await post("/jobs/idle/resume")).body.changed).toBe(false)
+    expect((await json("/jobs/idle")).body.paused).toBeNull()
+    expect((await post("/jobs/idle")).res.status).toBe(201)
+    // An empty object: a pause without a note.
+    expect((await post("/jobs/idle/pause", {})).body.paused).toMatchObject({ note: "" })
+    await post("/jobs/idle/resume")
+  })
+
+  it("pause: bad input is 400 naming the field, and pauses nothing", async () => {
+    const cases: Array<[string, string]> = [
+      [JSON.stringify({ until: "tomorrow" }), "until"],
+      [JSON.stringify({ until: "2001-01-01T00:00:00Z" }), "until"],
+      [JSON.stringify({ note: "x".repeat(1025) }), "note"],
+      [JSON.stringify({ blockManual: "yes" }), "blockManual"],
+      [JSON.stringify([1]), "JSON object"],
+      ["{not json", "not valid JSON"],
+    ]
+    for (const [body, field] of cases) {
+      const { res, body: answer } = await json("/jobs/idle/pause", {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json" },
+      })
+      expect(res.status, body).toBe(400)
+      expect(answer.status, body).toBe("KO")
+      expect(answer.message, body).toContain(field)
+      expect(answer._tag, body).toBe("InvalidParameter")
+    }
+    expect((await json("/jobs/idle")).body.paused).toBeNull()
   })
 
   it("serves the OpenAPI document, an offline docs page and the dashboard", async () => {
@@ -209,8 +277,11 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
         "/jobs/{jobType}",
         "/jobs/{jobType}/latest",
         "/jobs/{jobType}/{jobId}/history",
+        "/jobs/{jobType}/pause",
+        "/jobs/{jobType}/resume",
       ]),
     )
+    expect(spec.body.paths["/jobs/{jobType}/pause"].post.requestBody).toBeDefined()
     expect(spec.body.paths["/jobs/{jobType}"].post.responses).toHaveProperty("409")
     expect(spec.body.paths["/jobs/{jobType}"].post.responses).toHaveProperty("503")
     expect(spec.body.components.securitySchemes).toHaveProperty("bearer")

@@ -14,7 +14,17 @@ export type RenewMode =
   | { readonly _tag: "down" }
 
 export interface Call {
-  readonly op: "acquire" | "renew" | "release" | "holder" | "requestCancel" | "claimSlot" | "lastSlot"
+  readonly op:
+    | "acquire"
+    | "renew"
+    | "release"
+    | "holder"
+    | "requestCancel"
+    | "claimSlot"
+    | "lastSlot"
+    | "pause"
+    | "resume"
+    | "paused"
   readonly at: number
 }
 
@@ -67,6 +77,9 @@ export const makeFaultyLocks = Effect.gen(function* () {
     requestCancel: (l, j) => unlessDown("requestCancel", inner.requestCancel(l, j)),
     claimSlot: (c) => unlessDown("claimSlot", inner.claimSlot(c)),
     lastSlot: (j) => unlessDown("lastSlot", inner.lastSlot(j)),
+    pause: (p) => unlessDown("pause", inner.pause(p)),
+    resume: (j) => unlessDown("resume", inner.resume(j)),
+    paused: (j) => unlessDown("paused", inner.paused(j)),
   })
   return { locks, inner, statusRepository, calls, mode } as const
 })

@@ -39,6 +39,9 @@ export const makeSwitchableStores = Effect.gen(function* () {
       requestCancel: (lt, jt) => guard("requestCancel", l.requestCancel(lt, jt)),
       claimSlot: (c) => guard("claimSlot", l.claimSlot(c)),
       lastSlot: (jt) => guard("lastSlot", l.lastSlot(jt)),
+      pause: (p) => guard("pause", l.pause(p)),
+      resume: (jt) => guard("resume", l.resume(jt)),
+      paused: (jt) => guard("paused", l.paused(jt)),
     }),
     statusRepository: StatusRepository.of({
       save: (st) => guard("save", s.save(st)),

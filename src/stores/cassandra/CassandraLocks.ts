@@ -3,6 +3,7 @@ import { Duration, Effect, Option } from "effect"
 import { type CqlFailure, StoreError } from "../../domain/Errors.js"
 import type { JobId } from "../../domain/Ids.js"
 import type { JobType, LockType } from "../../domain/Names.js"
+import { Pause } from "../../domain/Pause.js"
 import type {
   AcquireResult,
   LeaseKey,
@@ -11,7 +12,7 @@ import type {
   RenewResult,
 } from "../../ports/LockRepository.js"
 import { lwt, noteUnknown, outcomeUnknown, reportResolution, serialRow } from "./CassandraLwt.js"
-import type { Row, Session } from "./Driver.js"
+import { describeFailure, type Row, type Session } from "./Driver.js"
 
 /** Cassandra refuses TTLs above 20 years. */
 const MaxTtlSeconds = 630_720_000
@@ -105,6 +106,7 @@ export const lockStatements = (table: (name: string) => string) => {
   const locks = table("locks")
   const slots = table("cron_slots")
   const lastSlots = table("cron_last_slot")
+  const pauses = table("job_pauses")
   return {
     // A conditional batch on one partition: the lease cells with the lease TTL, the last-acquisition
     // cells without TTL, applied together or not at all. The conditions on last_token/last_job_type
@@ -123,12 +125,17 @@ APPLY BATCH`,
     raiseLastSlot: `UPDATE ${lastSlots} SET last_slot = ? WHERE job_type = ? IF last_slot < ?`,
     insertLastSlot: `INSERT INTO ${lastSlots} (job_type, last_slot) VALUES (?, ?) IF NOT EXISTS`,
     readLastSlot: `SELECT last_slot FROM ${lastSlots} WHERE job_type = ?`,
+    // Pauses: plain statements (no LWT), the last pause or resume wins.
+    pause: `INSERT INTO ${pauses} (job_type, note, paused_by, instance, since, until_at, block_manual) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    resume: `DELETE FROM ${pauses} WHERE job_type = ?`,
+    readPause: `SELECT job_type, note, paused_by, instance, since, until_at, block_manual FROM ${pauses} WHERE job_type = ?`,
   }
 }
 
 /**
  * Leases in the `locks` table (migrations/cassandra/0001_locks.cql), one row per lock type, written
- * only by lightweight transactions with server-side TTL.
+ * only by lightweight transactions with server-side TTL; cron slots likewise; operator pauses in
+ * `job_pauses` (0005_pauses.cql) with plain statements.
  */
 export const makeLocks = (session: Session): LockRepository["Type"] => {
   const q = lockStatements(session.table)
@@ -357,5 +364,62 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
       Effect.map((row) => Option.fromNullable(longOrNull(row?.get("last_slot")))),
     )
 
-  return { acquire, renew, release, holder, requestCancel, claimSlot, lastSlot }
+  // Pauses (migrations/cassandra/0005_pauses.cql): plain statements at the configured consistency,
+  // idempotent (an upsert or a delete by key), so the driver may retry them and speculate.
+  const plain = (operation: string, query: string, params: ReadonlyArray<unknown>) =>
+    session.execute(query, params, { idempotent: true }).pipe(StoreError.refail(operation, describeFailure))
+
+  const readPause = (operation: string, jobType: JobType) =>
+    plain(operation, q.readPause, [jobType]).pipe(
+      Effect.flatMap((rs) => pauseOf(operation, rs.first() ?? undefined)),
+    )
+
+  const pause: LockRepository["Type"]["pause"] = (p) =>
+    Effect.gen(function* () {
+      // Read just before the write, to tell what was replaced: informational, the write does not depend on it.
+      const before = yield* readPause("pause", p.jobType)
+      yield* plain("pause", q.pause, [
+        p.jobType,
+        p.note,
+        p.by,
+        p.instance,
+        p.since,
+        Option.getOrNull(p.until),
+        p.blockManual,
+      ])
+      return before
+    })
+
+  const resume: LockRepository["Type"]["resume"] = (jobType) =>
+    Effect.gen(function* () {
+      const ended = yield* readPause("resume", jobType)
+      yield* plain("resume", q.resume, [jobType])
+      return ended
+    })
+
+  const paused: LockRepository["Type"]["paused"] = (jobType) => readPause("paused", jobType)
+
+  return { acquire, renew, release, holder, requestCancel, claimSlot, lastSlot, pause, resume, paused }
 }
+
+const dateOrNull = (v: unknown): Date | null => (v instanceof Date ? v : null)
+
+/** A job_pauses row as a Pause (none: no row); a row that does not decode is a StoreError. */
+const pauseOf = (operation: string, row: Row | undefined): Effect.Effect<Option.Option<Pause>, StoreError> =>
+  row === undefined
+    ? Effect.succeed(Option.none())
+    : Effect.try({
+        try: () =>
+          Option.some(
+            new Pause({
+              jobType: stringOrNull(row.get("job_type")) as JobType,
+              note: stringOrNull(row.get("note")) ?? "",
+              by: stringOrNull(row.get("paused_by")) ?? "",
+              instance: stringOrNull(row.get("instance")) ?? "",
+              since: dateOrNull(row.get("since")) as Date,
+              until: Option.fromNullable(dateOrNull(row.get("until_at"))),
+              blockManual: row.get("block_manual") === true,
+            }),
+          ),
+        catch: (e) => StoreError.fromUnknown(operation, e),
+      })

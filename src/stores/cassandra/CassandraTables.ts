@@ -15,6 +15,7 @@ export const requiredColumns: Readonly<Record<string, ReadonlyArray<string>>> = 
   status_pending: statusColumns(["job_type", "job_id", "status_id"]),
   cron_slots: ["job_type", "slot", "instance", "claim_id"],
   cron_last_slot: ["job_type", "last_slot"],
+  job_pauses: ["job_type", "note", "paused_by", "instance", "since", "until_at", "block_manual"],
 }
 
 function statusColumns(key: ReadonlyArray<string>): ReadonlyArray<string> {

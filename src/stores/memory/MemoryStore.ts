@@ -2,6 +2,7 @@ import { Duration, Effect, Layer, Option, Ref } from "effect"
 import type { JobId } from "../../domain/Ids.js"
 import type { JobStatus } from "../../domain/JobStatus.js"
 import type { JobType, LockType } from "../../domain/Names.js"
+import type { Pause } from "../../domain/Pause.js"
 import {
   type AcquireResult,
   type LockHolder,
@@ -42,6 +43,8 @@ export const make: Effect.Effect<{
   const slots = yield* Ref.make(new Map<JobType, ReadonlyMap<number, string>>())
   // jobType -> jobId -> history (oldest first); mutated only inside Ref.update for atomicity.
   const statuses = yield* Ref.make(new Map<JobType, Map<JobId, Execution>>())
+  // jobType -> its pause, kept until resumed (also past its `until`).
+  const pauses = yield* Ref.make(new Map<JobType, Pause>())
 
   const live = (row: LockRow | undefined, now: number): Lease | undefined =>
     row?.lease !== undefined && row.lease.expiresAt > now ? row.lease : undefined
@@ -110,6 +113,20 @@ export const make: Effect.Effect<{
         const claimed = [...(map.get(jobType)?.keys() ?? [])]
         return claimed.length === 0 ? Option.none() : Option.some(Math.max(...claimed))
       }),
+    pause: (pause) =>
+      Ref.modify(pauses, (map) => [
+        Option.fromNullable(map.get(pause.jobType)),
+        new Map(map).set(pause.jobType, pause),
+      ]),
+    resume: (jobType) =>
+      Ref.modify(pauses, (map) => {
+        const ended = map.get(jobType)
+        if (ended === undefined) return [Option.none(), map]
+        const next = new Map(map)
+        next.delete(jobType)
+        return [Option.some(ended), next]
+      }),
+    paused: (jobType) => Effect.map(Ref.get(pauses), (map) => Option.fromNullable(map.get(jobType))),
   })
 
   const latestOf = (jobType: JobType, { limit, before }: ListOptions, keep: (latest: JobStatus) => boolean) =>

@@ -4,6 +4,7 @@ import { Duration, Effect, Option } from "effect"
 import { StoreError } from "../../domain/Errors.js"
 import type { JobId } from "../../domain/Ids.js"
 import type { JobType, LockType } from "../../domain/Names.js"
+import { Pause } from "../../domain/Pause.js"
 import {
   type AcquireResult,
   type LockHolder,
@@ -32,6 +33,37 @@ const holderOf = (r: HolderRow): LockHolder => ({
   token: Number(r.token),
 })
 
+interface PauseRow {
+  readonly job_type: string
+  readonly note: string
+  readonly paused_by: string
+  readonly instance: string
+  // Epoch ms; PostgreSQL returns BIGINT as a string.
+  readonly since: number | string
+  readonly until_at: number | string | null
+  readonly block_manual: number | boolean
+}
+
+/** The first row as a Pause (none: no row); a row that does not decode is a StoreError. */
+const pauseOf = (operation: string) => (rows: ReadonlyArray<PauseRow>) =>
+  Effect.try({
+    try: () =>
+      Option.map(
+        Option.fromNullable(rows[0]),
+        (r) =>
+          new Pause({
+            jobType: r.job_type as JobType,
+            note: r.note,
+            by: r.paused_by,
+            instance: r.instance,
+            since: new Date(Number(r.since)),
+            until: Option.map(Option.fromNullable(r.until_at), (t) => new Date(Number(t))),
+            blockManual: Boolean(Number(r.block_manual)),
+          }),
+      ),
+    catch: (e) => StoreError.fromUnknown(operation, e),
+  })
+
 /** Whole milliseconds: a BIGINT parameter on PostgreSQL refuses "1500.5". */
 const millis = (d: Duration.Duration) => Math.round(Duration.toMillis(d))
 
@@ -45,6 +77,8 @@ export const make = (sql: SqlClient.SqlClient, now: Now) => {
     sql<HolderRow>`
       SELECT lock_type, job_type, job_id, token FROM ha_locks
       WHERE lock_type = ${lockType} AND job_id IS NOT NULL AND expires_at > ${t}`
+
+  const pausedRow = (jobType: JobType) => sql<PauseRow>`SELECT * FROM ha_pauses WHERE job_type = ${jobType}`
 
   return LockRepository.of({
     acquire: ({ lockType, jobType, jobId, ttl }) =>
@@ -138,5 +172,34 @@ export const make = (sql: SqlClient.SqlClient, now: Now) => {
         }>`SELECT MAX(slot) AS slot FROM ha_slots WHERE job_type = ${jobType}`,
         (rows) => Option.map(Option.fromNullable(rows[0]?.slot), Number),
       ).pipe(StoreError.refail("lastSlot")),
+
+    pause: (pause) =>
+      sql
+        .withTransaction(
+          Effect.gen(function* () {
+            // The pause replaced, read just before the write: informational only (the write does not
+            // depend on it), so a read-committed race with another pause costs nothing.
+            const before = yield* pausedRow(pause.jobType)
+            yield* sql`
+              INSERT INTO ha_pauses (job_type, note, paused_by, instance, since, until_at, block_manual)
+              VALUES (${pause.jobType}, ${pause.note}, ${pause.by}, ${pause.instance},
+                ${pause.since.getTime()}, ${Option.getOrNull(Option.map(pause.until, (d) => d.getTime()))},
+                ${pause.blockManual ? 1 : 0})
+              ON CONFLICT (job_type) DO UPDATE SET
+                note = excluded.note, paused_by = excluded.paused_by, instance = excluded.instance,
+                since = excluded.since, until_at = excluded.until_at, block_manual = excluded.block_manual`
+            return before
+          }),
+        )
+        .pipe(StoreError.refail("pause"), Effect.flatMap(pauseOf("pause"))),
+
+    resume: (jobType) =>
+      sql<PauseRow>`DELETE FROM ha_pauses WHERE job_type = ${jobType} RETURNING *`.pipe(
+        StoreError.refail("resume"),
+        Effect.flatMap(pauseOf("resume")),
+      ),
+
+    paused: (jobType) =>
+      pausedRow(jobType).pipe(StoreError.refail("paused"), Effect.flatMap(pauseOf("paused"))),
   })
 }
