@@ -244,6 +244,37 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
     await expect.poll(() => page.locator("#live").textContent()).toBe("live")
   })
 
+  it("pauses with a note (shown on the job and its overview card, kept in the store), then resumes", async () => {
+    await open("#/type/nightly-report")
+    await page.locator("#type-header .pause").click()
+    await page.locator("#type-header .pause-note").fill("INC-42: <b>feed</b> broken")
+    await page.locator("#type-header .confirm-yes").click()
+    await expect
+      .poll(() => page.locator('.alert[data-kind="success"]').first().textContent())
+      .toContain("Paused nightly-report on every instance")
+    const banner = page.locator("#type-header .paused-note")
+    await expect.poll(() => banner.textContent(), { timeout: 5_000 }).toContain("INC-42: <b>feed</b> broken")
+    expect(await banner.textContent()).toContain("by http")
+    expect((await api("GET", "/jobs/nightly-report?limit=1")).body.paused.note).toBe(
+      "INC-42: <b>feed</b> broken",
+    )
+    await shot("paused")
+    await open()
+    const card = page.locator('.card[data-type="nightly-report"]')
+    expect(await card.getAttribute("class")).toContain("paused")
+    expect(await card.locator(".paused-note").textContent()).toContain("INC-42")
+
+    await open("#/type/nightly-report")
+    await page.locator("#type-header .resume").click()
+    await page.locator("#type-header .confirm-yes").click()
+    await expect
+      .poll(() => page.locator('.alert[data-kind="success"]').first().textContent())
+      .toContain("Resumed nightly-report")
+    await page.locator("#type-header .pause").waitFor()
+    expect(await page.locator("#type-header .paused-note").count()).toBe(0)
+    expect((await api("GET", "/jobs/nightly-report?limit=1")).body.paused).toBeNull()
+  })
+
   it("updates live: a run started elsewhere appears on the overview without a reload", async () => {
     await open()
     const card = page.locator('.card[data-type="xss-probe"]')
@@ -341,6 +372,7 @@ describe.skipIf(skip)("the dashboard with a token and read-only mode", () => {
       await page.locator('nav#tabs a[data-tab="nightly-report"]').click()
       expect(await page.locator("#type-header .trigger").isDisabled()).toBe(true)
       expect(await page.locator("#type-header .cancel").isDisabled()).toBe(true)
+      expect(await page.locator("#type-header .pause").isDisabled()).toBe(true)
       // The token survives a reload (localStorage), so no prompt this time.
       await page.reload()
       await expect.poll(() => page.locator("#type-header, .card").count()).toBeGreaterThan(0)

@@ -1,5 +1,6 @@
-// Trigger and Cancel for one job type, each behind an in-page confirmation (no blocking dialogs).
-import { type AlreadyRunning, call, errorText, type Triggered } from "./api.js"
+// Trigger, Cancel and Pause/Resume for one job type, each behind an in-page confirmation (no
+// blocking dialogs); a pause asks for its note in the same place.
+import { type AlreadyRunning, call, errorText, type PauseState, type Triggered } from "./api.js"
 import { h } from "./dom.js"
 import { notify } from "./feedback.js"
 import { state } from "./state.js"
@@ -34,6 +35,23 @@ const cancel = async (type: string) => {
   await refresh(type)
 }
 
+const pause = async (type: string, note: string) => {
+  const res = await call<PauseState>("POST", `jobs/${enc(type)}/pause`, 200, { note })
+  if (res.ok)
+    notify("success", `Paused ${type} on every instance: no scheduled run starts until it is resumed.`)
+  else notify("error", errorText(`Pause ${type}`, res))
+  await refresh(type)
+}
+
+const resume = async (type: string) => {
+  const res = await call<PauseState>("POST", `jobs/${enc(type)}/resume`)
+  if (res.ok) notify("success", `Resumed ${type}: its scheduled runs start again.`)
+  else notify("error", errorText(`Resume ${type}`, res))
+  await refresh(type)
+}
+
+const isPaused = (type: string) => Boolean(state.summaries.get(type)?.paused)
+
 /** The buttons; a box kept across live re-renders of its job type, so an open confirmation survives them. */
 const actionButtons = (type: string) => {
   const box = h("div", { class: "actions" })
@@ -57,7 +75,55 @@ const actionButtons = (type: string) => {
         text: "Cancel",
         onclick: ask("Cancel", `Cancel the running ${type}? Are you sure?`, cancel, true),
       }),
+      isPaused(type)
+        ? h("button", {
+            type: "button",
+            class: "btn resume",
+            disabled,
+            title,
+            text: "Resume",
+            onclick: ask("Resume", `Resume ${type} on every instance?`, resume, false),
+          })
+        : h("button", {
+            type: "button",
+            class: "btn btn-light pause",
+            disabled,
+            title,
+            text: "Pause",
+            onclick: askNote,
+          }),
     )
+  /** Pause asks why: the note everyone sees next to the job while it is paused. */
+  const askNote = () => {
+    const note = h("input", {
+      type: "text",
+      class: "pause-note",
+      maxlength: 500,
+      placeholder: "Why? (shown on the job while paused)",
+      "aria-label": "Why the job is paused",
+    }) as HTMLInputElement
+    box.replaceChildren(
+      h(
+        "span",
+        { class: "confirm" },
+        h("span", { text: `Pause ${type} on every instance?` }),
+        note,
+        h("button", {
+          type: "button",
+          class: "btn btn-danger confirm-yes",
+          text: "Yes, pause",
+          onclick: async (e: Event) => {
+            ;(e.target as HTMLButtonElement).disabled = true
+            const text = note.value
+            buttons()
+            await pause(type, text)
+          },
+        }),
+        h("button", { type: "button", class: "btn btn-light confirm-no", text: "No", onclick: buttons }),
+      ),
+    )
+    note.focus()
+  }
   const ask = (verb: string, question: string, run: (type: string) => Promise<void>, danger: boolean) => () =>
     box.replaceChildren(
       h(
@@ -85,7 +151,7 @@ let actions: { readonly key: string; readonly el: HTMLElement } | undefined
 
 /** The job type's buttons, the same element while the type and read-only mode stay. */
 export const actionsFor = (type: string): HTMLElement => {
-  const key = `${type}|${state.readOnly}`
+  const key = `${type}|${state.readOnly}|${isPaused(type)}`
   if (actions?.key !== key) actions = { key, el: actionButtons(type) }
   return actions.el
 }

@@ -20,6 +20,10 @@ export type JobList = Json<typeof Schemas.JobList>
 export type History = Json<typeof Schemas.History>
 /** POST /jobs/:type, 201 */
 export type Triggered = Json<typeof Schemas.Triggered>
+/** POST /jobs/:type/pause and /resume, 200 */
+export type PauseState = Json<typeof Schemas.PauseState>
+/** A pause in force, as GET /jobs/:type shows it. */
+export type Pause = Json<typeof Schemas.PauseJson>
 /** POST /jobs/:type, 409: the lock's holder, maybe of another job type. */
 export type AlreadyRunning = Json<typeof Errors.JobAlreadyRunning>
 /** Every error answers at least `{"status":"KO","message":...}`; the dashboard shows the message. */
@@ -49,12 +53,18 @@ export const call = async <Success>(
   method: "GET" | "POST" | "DELETE",
   path: string,
   success = 200,
+  json?: unknown,
 ): Promise<Answer<Success>> => {
   try {
     const res = await fetch(url(path), {
       method,
-      headers: headers({ accept: "application/json" }),
+      headers: headers(
+        json === undefined
+          ? { accept: "application/json" }
+          : { accept: "application/json", "content-type": "application/json" },
+      ),
       cache: "no-store",
+      ...(json === undefined ? {} : { body: JSON.stringify(json) }),
     })
     let body: unknown = null
     try {

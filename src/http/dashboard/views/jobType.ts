@@ -8,7 +8,7 @@ import { timeline } from "../timeline.js"
 import { enc } from "../urls.js"
 import { renderDetails } from "./details.js"
 import { historyTable } from "./history.js"
-import { scheduleText } from "./overview.js"
+import { pausedLine, scheduleText } from "./overview.js"
 import { renderTabs } from "./tabs.js"
 
 const pageSizes = [20, 50, 100]
@@ -53,6 +53,7 @@ export const renderType = async (type: string, jobId: string | null, keepDetails
       "div",
       { class: "section", id: "type-header", dataset: { type } },
       h("h2", {}, `${type} `, badge(latest?.jobState)),
+      pausedLine(summary),
       actionsFor(type),
     ),
     h(

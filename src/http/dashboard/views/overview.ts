@@ -4,6 +4,24 @@ import { badge, h, setMain, shortId, stateClass, timeEl } from "../dom.js"
 import { state } from "../state.js"
 import { typeHref } from "../urls.js"
 
+/** "Paused since <time> by <who>: <note>" for a paused job type, else nothing. */
+export const pausedLine = (summary: JobList | undefined) => {
+  const pause = summary?.paused
+  if (!pause) return null
+  return h(
+    "p",
+    { class: "paused-note" },
+    h("strong", { text: "Paused" }),
+    " since ",
+    timeEl(pause.since),
+    ` by ${pause.by}`,
+    pause.until ? " until " : null,
+    pause.until ? timeEl(pause.until) : null,
+    pause.blockManual ? " (manual runs blocked too)" : null,
+    pause.note ? `: ${pause.note}` : null,
+  )
+}
+
 /** The cron in English, with its time zone. */
 export const scheduleText = (summary: JobList | undefined) =>
   summary?.cron
@@ -15,7 +33,7 @@ const renderCard = (type: string) => {
   const latest = summary?.jobs?.[0]
   return h(
     "article",
-    { class: `card ${stateClass(latest?.jobState)}`, dataset: { type } },
+    { class: `card ${stateClass(latest?.jobState)}${summary?.paused ? " paused" : ""}`, dataset: { type } },
     h(
       "h3",
       {},
@@ -23,6 +41,7 @@ const renderCard = (type: string) => {
       badge(latest?.jobState),
       latest ? badge(latest.jobResult) : null,
     ),
+    pausedLine(summary),
     h(
       "dl",
       {},
