@@ -23,8 +23,15 @@ import {
   Schema,
   Scope,
 } from "effect"
-import { InvalidInput, InvalidJobDefinition, type StoreError, UnknownJobType } from "../domain/Errors.js"
-import { JobId, makeJobId, makeTriggerId, TriggerId } from "../domain/Ids.js"
+import { type AuditAction, AuditEntry, MaxAuditDetailBytes } from "../domain/Audit.js"
+import {
+  failureMessage,
+  InvalidInput,
+  InvalidJobDefinition,
+  type StoreError,
+  UnknownJobType,
+} from "../domain/Errors.js"
+import { AuditId, JobId, makeAuditId, makeJobId, makeTriggerId, TriggerId } from "../domain/Ids.js"
 import type { TriggerSource } from "../domain/JobState.js"
 import type { JobStatus } from "../domain/JobStatus.js"
 import type { JobType, LockType } from "../domain/Names.js"
@@ -53,6 +60,14 @@ export interface JobManagerOptions {
 export interface TriggerOptions {
   readonly source?: TriggerSource | undefined
   readonly scheduledAt?: number | undefined
+  /** Who triggers, for the audit log (manual triggers only). Defaults to "library". */
+  readonly by?: string | undefined
+}
+
+/** Who acts, for the audit log. */
+export interface ActorOptions {
+  /** Defaults to "library"; the HTTP API passes the caller's identity. */
+  readonly by?: string | undefined
 }
 
 export interface PauseOptions {
@@ -104,7 +119,10 @@ export class JobManager extends Context.Tag("effect-ha-jobs/JobManager")<
      * Cancels the job type's execution wherever it runs: at once when local, else through the store
      * within one renewal interval.
      */
-    readonly cancel: (jobType: string) => Effect.Effect<void, UnknownJobType | StoreError>
+    readonly cancel: (
+      jobType: string,
+      options?: ActorOptions,
+    ) => Effect.Effect<void, UnknownJobType | StoreError>
     /**
      * Pauses the job type cluster-wide (kept in the store, so it survives restarts): no cron slot,
      * catch-up, continuous restart or supervisor retry starts until resumed or `until`; a manual
@@ -118,9 +136,21 @@ export class JobManager extends Context.Tag("effect-ha-jobs/JobManager")<
       options?: PauseOptions,
     ) => Effect.Effect<PauseChange, UnknownJobType | InvalidInput | StoreError>
     /** Ends the job type's pause; resuming a job type that is not paused changes nothing. */
-    readonly resume: (jobType: string) => Effect.Effect<PauseChange, UnknownJobType | StoreError>
+    readonly resume: (
+      jobType: string,
+      options?: ActorOptions,
+    ) => Effect.Effect<PauseChange, UnknownJobType | StoreError>
     /** The job type's pause, when one is in force. */
     readonly paused: (jobType: string) => Effect.Effect<Option.Option<Pause>, UnknownJobType | StoreError>
+    /**
+     * The audit log: every manual trigger, cancel, pause and resume, by whom, newest first; of one
+     * job type or of all; `before` is an entry id cursor for the next page.
+     */
+    readonly auditLog: (options?: {
+      readonly jobType?: string | undefined
+      readonly limit?: number | undefined
+      readonly before?: string | undefined
+    }) => Effect.Effect<ReadonlyArray<AuditEntry>, UnknownJobType | InvalidInput | StoreError>
     /** Latest status of each execution, newest first; `before` is a job id cursor for the next page. */
     readonly list: (
       jobType: string,
@@ -151,6 +181,34 @@ const decode = <A, I>(schema: Schema.Schema<A, I>, field: string, value: unknown
       (e) => new InvalidInput({ field, message: ParseResult.TreeFormatter.formatErrorSync(e) }),
     ),
   )
+
+/** What a manual trigger did, in the audit log's words. */
+const triggerOutcome = (result: TriggerResult): string => {
+  switch (result._tag) {
+    case "Started":
+      return `started ${result.jobId}`
+    case "Locked":
+      return `locked by ${result.jobType} ${result.jobId}`
+    case "Failed":
+      return `failed: ${result.message}`
+    case "Paused":
+      return "refused: paused"
+  }
+}
+
+/** At most `max` bytes of UTF-8, cut at a character boundary. */
+const truncateUtf8 = (text: string, max: number): string => {
+  if (Buffer.byteLength(text, "utf8") <= max) return text
+  let out = ""
+  let bytes = 0
+  for (const ch of text) {
+    const n = Buffer.byteLength(ch, "utf8")
+    if (bytes + n > max - 3) break
+    out += ch
+    bytes += n
+  }
+  return `${out}...`
+}
 
 /**
  * Validates the jobs and starts the manager in the current scope. Closing the scope shuts it down:
@@ -283,6 +341,37 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
 
     const localOf = (jobType: JobType) => Effect.sync(() => runningNow().filter((e) => e.jobType === jobType))
 
+    /**
+     * Appends an operator action to the audit log. The action has happened: a store that cannot take
+     * the entry costs the entry (logged), never the action.
+     */
+    const audit = (
+      action: AuditAction,
+      jobType: JobType,
+      by: string | undefined,
+      detail: string,
+      outcome: string,
+    ) =>
+      Effect.gen(function* () {
+        const entry = new AuditEntry({
+          id: yield* makeAuditId,
+          at: new Date(yield* Clock.currentTimeMillis),
+          instance,
+          action,
+          jobType,
+          identity: by ?? "library",
+          detail: truncateUtf8(detail, MaxAuditDetailBytes),
+          outcome: truncateUtf8(outcome, MaxAuditDetailBytes),
+        })
+        yield* statuses.record(entry)
+      }).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning("could not write the audit log entry").pipe(
+            Effect.annotateLogs({ action, jobType, error: failureMessage(cause) }),
+          ),
+        ),
+      )
+
     const pauseInForce = (jobType: JobType) =>
       Effect.flatMap(locks.paused(jobType), (stored) =>
         Effect.map(Clock.currentTimeMillis, (now) => Option.filter(stored, (p) => inForce(p, now))),
@@ -358,9 +447,14 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
       jobTypes: [...registry.keys()],
       job,
       trigger: (jobType, opts = {}) =>
-        Effect.flatMap(job(jobType), (resolved) =>
-          Effect.flatMap(makeTriggerId, (triggerId) => start(resolved, triggerId, 1, opts)),
-        ),
+        Effect.gen(function* () {
+          const resolved = yield* job(jobType)
+          const result = yield* start(resolved, yield* makeTriggerId, 1, opts)
+          // An operator's trigger; cron, catch-up and continuous starts are the library's own.
+          if ((opts.source ?? "manual") === "manual")
+            yield* audit("trigger", resolved.type, opts.by, "", triggerOutcome(result))
+          return result
+        }),
       retrigger: (jobType, triggerId, attempt) =>
         Effect.gen(function* () {
           const resolved = yield* job(jobType)
@@ -372,7 +466,17 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
             })
           return yield* start(resolved, id, attempt, { source: "retry" })
         }),
-      cancel: (jobType) => Effect.flatMap(job(jobType), cancelExecution),
+      cancel: (jobType, options = {}) =>
+        Effect.gen(function* () {
+          const resolved = yield* job(jobType)
+          const done = yield* Effect.either(cancelExecution(resolved))
+          const outcome = Either.match(done, {
+            onLeft: (e) => `failed: ${e.message}`,
+            onRight: () => "requested",
+          })
+          yield* audit("cancel", resolved.type, options.by, "", outcome)
+          return yield* done
+        }),
       pause: (jobType, options = {}) =>
         Effect.gen(function* () {
           const resolved = yield* job(jobType)
@@ -388,18 +492,43 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
             Effect.annotateLogs({ jobType: resolved.type, by: pause.by, note: pause.note }),
           )
           const changed = Option.match(previous, { onNone: () => true, onSome: (p) => !samePause(p, pause) })
+          yield* audit(
+            "pause",
+            resolved.type,
+            pause.by,
+            JSON.stringify({
+              note: pause.note,
+              until: Option.getOrNull(pause.until)?.toISOString() ?? null,
+              blockManual: pause.blockManual,
+            }),
+            changed ? "paused" : "no change",
+          )
           return { previous, current: Option.some(pause), changed }
         }),
-      resume: (jobType) =>
+      resume: (jobType, options = {}) =>
         Effect.gen(function* () {
           const resolved = yield* job(jobType)
           const now = yield* Clock.currentTimeMillis
           const previous = Option.filter(yield* locks.resume(resolved.type), (p) => inForce(p, now))
           if (Option.isSome(previous))
             yield* Effect.logInfo("job type resumed").pipe(Effect.annotateLogs({ jobType: resolved.type }))
+          yield* audit(
+            "resume",
+            resolved.type,
+            options.by,
+            "",
+            Option.isSome(previous) ? "resumed" : "no change",
+          )
           return { previous, current: Option.none(), changed: Option.isSome(previous) }
         }),
       paused: (jobType) => Effect.flatMap(job(jobType), (resolved) => pauseInForce(resolved.type)),
+      auditLog: (opts = {}) =>
+        Effect.gen(function* () {
+          const jobType = opts.jobType === undefined ? undefined : (yield* job(opts.jobType)).type
+          const limit = yield* limitOf(opts.limit)
+          const before = opts.before === undefined ? undefined : yield* decode(AuditId, "before", opts.before)
+          return yield* statuses.auditLog({ jobType, limit, before })
+        }),
       list: (jobType, opts = {}) =>
         Effect.gen(function* () {
           const resolved = yield* job(jobType)

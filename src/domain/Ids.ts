@@ -33,7 +33,12 @@ const nextUuid = Effect.map(Clock.currentTimeMillis, (now) => {
   return v7({ msecs: state.msecs, seq: state.seq })
 })
 
+/** One entry of the audit log. */
+export const AuditId = TimeOrderedUuid("audit entry id").pipe(Schema.brand("AuditId"))
+export type AuditId = typeof AuditId.Type
+
 export const makeJobId: Effect.Effect<JobId> = nextUuid as Effect.Effect<JobId>
+export const makeAuditId: Effect.Effect<AuditId> = nextUuid as Effect.Effect<AuditId>
 export const makeTriggerId: Effect.Effect<TriggerId> = nextUuid as Effect.Effect<TriggerId>
 
 /** The creation time embedded in a version 7 UUID (milliseconds since the epoch). */

@@ -7,7 +7,7 @@ import {
   HttpApiSecurity,
   OpenApi,
 } from "@effect/platform"
-import { Schema } from "effect"
+import { Context, Schema } from "effect"
 import {
   ExecutionNotFound,
   Forbidden,
@@ -22,6 +22,7 @@ import {
   Unhealthy,
 } from "./ApiErrors.js"
 import {
+  AuditList,
   EventStream,
   HealthReport,
   History,
@@ -36,11 +37,18 @@ import {
 } from "./ApiSchemas.js"
 
 /**
+ * Who called: what the authorize hook answered ("token" for the bearer token, "anonymous" without a
+ * hook or when it named nobody). The audit log records it.
+ */
+export class CallerIdentity extends Context.Tag("effect-ha-jobs/CallerIdentity")<CallerIdentity, string>() {}
+
+/**
  * Checks the caller of every route except /health: a bearer token from config, or your own Effect
  * (see `HttpSettings`). Read-only mode answers writes 403 here too.
  */
 export class Authorization extends HttpApiMiddleware.Tag<Authorization>()("effect-ha-jobs/Authorization", {
   failure: Schema.Union(Unauthorized, Forbidden),
+  provides: CallerIdentity,
   security: { bearer: HttpApiSecurity.bearer },
 }) {}
 
@@ -149,6 +157,24 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
       .addError(ExecutionNotFound)
       .addError(StoreUnavailable)
       .annotate(OpenApi.Description, "Every status written for the execution, newest first."),
+  )
+  .add(
+    HttpApiEndpoint.get("audit", "/audit")
+      .setUrlParams(
+        Schema.Struct({
+          jobType: Schema.optional(QueryParam("Only this job type's entries")),
+          limit: Schema.optional(QueryParam("1..1000, default 20")),
+          before: Schema.optional(QueryParam("Cursor: an entry id")),
+        }),
+      )
+      .addSuccess(AuditList)
+      .addError(JobTypeNotFound)
+      .addError(InvalidParameter)
+      .addError(StoreUnavailable)
+      .annotate(
+        OpenApi.Description,
+        "Every manual trigger, cancel, pause and resume (API, dashboard or library) with who did it, newest first; kept as long as statuses.",
+      ),
   )
   .middleware(Authorization)
   .annotate(OpenApi.Title, "Jobs")

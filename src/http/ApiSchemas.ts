@@ -114,6 +114,31 @@ export const PauseState = Schema.Struct({
   paused: Schema.NullOr(PauseJson).annotations({ description: "The pause now in force; null: not paused" }),
 }).annotations({ identifier: "PauseState" })
 
+/** One audit log entry as JSON. */
+export const AuditEntryJson = Schema.Struct({
+  id: Schema.String.annotations({ description: "Time-ordered; the cursor of the next page" }),
+  at: Iso,
+  instance: Schema.String.annotations({ description: "The instance that acted" }),
+  action: Schema.Literal("trigger", "cancel", "pause", "resume"),
+  jobType: Schema.String,
+  identity: Schema.String.annotations({
+    description:
+      'Who: the authorize hook\'s answer ("token" with the API token, "anonymous" without), or the library caller\'s `by`',
+  }),
+  detail: Schema.String.annotations({
+    description: "The input: a pause's note, until and blockManual as JSON",
+  }),
+  outcome: Schema.String.annotations({
+    description:
+      '"started <jobId>", "locked by <type> <id>", "paused", "resumed", "no change", "failed: ..."',
+  }),
+}).annotations({ identifier: "AuditEntry" })
+
+export const AuditList = Schema.Struct({
+  entries: Schema.Array(AuditEntryJson).annotations({ description: "Newest first" }),
+  next: Schema.NullOr(Schema.String).annotations({ description: "URL of the next (older) page" }),
+}).annotations({ identifier: "AuditList" })
+
 export const History = Schema.Struct({
   history: Schema.Array(StatusJson).annotations({ description: "Every status, newest first" }),
 }).annotations({ identifier: "History" })
@@ -143,10 +168,13 @@ export const EventStream = Schema.String.pipe(
 ).annotations({
   description:
     'Server-sent events: `status` ({"jobType","latest"}) when a job type\'s latest execution changes, ' +
-    '`store` ({"ok","message"}) when the store becomes unreachable or recovers',
+    '`store` ({"ok","message"}) when the store becomes unreachable or recovers, ' +
+    "`audit` (an audit log entry) for each operator action written since the stream opened",
 })
 
 /** The data of an EventStream `status` frame (Events.ts writes it; the dashboard reads it). */
 export type StatusEvent = { readonly jobType: string; readonly latest: StatusJson | null }
+/** The data of an EventStream `audit` frame: one new audit log entry. */
+export type AuditEvent = typeof AuditEntryJson.Encoded
 /** The data of an EventStream `store` frame. */
 export type StoreEvent = { readonly ok: true } | { readonly ok: false; readonly message: string }

@@ -100,8 +100,9 @@ export const layer = Layer.effect(
             access: readMethods.has(request.method) ? "read" : "write",
             request,
           }
-          if (Option.isSome(settings.authorize))
-            yield* settings.authorize.value(auth).pipe(Effect.tapErrorTag("Unauthorized", () => challenge))
+          const named = Option.isSome(settings.authorize)
+            ? yield* settings.authorize.value(auth).pipe(Effect.tapErrorTag("Unauthorized", () => challenge))
+            : undefined
           if (auth.access === "write")
             yield* browserGuard(request, Option.isSome(settings.authorize) && Option.isSome(auth.token))
           if (auth.access === "write" && settings.readOnly)
@@ -109,7 +110,24 @@ export const layer = Layer.effect(
               message:
                 "read-only mode: triggering, cancelling, pausing and resuming are disabled on this server",
             })
-        }),
+          return typeof named === "string" && named !== "" ? named : "anonymous"
+        }).pipe(
+          // A refused write reaches no handler, so it leaves no audit entry: it is logged here.
+          Effect.tapError((e) =>
+            Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+              readMethods.has(request.method)
+                ? Effect.void
+                : Effect.logInfo("refused a write request").pipe(
+                    Effect.annotateLogs({
+                      method: request.method,
+                      path: request.url,
+                      refusal: e._tag,
+                      reason: e.message,
+                    }),
+                  ),
+            ),
+          ),
+        ),
     })
   }),
 )

@@ -3,14 +3,16 @@ import { Context, Duration, Effect, Either, Fiber, Layer, Queue, RcRef, type Sco
 import { JobManager } from "../core/JobManager.js"
 import { HaJobsApi } from "./Api.js"
 import { TooManyEventStreams } from "./ApiErrors.js"
-import type { StatusEvent, StoreEvent } from "./ApiSchemas.js"
+import type { AuditEvent, StatusEvent, StoreEvent } from "./ApiSchemas.js"
 import { HttpSettings } from "./Settings.js"
-import { toStatusJson } from "./StatusEncoding.js"
+import { toAuditJson, toStatusJson } from "./StatusEncoding.js"
 
 /** Comment lines keep idle connections open through proxies. */
 export const HeartbeatInterval = Duration.seconds(15)
 /** How long the poller outlives its last subscriber (a page reload should not restart it). */
 const IdleTimeToLive = Duration.seconds(10)
+/** Audit entries read per poll: more written within one interval than this are not all streamed (GET /audit has them). */
+const AuditPerPoll = 20
 /** Store reads in flight at once per poll. */
 const PollConcurrency = 4
 /** Seconds a client refused for the cap is told to wait (Retry-After). */
@@ -22,6 +24,7 @@ const frame = <E extends keyof EventPayloads>(event: E, data: EventPayloads[E]) 
 interface EventPayloads {
   readonly status: StatusEvent
   readonly store: StoreEvent
+  readonly audit: AuditEvent
 }
 /** The first frame; `retry` is how long EventSource waits before reconnecting when a stream ends. */
 const Connected = ": connected\nretry: 2000\n\n"
@@ -105,6 +108,9 @@ export const make = Effect.gen(function* () {
       // jobType -> [change key, frame]; written by the poll fiber only.
       const current = new Map<string, readonly [string, string]>()
       let storeFrame: string | undefined
+      // The newest audit entry id seen: entries after it are new. Unset until the first poll, which
+      // only sets it (a stream starts with the state, not with the past).
+      let lastAudit: string | undefined
       const poll = Effect.gen(function* () {
         const results = yield* Effect.forEach(
           manager.jobTypes,
@@ -118,6 +124,14 @@ export const make = Effect.gen(function* () {
         if (nextStore !== storeFrame) {
           storeFrame = nextStore
           yield* publish(nextStore ?? frame("store", { ok: true }))
+        }
+        const audit = yield* Effect.either(manager.auditLog({ limit: AuditPerPoll }))
+        if (Either.isRight(audit)) {
+          const newest = audit.right[0]?.id ?? ""
+          if (lastAudit !== undefined)
+            for (const entry of audit.right.filter((e) => e.id > (lastAudit ?? "")).reverse())
+              yield* publish(frame("audit", toAuditJson(entry)))
+          if (lastAudit === undefined || newest > lastAudit) lastAudit = newest
         }
         for (const [jobType, result] of results) {
           if (Either.isLeft(result)) continue

@@ -5,7 +5,7 @@ import { Scheduler } from "../core/Scheduler.js"
 import { InvalidInput, StoreError, UnknownJobType } from "../domain/Errors.js"
 import { JobId } from "../domain/Ids.js"
 import type { Pause } from "../domain/Pause.js"
-import { HaJobsApi } from "./Api.js"
+import { CallerIdentity, HaJobsApi } from "./Api.js"
 import {
   ExecutionNotFound,
   InvalidParameter,
@@ -17,7 +17,7 @@ import {
 } from "./ApiErrors.js"
 import { describeCron } from "./CronText.js"
 import { HttpSettings } from "./Settings.js"
-import { toStatusJson } from "./StatusEncoding.js"
+import { toAuditJson, toPauseJson, toStatusJson } from "./StatusEncoding.js"
 import { makeUrls } from "./Urls.js"
 
 /** How many upcoming cron slots a list shows. */
@@ -104,7 +104,7 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
       .handle("types", () => Effect.succeed({ jobTypes: manager.jobTypes, readOnly: settings.readOnly }))
       .handle("trigger", ({ path }) =>
         Effect.gen(function* () {
-          const result = yield* manager.trigger(path.jobType)
+          const result = yield* manager.trigger(path.jobType, { by: yield* CallerIdentity })
           switch (result._tag) {
             case "Started":
               yield* setLocation(urls.status(result.jobType, result.jobId))
@@ -138,24 +138,26 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
         Effect.gen(function* () {
           const payload = body ?? {}
           const until = yield* parseUntil(payload.until)
-          // "http" until the API passes the caller's identity (the audit log's work).
           const change = yield* manager.pause(path.jobType, {
             note: payload.note,
             until,
             blockManual: payload.blockManual,
-            by: "http",
+            by: yield* CallerIdentity,
           })
           return pauseState(path.jobType, change)
         }).pipe(toHttpErrors),
       )
       .handle("resume", ({ path }) =>
         Effect.gen(function* () {
-          const change = yield* manager.resume(path.jobType)
+          const change = yield* manager.resume(path.jobType, { by: yield* CallerIdentity })
           return pauseState(path.jobType, change)
         }).pipe(toHttpErrors),
       )
       .handle("cancel", ({ path }) =>
-        manager.cancel(path.jobType).pipe(Effect.as({ status: "OK" as const }), toHttpErrors),
+        Effect.flatMap(CallerIdentity, (by) => manager.cancel(path.jobType, { by })).pipe(
+          Effect.as({ status: "OK" as const }),
+          toHttpErrors,
+        ),
       )
       .handle("list", ({ path, urlParams }) =>
         Effect.gen(function* () {
@@ -188,6 +190,23 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
               onNone: () => null,
               onSome: toPauseJson,
             }),
+          }
+        }).pipe(toHttpErrors),
+      )
+      .handle("audit", ({ urlParams }) =>
+        Effect.gen(function* () {
+          const jobType = yield* single("jobType", urlParams.jobType)
+          const limit = yield* parseLimit(yield* single("limit", urlParams.limit))
+          const before = yield* single("before", urlParams.before)
+          const entries = yield* manager.auditLog({ jobType, limit, before })
+          const last = entries.at(-1)
+          const more =
+            last !== undefined && entries.length === limit
+              ? (yield* manager.auditLog({ jobType, limit: 1, before: last.id })).length > 0
+              : false
+          return {
+            entries: entries.map(toAuditJson),
+            next: more && last ? urls.auditPage(jobType, limit, last.id) : null,
           }
         }).pipe(toHttpErrors),
       )
@@ -224,16 +243,6 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
       )
   }),
 )
-
-/** A pause as JSON (ApiSchemas.PauseJson). */
-export const toPauseJson = (pause: Pause) => ({
-  note: pause.note,
-  by: pause.by,
-  instance: pause.instance,
-  since: pause.since.toISOString(),
-  until: Option.match(pause.until, { onNone: () => null, onSome: (d) => d.toISOString() }),
-  blockManual: pause.blockManual,
-})
 
 /** What a pause or resume answers. */
 const pauseState = (jobType: string, change: PauseChange) => ({

@@ -8,13 +8,18 @@ import { type Forbidden, Unauthorized } from "./ApiErrors.js"
 export interface AuthRequest {
   /** The bearer token of the `Authorization` header, if any. */
   readonly token: Option.Option<Redacted.Redacted<string>>
-  /** "write" for POST and DELETE (trigger, cancel), "read" for everything else. */
+  /** "write" for POST and DELETE (trigger, cancel, pause, resume), "read" for everything else. */
   readonly access: "read" | "write"
   readonly request: HttpServerRequest.HttpServerRequest
 }
 
-/** Decides whether a request may go on: succeed, or fail with 401 (Unauthorized) or 403 (Forbidden). */
-export type Authorize = (request: AuthRequest) => Effect.Effect<void, Unauthorized | Forbidden>
+/**
+ * Decides whether a request may go on: succeed, or fail with 401 (Unauthorized) or 403 (Forbidden).
+ * Succeeding with a string names the caller: the audit log records it as who triggered, cancelled,
+ * paused or resumed (nothing: "anonymous").
+ */
+// biome-ignore lint/suspicious/noConfusingVoidType: hooks written before identities return Effect.void; they must still fit.
+export type Authorize = (request: AuthRequest) => Effect.Effect<string | void, Unauthorized | Forbidden>
 
 export interface HttpOptions {
   /**
@@ -164,12 +169,12 @@ export const layer = (options?: HttpOptions): Layer.Layer<HttpSettings, ConfigEr
 const sameSecret = (a: string, b: string) =>
   timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest())
 
-/** The default hook: the request's bearer token must equal `secret`. */
+/** The default hook: the request's bearer token must equal `secret`; the caller is "token". */
 export const bearerToken =
   (secret: Redacted.Redacted<string>): Authorize =>
   ({ token }) =>
     Option.isSome(token) && sameSecret(Redacted.value(token.value), Redacted.value(secret))
-      ? Effect.void
+      ? Effect.succeed("token")
       : Effect.fail(
           new Unauthorized({
             message: Option.isNone(token) ? "a bearer token is required" : "the bearer token is wrong",

@@ -1,5 +1,8 @@
+import { Option } from "effect"
+import type { AuditEntry } from "../domain/Audit.js"
 import { timestampOf } from "../domain/Ids.js"
 import type { JobStatus } from "../domain/JobStatus.js"
+import type { Pause } from "../domain/Pause.js"
 import { fieldEntries, type StatusField, statusFields } from "../domain/StatusFields.js"
 import { StatusJson } from "./ApiSchemas.js"
 
@@ -61,3 +64,25 @@ export const toStatusJson = (status: JobStatus, withContent = true): StatusJson 
 export const dashboardFields: ReadonlyArray<string> = Object.keys(StatusJson.fields).filter(
   (name) => name !== "content",
 )
+
+/** An audit entry as JSON (ApiSchemas.AuditEntryJson). */
+export const toAuditJson = (e: AuditEntry) => ({
+  id: e.id,
+  at: e.at.toISOString(),
+  instance: e.instance,
+  action: e.action,
+  jobType: e.jobType,
+  identity: e.identity,
+  detail: e.detail,
+  outcome: e.outcome,
+})
+
+/** A pause as JSON (ApiSchemas.PauseJson). */
+export const toPauseJson = (pause: Pause) => ({
+  note: pause.note,
+  by: pause.by,
+  instance: pause.instance,
+  since: pause.since.toISOString(),
+  until: Option.match(pause.until, { onNone: () => null, onSome: (d) => d.toISOString() }),
+  blockManual: pause.blockManual,
+})

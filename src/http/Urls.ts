@@ -4,6 +4,8 @@ export const makeUrls = (basePath: string) => {
   return {
     status: (jobType: string, jobId: string) => `${jobs(jobType)}/${encodeURIComponent(jobId)}`,
     resume: (jobType: string) => `${jobs(jobType)}/resume`,
+    auditPage: (jobType: string | undefined, limit: number, before: string) =>
+      `${basePath}/audit?${jobType === undefined ? "" : `jobType=${encodeURIComponent(jobType)}&`}limit=${limit}&before=${encodeURIComponent(before)}`,
     page: (jobType: string, limit: number, before: string) =>
       `${jobs(jobType)}?limit=${limit}&before=${encodeURIComponent(before)}`,
   }

@@ -1,6 +1,7 @@
 import { Context, type Effect, type Option } from "effect"
+import type { AuditEntry } from "../domain/Audit.js"
 import type { StoreError } from "../domain/Errors.js"
-import type { JobId } from "../domain/Ids.js"
+import type { AuditId, JobId } from "../domain/Ids.js"
 import type { JobStatus } from "../domain/JobStatus.js"
 import type { JobType } from "../domain/Names.js"
 
@@ -13,7 +14,7 @@ export interface ListOptions {
 
 /**
  * The store port for statuses: an append-only history per execution and the latest status of each
- * execution, listed newest-started first.
+ * execution, listed newest-started first; and the audit log of operator actions.
  */
 export class StatusRepository extends Context.Tag("effect-ha-jobs/StatusRepository")<
   StatusRepository,
@@ -41,5 +42,16 @@ export class StatusRepository extends Context.Tag("effect-ha-jobs/StatusReposito
       jobType: JobType,
       options: ListOptions,
     ) => Effect.Effect<ReadonlyArray<JobStatus>, StoreError>
+    /** Appends one operator action to the audit log (kept as long as statuses are). */
+    readonly record: (entry: AuditEntry) => Effect.Effect<void, StoreError>
+    /**
+     * The audit log, newest id first: of one job type, or of all; `before` (an entry id) pages, like
+     * `list`. At most `limit` entries (callers validate 1..1000).
+     */
+    readonly auditLog: (options: {
+      readonly jobType?: JobType | undefined
+      readonly limit: number
+      readonly before?: AuditId | undefined
+    }) => Effect.Effect<ReadonlyArray<AuditEntry>, StoreError>
   }
 >() {}

@@ -76,6 +76,8 @@ export const mapStatuses = (repo: StatusRepository["Type"], around: AroundCall):
     get: (jobType, jobId) => around("get")(repo.get(jobType, jobId)),
     history: (jobType, jobId, limit) => around("history")(repo.history(jobType, jobId, limit)),
     listPending: (jobType, options) => around("listPending")(repo.listPending(jobType, options)),
+    record: (entry) => around("record")(repo.record(entry)),
+    auditLog: (options) => around("auditLog")(repo.auditLog(options)),
   })
 
 /** The lock port with every call bounded. */

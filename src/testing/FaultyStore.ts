@@ -15,7 +15,7 @@ export const lockMethods = [
   "resume",
   "paused",
 ] as const
-export const statusMethods = ["save", "list", "get", "history", "listPending"] as const
+export const statusMethods = ["save", "list", "get", "history", "listPending", "record", "auditLog"] as const
 export type Method = (typeof lockMethods)[number] | (typeof statusMethods)[number]
 
 /**

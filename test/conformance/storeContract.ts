@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, type Layer, Option } from "effect"
-import { type JobId, makeJobId } from "../../src/domain/Ids.js"
+import { Clock, Duration, Effect, type Layer, Option, Schema } from "effect"
+import { v7 } from "uuid"
+import { type AuditAction, AuditEntry, MaxAuditDetailBytes } from "../../src/domain/Audit.js"
+import { AuditId, type JobId, makeAuditId, makeJobId, timestampOf } from "../../src/domain/Ids.js"
 import type { JobState } from "../../src/domain/JobState.js"
 import type { JobStatus } from "../../src/domain/JobStatus.js"
 import type { JobType, LockType } from "../../src/domain/Names.js"
@@ -48,6 +50,69 @@ const assertPause = (actual: Option.Option<Pause>, expected: Pause, message?: st
   })
   assert.deepStrictEqual(fields(actual.value), fields(expected), message)
 }
+
+/** A clock standing at `millis` (only for making ids: it never sleeps). */
+const clockAt = (millis: number): Clock.Clock => ({
+  [Clock.ClockTypeId]: Clock.ClockTypeId,
+  unsafeCurrentTimeMillis: () => millis,
+  currentTimeMillis: Effect.succeed(millis),
+  unsafeCurrentTimeNanos: () => BigInt(millis) * 1_000_000n,
+  currentTimeNanos: Effect.succeed(BigInt(millis) * 1_000_000n),
+  sleep: () => Effect.never,
+})
+
+/**
+ * An entry made by makeAuditId on a clock at `millis`, `at` its id's time (makeAuditId never makes an
+ * id older than one this process made before, so the id is the time's or a little later).
+ */
+const auditEntryAt = (
+  millis: number,
+  fields: { readonly jobType: JobType; readonly action?: AuditAction; readonly outcome?: string },
+) =>
+  Effect.map(
+    makeAuditId.pipe(Effect.withClock(clockAt(millis))),
+    (id) =>
+      new AuditEntry({
+        id,
+        at: new Date(timestampOf(id)),
+        instance: "host-a",
+        action: fields.action ?? "trigger",
+        jobType: fields.jobType,
+        identity: "token",
+        detail: "",
+        outcome: fields.outcome ?? "started",
+      }),
+  )
+
+/**
+ * An entry whose id is a version 7 UUID of `at` exactly, as makeAuditId made it then: makeAuditId
+ * itself cannot go back to a time before the ids this process has already made.
+ */
+const pastAuditEntry = (at: number, jobType: JobType) =>
+  new AuditEntry({
+    id: Schema.decodeSync(AuditId)(v7({ msecs: at })),
+    at: new Date(at),
+    instance: "host-a",
+    action: "cancel",
+    jobType,
+    identity: "anonymous",
+    detail: "",
+    outcome: "no change",
+  })
+
+/** An audit entry's fields, `at` in milliseconds: what must read back exactly. */
+const auditFields = (e: AuditEntry) => ({
+  id: e.id,
+  at: e.at.getTime(),
+  instance: e.instance,
+  action: e.action,
+  jobType: e.jobType,
+  identity: e.identity,
+  detail: e.detail,
+  outcome: e.outcome,
+})
+
+const idsOf = (entries: ReadonlyArray<AuditEntry>) => entries.map((e) => e.id)
 
 /** The store contract: every store passes this file unchanged. */
 export const storeContract = (harness: StoreHarness) => {
@@ -493,6 +558,134 @@ export const storeContract = (harness: StoreHarness) => {
           assert.deepStrictEqual(yield* statuses.list(jobType, { limit: 10 }), [])
           assert.isTrue(Option.isNone(yield* statuses.get(jobType, yield* makeJobId)))
           assert.deepStrictEqual(yield* statuses.history(jobType, yield* makeJobId, 10), [])
+        }),
+      )
+    })
+
+    describe("audit log", () => {
+      run(
+        "newest id first, paged by the last id; of one job type only that type's, paged too",
+        Effect.gen(function* () {
+          const statuses = yield* StatusRepository
+          const { jobType, other } = names()
+          // One store may serve the whole contract (a server, other test files too): what it held
+          // before these entries, all older, lists after them (nothing, in a store of its own).
+          const held = idsOf(yield* statuses.auditLog({ limit: 10 }))
+          const start = Date.now()
+          const written: Array<AuditEntry> = []
+          for (let i = 0; i < 25; i++) {
+            const entry = yield* auditEntryAt(start + i, { jobType: i % 2 === 0 ? jobType : other })
+            written.push(entry)
+            yield* statuses.record(entry)
+          }
+          for (let i = 1; i < written.length; i++) assert.isTrue(written[i]!.id > written[i - 1]!.id)
+          const newestFirst = [...idsOf(written)].reverse()
+          const expected = [...newestFirst, ...held]
+          const page1 = yield* statuses.auditLog({ limit: 10 })
+          assert.deepStrictEqual(idsOf(page1), expected.slice(0, 10))
+          const page2 = yield* statuses.auditLog({ limit: 10, before: page1[9]!.id })
+          assert.deepStrictEqual(idsOf(page2), expected.slice(10, 20))
+          const page3 = yield* statuses.auditLog({ limit: 10, before: page2[9]!.id })
+          assert.deepStrictEqual(idsOf(page3), expected.slice(20, 30))
+          assert.deepStrictEqual(idsOf(yield* statuses.auditLog({ limit: 10, before: written[0]!.id })), held)
+
+          // Of one job type: its 13 entries, 10 then 3, then none.
+          const ofType = newestFirst.filter((_, i) => i % 2 === 0)
+          assert.strictEqual(ofType.length, 13)
+          const typed1 = yield* statuses.auditLog({ jobType, limit: 10 })
+          assert.deepStrictEqual(idsOf(typed1), ofType.slice(0, 10))
+          assert.isTrue(typed1.every((e) => e.jobType === jobType))
+          const typed2 = yield* statuses.auditLog({ jobType, limit: 10, before: typed1[9]!.id })
+          assert.deepStrictEqual(idsOf(typed2), ofType.slice(10))
+          assert.deepStrictEqual(yield* statuses.auditLog({ jobType, limit: 10, before: typed2[2]!.id }), [])
+          // A cursor may be any entry's id, another type's too.
+          assert.deepStrictEqual(
+            idsOf(yield* statuses.auditLog({ jobType, limit: 3, before: written[13]!.id })),
+            idsOf([written[12]!, written[10]!, written[8]!]),
+          )
+          assert.deepStrictEqual(
+            idsOf(yield* statuses.auditLog({ jobType: other, limit: 100 })),
+            newestFirst.filter((_, i) => i % 2 === 1),
+          )
+        }),
+      )
+
+      run(
+        `every field reads back exactly: the time to the millisecond, a detail of ${MaxAuditDetailBytes} bytes of multi-byte UTF-8, an empty one`,
+        Effect.gen(function* () {
+          const statuses = yield* StatusRepository
+          const { jobType } = names()
+          assert.deepStrictEqual(yield* statuses.auditLog({ jobType, limit: 10 }), [])
+          // 2-byte and 4-byte (a surrogate pair in JavaScript) characters, exactly at the limit.
+          const detail = `${"é".repeat((MaxAuditDetailBytes - 8) / 2)}😀🚀`
+          assert.strictEqual(Buffer.byteLength(detail, "utf8"), MaxAuditDetailBytes)
+          // A time with milliseconds: one stored in whole seconds would not read back equal.
+          let millis = Date.now()
+          if (millis % 1000 === 0) millis++
+          const pause = yield* auditEntryAt(millis, { jobType })
+          const full = new AuditEntry({
+            id: pause.id,
+            at: pause.at,
+            instance: "host-b:4242",
+            action: "pause",
+            jobType,
+            identity: "zoë",
+            detail,
+            outcome: "paused",
+          })
+          const resume = yield* auditEntryAt(millis + 1, { jobType })
+          const bare = new AuditEntry({
+            id: resume.id,
+            at: resume.at,
+            instance: "host-a",
+            jobType,
+            action: "resume",
+            identity: "anonymous",
+            detail: "",
+            outcome: "no change",
+          })
+          yield* statuses.record(full)
+          yield* statuses.record(bare)
+          // The same entry recorded again (a retry whose first answer was lost) is kept once.
+          yield* statuses.record(full)
+          const read = yield* statuses.auditLog({ jobType, limit: 10 })
+          assert.strictEqual(read.length, 2)
+          for (const e of read) assert.instanceOf(e, AuditEntry)
+          assert.deepStrictEqual(read.map(auditFields), [auditFields(bare), auditFields(full)])
+          assert.strictEqual(read[1]!.detail, detail)
+        }),
+      )
+
+      run(
+        "entries days apart list newest first across the days, of one job type and of all",
+        Effect.gen(function* () {
+          const statuses = yield* StatusRepository
+          const { jobType } = names()
+          const day = 86_400_000
+          const now = Date.now()
+          const entries = [now - 3 * day, now - day, now].map((at) => pastAuditEntry(at, jobType))
+          for (const e of entries) yield* statuses.record(e)
+          const newestFirst = [...idsOf(entries)].reverse()
+          assert.deepStrictEqual(idsOf(yield* statuses.auditLog({ jobType, limit: 10 })), newestFirst)
+          // One a page: each next page starts in another day.
+          const paged: Array<AuditId> = []
+          let before: AuditId | undefined
+          for (let page = 0; page < 3; page++) {
+            const got = yield* statuses.auditLog({ jobType, limit: 1, before })
+            assert.strictEqual(got.length, 1, `page ${page + 1}`)
+            paged.push(got[0]!.id)
+            before = got[0]!.id
+          }
+          assert.deepStrictEqual(paged, newestFirst)
+          assert.deepStrictEqual(yield* statuses.auditLog({ jobType, limit: 1, before }), [])
+          // The log of all job types: the same order (other tests' entries may lie between them).
+          const all = idsOf(yield* statuses.auditLog({ limit: 1000 }))
+          for (let i = 1; i < all.length; i++) assert.isTrue(all[i - 1]! > all[i]!, "newest id first")
+          const ours = new Set<string>(newestFirst)
+          assert.deepStrictEqual(
+            all.filter((id) => ours.has(id)),
+            newestFirst,
+          )
         }),
       )
     })

@@ -275,6 +275,7 @@ const scenario = (store: keyof typeof storesOf, method: FaultyStore.Method, mode
       // What the HTTP API and operators do: reads, a manual run and its cancel.
       yield* call(manager.list("tick"))
       yield* call(manager.latest("stream"))
+      yield* call(manager.auditLog({ limit: 5 }))
       const last = Option.getOrUndefined(
         yield* Effect.orElseSucceed(manager.latest("tick"), () => Option.none()),
       )

@@ -34,6 +34,8 @@ const recorder = (attempt: (n: number) => Effect.Effect<void, StoreError> = () =
     get: unused,
     history: unused,
     listPending: unused,
+    record: unused,
+    auditLog: unused,
   })
   return { repo, saved, calls: () => calls }
 }

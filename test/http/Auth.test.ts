@@ -105,6 +105,53 @@ describe.each(targets)("security through the %s", (_, start) => {
     expect(await statusOf(app.fetch("/jobs/import", { method: "POST", ...bearer("admin") }))).toBe(201)
     expect(seen).toEqual(["GET read", "GET read", "POST write", "POST write"])
   })
+
+  it("the audit log records who acted: the hook's answer, 'token' for the API token; a refused write leaves no entry", async () => {
+    const entries = async (a: Target, init: RequestInit = {}) =>
+      ((await (await a.fetch("/audit", init)).json()) as any).entries.map((e: any) => [
+        e.action,
+        e.identity,
+        e.outcome,
+      ])
+    // A hook that names the caller.
+    const named = await begin({
+      authorize: ({ token }) =>
+        Effect.succeed(Option.isSome(token) ? `user:${Redacted.value(token.value)}` : "nobody"),
+    })
+    await named.fetch("/jobs/import", { method: "POST", ...bearer("alice") })
+    await named.fetch("/jobs/import", { method: "DELETE", ...bearer("bob") })
+    const pause = {
+      method: "POST",
+      body: JSON.stringify({ note: "INC-1" }),
+      headers: { "content-type": "application/json", authorization: "Bearer carol" },
+    }
+    await named.fetch("/jobs/import/pause", pause)
+    await named.fetch("/jobs/import/resume", { method: "POST", ...bearer("carol") })
+    expect(await entries(named)).toEqual([
+      ["resume", "user:carol", "resumed"],
+      ["pause", "user:carol", "paused"],
+      ["cancel", "user:bob", "requested"],
+      ["trigger", "user:alice", expect.stringMatching(/^started /)],
+    ])
+    await named.close()
+    // The API token: "token"; read-only refuses (403) and writes nothing.
+    app = await begin({ token: "s3cret" })
+    await app.fetch("/jobs/import/pause", {
+      ...pause,
+      headers: { ...pause.headers, authorization: "Bearer s3cret" },
+    })
+    expect(
+      await statusOf(
+        app.fetch("/jobs/import/pause", { ...pause, headers: { "content-type": "application/json" } }),
+      ),
+    ).toBe(401)
+    expect(await entries(app, bearer("s3cret"))).toEqual([["pause", "token", "paused"]])
+    await app.close()
+    app = await begin({ readOnly: true })
+    expect(await statusOf(app.fetch("/jobs/import/pause", pause))).toBe(403)
+    expect(await statusOf(app.fetch("/jobs/import/resume", { method: "POST" }))).toBe(403)
+    expect(await entries(app)).toEqual([])
+  })
 })
 
 describe("settings from config (environment variables in production)", () => {

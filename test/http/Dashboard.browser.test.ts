@@ -254,7 +254,7 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
       .toContain("Paused nightly-report on every instance")
     const banner = page.locator("#type-header .paused-note")
     await expect.poll(() => banner.textContent(), { timeout: 5_000 }).toContain("INC-42: <b>feed</b> broken")
-    expect(await banner.textContent()).toContain("by http")
+    expect(await banner.textContent()).toContain("by anonymous")
     expect((await api("GET", "/jobs/nightly-report?limit=1")).body.paused.note).toBe(
       "INC-42: <b>feed</b> broken",
     )
@@ -273,6 +273,30 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
     await page.locator("#type-header .pause").waitFor()
     expect(await page.locator("#type-header .paused-note").count()).toBe(0)
     expect((await api("GET", "/jobs/nightly-report?limit=1")).body.paused).toBeNull()
+
+    // The audit tab lists both, newest first, with who and what; a pause made elsewhere (the API)
+    // shows up there and on its card without a reload (an audit frame on /events).
+    await page.locator('nav#tabs a[data-tab="Audit"]').click()
+    const rows = page.locator("#audit tbody tr")
+    await rows.first().waitFor()
+    expect(await rows.nth(0).getAttribute("data-action")).toBe("resume")
+    expect(await rows.nth(1).getAttribute("data-action")).toBe("pause")
+    expect(await rows.nth(1).locator(".identity").textContent()).toBe("anonymous")
+    expect(await rows.nth(1).locator(".detail").textContent()).toContain("INC-42: <b>feed</b> broken")
+    expect(await page.locator('#audit tr[data-action="trigger"]').count()).toBeGreaterThan(0)
+    await api("POST", "/jobs/xss-probe/pause", {
+      body: JSON.stringify({ note: "from the API" }),
+      headers: { "content-type": "application/json" },
+    })
+    await expect
+      .poll(() => rows.nth(0).locator(".detail").textContent(), { timeout: 5_000 })
+      .toContain("from the API")
+    await shot("audit")
+    await page.locator('nav#tabs a[data-tab="Overview"]').click()
+    await expect
+      .poll(() => page.locator('.card[data-type="xss-probe"] .paused-note').count(), { timeout: 5_000 })
+      .toBe(1)
+    await api("POST", "/jobs/xss-probe/resume")
   })
 
   it("updates live: a run started elsewhere appears on the overview without a reload", async () => {

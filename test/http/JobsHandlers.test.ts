@@ -220,7 +220,7 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
       status: "OK",
       jobType: "idle",
       changed: true,
-      paused: { note: "incident 42", by: "http", instance: "test", until: null, blockManual: false },
+      paused: { note: "incident 42", by: "anonymous", instance: "test", until: null, blockManual: false },
     })
     expect((await json("/jobs/idle")).body.paused).toMatchObject({ note: "incident 42" })
     expect((await post("/jobs/idle/pause", { note: "incident 42" })).body.changed).toBe(false)
@@ -344,8 +344,59 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
         es.some((e) => e.data.latest?.jobId === body.jobId && e.data.latest.jobState === "CANCELED"),
       )
       expect(all.find((e) => e.data.latest?.jobId === body.jobId)?.data.latest).not.toHaveProperty("content")
+      // Each operator action since the stream opened comes as an audit frame (the pause as well,
+      // which changes no execution).
+      await json("/jobs/idle/pause", {
+        method: "POST",
+        body: JSON.stringify({ note: "sse" }),
+        headers: { "content-type": "application/json" },
+      })
+      const audited = await sse.until((es) =>
+        es.some((e) => e.event === "audit" && e.data.action === "pause"),
+      )
+      expect(audited.filter((e) => e.event === "audit").map((e) => e.data.action)).toEqual([
+        "trigger",
+        "cancel",
+        "pause",
+      ])
+      expect(audited.find((e) => e.event === "audit" && e.data.action === "pause")?.data).toMatchObject({
+        jobType: "idle",
+        identity: "anonymous",
+        detail: JSON.stringify({ note: "sse", until: null, blockManual: false }),
+        outcome: "paused",
+      })
+      await json("/jobs/idle/resume", { method: "POST" })
     } finally {
       await sse.close()
     }
+  })
+
+  it("GET /audit: operator actions newest first, paged with next, per job type; bad parameters 400, unknown type 404", async () => {
+    for (let i = 0; i < 3; i++) await json("/jobs/quick", { method: "POST" })
+    await json("/jobs/import-products", { method: "DELETE" })
+    const first = await json("/audit?limit=2")
+    expect(first.res.status).toBe(200)
+    expect(first.body.entries).toHaveLength(2)
+    expect(first.body.entries[0]).toMatchObject({
+      action: "cancel",
+      jobType: "import-products",
+      identity: "anonymous",
+      instance: "test",
+    })
+    expect(first.body.entries[1]).toMatchObject({
+      action: "trigger",
+      jobType: "quick",
+      outcome: expect.stringMatching(/^started /),
+    })
+    expect(first.body.next).toBe(`/audit?limit=2&before=${first.body.entries[1].id}`)
+    const second = await json(first.body.next)
+    expect(second.body.entries[0].id < first.body.entries[1].id).toBe(true)
+    const quick = await json("/audit?jobType=quick&limit=1000")
+    expect(quick.body.entries.length).toBeGreaterThanOrEqual(3)
+    expect(new Set(quick.body.entries.map((e: any) => e.jobType))).toEqual(new Set(["quick"]))
+    expect(quick.body.next).toBeNull()
+    expect((await json("/audit?jobType=nope")).res.status).toBe(404)
+    for (const bad of ["/audit?limit=0", "/audit?before=not-an-id", "/audit?limit=1&limit=2"])
+      expect((await json(bad)).res.status, bad).toBe(400)
   })
 })

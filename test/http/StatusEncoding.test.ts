@@ -156,12 +156,16 @@ describe("status JSON on the TestClock", () => {
       })
       const started = yield* json("/jobs/consumer", { method: "POST" })
       yield* TestClock.adjust("1 second")
-      yield* Effect.promise(() => events.until((es) => es.length === 2))
-      assert.strictEqual(events.events[1]?.data.latest.jobId, started.body.jobId)
-      assert.strictEqual(events.events[1]?.data.latest.jobState, "RUNNING")
+      // The trigger: its status change, and its audit log entry.
+      yield* Effect.promise(() => events.until((es) => es.length === 3))
+      const status = events.events.filter((e) => e.event === "status")
+      assert.strictEqual(status[1]?.data.latest.jobId, started.body.jobId)
+      assert.strictEqual(status[1]?.data.latest.jobState, "RUNNING")
+      const audit = events.events.filter((e) => e.event === "audit")
+      assert.strictEqual(audit[0]?.data.outcome, `started ${started.body.jobId}`)
       // No change, no event.
       yield* TestClock.adjust("5 seconds")
-      const more = yield* Effect.either(Effect.tryPromise(() => events.until((es) => es.length > 2, 300)))
+      const more = yield* Effect.either(Effect.tryPromise(() => events.until((es) => es.length > 3, 300)))
       assert.isTrue(Either.isLeft(more))
     }),
   )

@@ -49,6 +49,8 @@ export const makeSwitchableStores = Effect.gen(function* () {
       listPending: (jt, o) => guard("listPending", s.listPending(jt, o)),
       get: (jt, id) => guard("get", s.get(jt, id)),
       history: (jt, id, n) => guard("history", s.history(jt, id, n)),
+      record: (e) => guard("record", s.record(e)),
+      auditLog: (o) => guard("auditLog", s.auditLog(o)),
     }),
   }
   return { stores, down } as const

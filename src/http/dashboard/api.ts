@@ -20,6 +20,10 @@ export type JobList = Json<typeof Schemas.JobList>
 export type History = Json<typeof Schemas.History>
 /** POST /jobs/:type, 201 */
 export type Triggered = Json<typeof Schemas.Triggered>
+/** GET /audit */
+export type AuditList = Json<typeof Schemas.AuditList>
+/** The data of an /events `audit` frame. */
+export type AuditEvent = Schemas.AuditEvent
 /** POST /jobs/:type/pause and /resume, 200 */
 export type PauseState = Json<typeof Schemas.PauseState>
 /** A pause in force, as GET /jobs/:type shows it. */

@@ -1,11 +1,13 @@
 // Live updates: the server-sent events of /events, read with fetch (not EventSource) so the token
-// goes in a header. A status event redraws what it concerns; a store event sets the pill.
-import type { StatusEvent, StoreEvent } from "./api.js"
+// goes in a header. A status event redraws what it concerns; a store event sets the pill; an audit
+// event (a pause elsewhere) reloads its job type's summary.
+import type { AuditEvent, StatusEvent, StoreEvent } from "./api.js"
 import { $ } from "./dom.js"
 import { notify } from "./feedback.js"
 import { loadSummary, state } from "./state.js"
 import { headers, nextToken, showTokenPanel } from "./token.js"
 import { url } from "./urls.js"
+import { renderAudit } from "./views/audit.js"
 import { renderType } from "./views/jobType.js"
 import { renderOverview } from "./views/overview.js"
 import { renderTabs } from "./views/tabs.js"
@@ -46,6 +48,14 @@ const onStatus = ({ jobType, latest }: StatusEvent) => {
   }, foldMs)
 }
 
+/** An operator action anywhere: its job type may be paused or resumed now; the audit view grows. */
+const onAudit = async ({ jobType }: AuditEvent) => {
+  await loadSummary(jobType)
+  if (location.hash === "#/audit") await renderAudit()
+  else if (state.view.type === null) renderOverview()
+  else if (state.view.type === jobType) await renderType(jobType, state.view.jobId, true)
+}
+
 const onStore = (event: StoreEvent) => {
   state.storeDown = event.ok ? null : event.message
   if (event.ok) setLive("live", "live")
@@ -76,6 +86,7 @@ const handleBlock = (block: string) => {
   }
   if (event === "status") onStatus(payload as StatusEvent)
   else if (event === "store") onStore(payload as StoreEvent)
+  else if (event === "audit") void onAudit(payload as AuditEvent)
 }
 
 let connection: AbortController | null = null

@@ -1,6 +1,7 @@
 // The hash is the view: "#/" the overview, "#/type/<type>" a job type, "#/type/<type>/<jobId>" with
-// one of its executions open.
+// one of its executions open, "#/audit" the audit log.
 import { loadSummary, state } from "./state.js"
+import { renderAudit } from "./views/audit.js"
 import { renderType } from "./views/jobType.js"
 import { renderOverview } from "./views/overview.js"
 import { renderTabs } from "./views/tabs.js"
@@ -8,7 +9,8 @@ import { renderTabs } from "./views/tabs.js"
 /** Draws the current view. */
 export const render = () => {
   renderTabs()
-  if (state.view.type === null) renderOverview()
+  if (location.hash === "#/audit") renderAudit()
+  else if (state.view.type === null) renderOverview()
   else renderType(state.view.type, state.view.jobId)
 }
 

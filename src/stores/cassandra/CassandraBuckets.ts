@@ -32,6 +32,9 @@ export const dayOf = (millis: number): number => {
 export const dayStart = (day: number): number =>
   Date.UTC(Math.floor(day / 10_000), (Math.floor(day / 100) % 100) - 1, day % 100)
 
+/** The day bucket before `day`. */
+export const previousDay = (day: number): number => dayOf(dayStart(day) - 1)
+
 /** The month bucket of the former layout (`status_latest`, migration 0002), as yyyymm. */
 export const monthOf = (millis: number): number => {
   const d = new Date(millis)
@@ -69,10 +72,11 @@ const DayBucketsVersion = 4
 const MigratorScope = "effect-ha-jobs"
 
 /**
- * Job ids come from every instance's clock: start listing a little in the future so an execution
- * started on a slightly-ahead instance just after a month boundary is not missed.
+ * Job ids (and audit entry ids) come from every instance's clock: start listing a little in the future
+ * so an execution started (an action recorded) on a slightly-ahead instance just after a month (day)
+ * boundary is not missed.
  */
-const ClockSkewAllowance = Duration.toMillis(Duration.minutes(5))
+export const ClockSkewAllowance = Duration.toMillis(Duration.minutes(5))
 
 export interface LegacyListOptions {
   readonly limit: number

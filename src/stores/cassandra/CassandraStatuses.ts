@@ -1,13 +1,21 @@
 import type cassandra from "cassandra-driver"
 import { Clock, Duration, Effect, Metric, Option } from "effect"
+import { AuditEntry } from "../../domain/Audit.js"
 import { CqlFailure, describeCause, StoreError } from "../../domain/Errors.js"
-import { type JobId, makeJobId, timestampOf } from "../../domain/Ids.js"
+import { type AuditId, type JobId, makeJobId, timestampOf } from "../../domain/Ids.js"
 import { type ColumnCodecs, fromColumns, type JobStatus, toColumns } from "../../domain/JobStatus.js"
 import { cassandraBatchUnlogged } from "../../domain/Metrics.js"
 import type { JobType } from "../../domain/Names.js"
 import { columnNames, statusFields } from "../../domain/StatusFields.js"
 import type { StatusRepository } from "../../ports/StatusRepository.js"
-import { dayOf, dayStart, makeLegacyLatest, smallestIdOf } from "./CassandraBuckets.js"
+import {
+  ClockSkewAllowance,
+  dayOf,
+  dayStart,
+  makeLegacyLatest,
+  previousDay,
+  smallestIdOf,
+} from "./CassandraBuckets.js"
 import { describeFailure, type Row, type Session } from "./Driver.js"
 
 /** A logged status batch waits this long at most before it is sent again unlogged (see writeStatus). */
@@ -50,6 +58,30 @@ const decode = (row: Row): Effect.Effect<JobStatus, StoreError> =>
       StoreError.of(
         "decode status",
         `a stored status of job ${String(row.get("job_type"))}/${String(row.get("job_id"))} does not decode: ${describeCause(cause)}`,
+        cause,
+      ),
+  })
+
+/** The columns of an audit entry in audit_by_day and audit_by_type (migrations/cassandra/0006). */
+const auditColumns = "id, at, instance, action, job_type, identity, detail, outcome"
+
+const decodeAudit = (row: Row): Effect.Effect<AuditEntry, StoreError> =>
+  Effect.try({
+    try: () =>
+      new AuditEntry({
+        id: row.get("id") as AuditId,
+        at: row.get("at") as Date,
+        instance: row.get("instance") as string,
+        action: row.get("action") as AuditEntry["action"],
+        jobType: row.get("job_type") as JobType,
+        identity: row.get("identity") as string,
+        detail: (row.get("detail") as string | null) ?? "",
+        outcome: row.get("outcome") as string,
+      }),
+    catch: (cause) =>
+      StoreError.of(
+        "decode audit entry",
+        `a stored audit entry ${String(row.get("id"))} does not decode: ${describeCause(cause)}`,
         cause,
       ),
   })
@@ -98,13 +130,16 @@ export const mergeNewestFirst = (
  * type and UTC day, the buckets that have rows listed in `status_days`: why in CassandraBuckets.ts)
  * and `status_pending`, see migrations/cassandra/0002 and 0004. Every row has the retention as TTL.
  * Rows of the former layout (`status_latest`, month buckets) are still read while they can live
- * (CassandraBuckets.ts).
+ * (CassandraBuckets.ts). The audit log is in `audit_by_day` and `audit_by_type` (migration 0006),
+ * with the same TTL, in day partitions like `status_by_day`.
  */
 export const makeStatuses = (session: Session): StatusRepository["Type"] => {
   const history = session.table("status_history")
   const byDay = session.table("status_by_day")
   const days = session.table("status_days")
   const pending = session.table("status_pending")
+  const auditByDay = session.table("audit_by_day")
+  const auditByType = session.table("audit_by_type")
   const retentionMs = Duration.toMillis(session.config.statusRetention)
   const ttlS = Math.ceil(retentionMs / 1000)
   const markers = (n: number) => Array.from({ length: n }, () => "?").join(", ")
@@ -122,6 +157,12 @@ export const makeStatuses = (session: Session): StatusRepository["Type"] => {
     listPendingBefore: `SELECT ${selected} FROM ${pending} WHERE job_type = ? AND job_id < ? LIMIT ?`,
     get: `SELECT ${withId} FROM ${byDay} WHERE job_type = ? AND day = ? AND job_id = ?`,
     history: `SELECT ${selected} FROM ${history} WHERE job_type = ? AND job_id = ? LIMIT ?`,
+    insertAuditByDay: `INSERT INTO ${auditByDay} (day, ${auditColumns}) VALUES (${markers(9)}) USING TTL ?`,
+    insertAuditByType: `INSERT INTO ${auditByType} (job_type, day, id, at, instance, action, identity, detail, outcome) VALUES (${markers(9)}) USING TTL ?`,
+    auditByDay: `SELECT ${auditColumns} FROM ${auditByDay} WHERE day = ? LIMIT ?`,
+    auditByDayBefore: `SELECT ${auditColumns} FROM ${auditByDay} WHERE day = ? AND id < ? LIMIT ?`,
+    auditByType: `SELECT ${auditColumns} FROM ${auditByType} WHERE job_type = ? AND day = ? LIMIT ?`,
+    auditByTypeBefore: `SELECT ${auditColumns} FROM ${auditByType} WHERE job_type = ? AND day = ? AND id < ? LIMIT ?`,
   }
 
   const execute = (operation: string, query: string, params: ReadonlyArray<unknown>) =>
@@ -133,7 +174,7 @@ export const makeStatuses = (session: Session): StatusRepository["Type"] => {
 
   const legacy = makeLegacyLatest(session, retentionMs, withId, readLatest)
 
-  // Until when status writes skip the batchlog (0: they use it): see writeStatus.
+  // Until when status (and audit) writes skip the batchlog (0: they use it): see writeStatus.
   let batchlogSuspectUntil = 0
 
   /**
@@ -147,13 +188,16 @@ export const makeStatuses = (session: Session): StatusRepository["Type"] => {
    * timestamp and cannot undo a newer status), and for the next `batchlogCooldownMs` status writes go
    * unlogged at once. Unlogged, a status half written by a coordinator dying mid-batch is possible
    * (the supervisor still finds the execution through its pending row, written in the same batch).
+   * An audit entry's two rows go the same way (`audit`: not counted in cassandraBatchUnlogged, which
+   * counts status writes); unlogged, one of its two rows may be missing.
    */
   const writeStatus = (
     queries: ReadonlyArray<{ readonly query: string; readonly params: ReadonlyArray<unknown> }>,
+    audit = false,
   ) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const unlogged = Metric.increment(cassandraBatchUnlogged).pipe(
+      const unlogged = (audit ? Effect.void : Metric.increment(cassandraBatchUnlogged)).pipe(
         Effect.zipRight(session.batch(queries, { logged: false })),
       )
       if (now < batchlogSuspectUntil) return yield* unlogged
@@ -175,7 +219,7 @@ export const makeStatuses = (session: Session): StatusRepository["Type"] => {
               "Cassandra logged batch timed out; status writes skip the batchlog for a while",
             ).pipe(
               Effect.annotateLogs({
-                error: describeFailure(failure, "save status"),
+                error: describeFailure(failure, audit ? "record audit entry" : "save status"),
                 seconds: batchlogCooldownMs / 1000,
               }),
               Effect.zipRight(
@@ -270,5 +314,55 @@ export const makeStatuses = (session: Session): StatusRepository["Type"] => {
   const historyOf: StatusRepository["Type"]["history"] = (jobType: JobType, jobId: JobId, limit: number) =>
     limit < 1 ? Effect.succeed([]) : read("status history", q.history, [jobType, jobId, Math.floor(limit)])
 
-  return { save, list, get, history: historyOf, listPending }
+  /**
+   * Both rows of an entry in one batch, like a status's (writeStatus). Its day is the UTC day of its
+   * id, not of `at`: the day a listing looks in for an id (the cursor's) is always the entry's.
+   */
+  const record: StatusRepository["Type"]["record"] = (entry) => {
+    const day = dayOf(timestampOf(entry.id))
+    const values = [entry.at, entry.instance, entry.action]
+    const rest = [entry.identity, entry.detail, entry.outcome, ttlS]
+    return writeStatus(
+      [
+        { query: q.insertAuditByDay, params: [day, entry.id, ...values, entry.jobType, ...rest] },
+        { query: q.insertAuditByType, params: [entry.jobType, day, entry.id, ...values, ...rest] },
+      ],
+      true,
+    ).pipe(Effect.asVoid, StoreError.refail("record audit entry", describeFailure))
+  }
+
+  const readAudit = (query: string, params: ReadonlyArray<unknown>) =>
+    Effect.flatMap(execute("audit log", query, params), (rs) => Effect.forEach(rs.rows, decodeAudit))
+
+  /**
+   * Newest id first: the day partitions from the cursor's day (or today, plus the clock skew
+   * allowance: an entry from an instance whose clock is a little ahead) back to the oldest day the
+   * retention can still hold, one query each, until the page is full.
+   */
+  const auditLog: StatusRepository["Type"]["auditLog"] = ({ jobType, limit, before }) =>
+    Effect.gen(function* () {
+      const max = Math.floor(limit)
+      if (!(max >= 1)) return []
+      // Wall-clock time, like the server's TTLs (see list).
+      const now = Date.now()
+      const newest = dayOf(now + ClockSkewAllowance)
+      const cursorDay = before === undefined ? newest : dayOf(timestampOf(before))
+      const oldest = dayOf(now - retentionMs)
+      const out: Array<AuditEntry> = []
+      for (let day = Math.min(cursorDay, newest); day >= oldest && out.length < max; day = previousDay(day)) {
+        const remaining = max - out.length
+        const page =
+          jobType === undefined
+            ? before === undefined
+              ? readAudit(q.auditByDay, [day, remaining])
+              : readAudit(q.auditByDayBefore, [day, before, remaining])
+            : before === undefined
+              ? readAudit(q.auditByType, [jobType, day, remaining])
+              : readAudit(q.auditByTypeBefore, [jobType, day, before, remaining])
+        out.push(...(yield* page))
+      }
+      return out
+    })
+
+  return { save, list, get, history: historyOf, listPending, record, auditLog }
 }

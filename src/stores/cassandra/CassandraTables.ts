@@ -4,6 +4,9 @@ import * as Env from "../../Env.js"
 import { valueColumns } from "./CassandraStatuses.js"
 import { describeFailure, type Session } from "./Driver.js"
 
+/** The columns of an audit entry (migrations/cassandra/0006_audit.cql). */
+const auditColumns = ["id", "at", "instance", "action", "job_type", "identity", "detail", "outcome"]
+
 /** The tables and columns the layer uses, as created by migrations/cassandra. */
 export const requiredColumns: Readonly<Record<string, ReadonlyArray<string>>> = {
   locks: ["lock_type", "holder_job_id", "lease_token", "cancel_requested", "last_token", "last_job_type"],
@@ -16,6 +19,8 @@ export const requiredColumns: Readonly<Record<string, ReadonlyArray<string>>> = 
   cron_slots: ["job_type", "slot", "instance", "claim_id"],
   cron_last_slot: ["job_type", "last_slot"],
   job_pauses: ["job_type", "note", "paused_by", "instance", "since", "until_at", "block_manual"],
+  audit_by_day: ["day", ...auditColumns],
+  audit_by_type: ["job_type", "day", ...auditColumns.filter((c) => c !== "job_type")],
 }
 
 function statusColumns(key: ReadonlyArray<string>): ReadonlyArray<string> {

@@ -1,5 +1,6 @@
 import { Duration, Effect, Layer, Option, Ref } from "effect"
-import type { JobId } from "../../domain/Ids.js"
+import type { AuditEntry } from "../../domain/Audit.js"
+import type { AuditId, JobId } from "../../domain/Ids.js"
 import type { JobStatus } from "../../domain/JobStatus.js"
 import type { JobType, LockType } from "../../domain/Names.js"
 import type { Pause } from "../../domain/Pause.js"
@@ -45,6 +46,8 @@ export const make: Effect.Effect<{
   const statuses = yield* Ref.make(new Map<JobType, Map<JobId, Execution>>())
   // jobType -> its pause, kept until resumed (also past its `until`).
   const pauses = yield* Ref.make(new Map<JobType, Pause>())
+  // The audit log by entry id (recording the same entry again keeps one).
+  const audit = yield* Ref.make(new Map<AuditId, AuditEntry>())
 
   const live = (row: LockRow | undefined, now: number): Lease | undefined =>
     row?.lease !== undefined && row.lease.expiresAt > now ? row.lease : undefined
@@ -157,6 +160,17 @@ export const make: Effect.Effect<{
     history: (jobType, jobId, limit) =>
       Effect.map(Ref.get(statuses), (map) =>
         [...(map.get(jobType)?.get(jobId)?.history ?? [])].reverse().slice(0, limit),
+      ),
+    record: (entry) => Ref.update(audit, (map) => new Map(map).set(entry.id, entry)),
+    auditLog: ({ jobType, limit, before }) =>
+      Effect.map(Ref.get(audit), (map) =>
+        [...map.values()]
+          .filter(
+            (e) =>
+              (jobType === undefined || e.jobType === jobType) && (before === undefined || e.id < before),
+          )
+          .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+          .slice(0, Math.max(0, limit)),
       ),
   })
 

@@ -1,5 +1,6 @@
 import type { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
+import { AuditEntry } from "../../domain/Audit.js"
 import { StoreError } from "../../domain/Errors.js"
 import { type ColumnCodecs, fromColumns, type JobStatus, toColumns } from "../../domain/JobStatus.js"
 import type { JobType } from "../../domain/Names.js"
@@ -30,6 +31,30 @@ export const updatedColumns = columnNames(statusFields).filter((c) => !keyColumn
 
 const decodeRows = (operation: string) => (rows: ReadonlyArray<StatusRow>) =>
   Effect.try({ try: () => rows.map(fromRow), catch: (e) => StoreError.fromUnknown(operation, e) })
+
+/** The row of an audit entry in ha_audit (migrations/<dialect>/0004_audit.sql): `at` in epoch ms. */
+const auditRow = (e: AuditEntry) => ({
+  id: e.id,
+  at: e.at.getTime(),
+  instance: e.instance,
+  action: e.action,
+  job_type: e.jobType,
+  identity: e.identity,
+  detail: e.detail,
+  outcome: e.outcome,
+})
+
+const fromAuditRow = (r: StatusRow): AuditEntry =>
+  new AuditEntry({
+    id: r.id as AuditEntry["id"],
+    at: new Date(Number(r.at)),
+    instance: r.instance as string,
+    action: r.action as AuditEntry["action"],
+    jobType: r.job_type as AuditEntry["jobType"],
+    identity: r.identity as string,
+    detail: r.detail as string,
+    outcome: r.outcome as string,
+  })
 
 /**
  * Statuses in two tables, for every SQL dialect: the history (append-only) and the latest status per
@@ -82,6 +107,28 @@ export const make = (sql: SqlClient.SqlClient) => {
         ORDER BY id DESC LIMIT ${limit}`.pipe(
         StoreError.refail("history"),
         Effect.flatMap(decodeRows("history")),
+      ),
+    // The same entry recorded again (a retry whose first answer was lost) is kept once.
+    record: (entry) =>
+      sql`INSERT INTO ha_audit ${sql.insert(auditRow(entry))} ON CONFLICT (id) DO NOTHING`.pipe(
+        Effect.asVoid,
+        StoreError.refail("record"),
+      ),
+    auditLog: ({ jobType, limit, before }) =>
+      sql<StatusRow>`
+        SELECT * FROM ha_audit
+        WHERE ${sql.and([
+          ...(jobType === undefined ? [] : [sql`job_type = ${jobType}`]),
+          ...(before === undefined ? [] : [sql`id < ${before}`]),
+        ])}
+        ORDER BY id DESC LIMIT ${Math.max(0, Math.floor(limit))}`.pipe(
+        StoreError.refail("auditLog"),
+        Effect.flatMap((rows) =>
+          Effect.try({
+            try: () => rows.map(fromAuditRow),
+            catch: (e) => StoreError.fromUnknown("auditLog", e),
+          }),
+        ),
       ),
   })
 }

@@ -9,7 +9,7 @@ import { type JobId, makeJobId, timestampOf } from "../../../src/domain/Ids.js"
 import type { JobState } from "../../../src/domain/JobState.js"
 import { toColumns } from "../../../src/domain/JobStatus.js"
 import type { JobType } from "../../../src/domain/Names.js"
-import { dayOf, dayStart, monthOf } from "../../../src/stores/cassandra/CassandraBuckets.js"
+import { dayOf, dayStart, monthOf, previousDay } from "../../../src/stores/cassandra/CassandraBuckets.js"
 import { resolveEffect } from "../../../src/stores/cassandra/CassandraConfig.js"
 import { defaultDirectory, loadMigrations, migrate } from "../../../src/stores/cassandra/CassandraMigrator.js"
 import {
@@ -46,6 +46,10 @@ describe("Cassandra status buckets (no server needed)", () => {
     assert.strictEqual(dayOf(midnight + day), 20261201)
     assert.strictEqual(dayStart(20261201), midnight + day)
     assert.strictEqual(dayStart(20270101), Date.UTC(2027, 0, 1))
+    // The audit log walks days back (CassandraStatuses' auditLog): across months, years, a leap day.
+    assert.strictEqual(previousDay(20261201), 20261130)
+    assert.strictEqual(previousDay(20270101), 20261231)
+    assert.strictEqual(previousDay(20280301), 20280229)
     const seconds = new Set(Array.from({ length: 86_401 }, (_, i) => dayOf(midnight + i * second)))
     assert.deepStrictEqual([...seconds], [20261130, 20261201])
     assert.strictEqual(monthOf(midnight), 202611)

@@ -1,8 +1,12 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option, Schema } from "effect"
+import { v7 } from "uuid"
+import { AuditEntry } from "../../../src/domain/Audit.js"
+import { AuditId } from "../../../src/domain/Ids.js"
 import type { JobType } from "../../../src/domain/Names.js"
 import { LockRepository } from "../../../src/ports/LockRepository.js"
+import { StatusRepository } from "../../../src/ports/StatusRepository.js"
 import * as Retention from "../../../src/stores/sql/Retention.js"
 import * as SqlStore from "../../../src/stores/sql/SqlStore.js"
 import { describePostgres } from "../../setup/postgres.js"
@@ -11,17 +15,38 @@ import { type Dialect, postgres, sqlite } from "../../support/sqlDialects.js"
 const day = 86_400_000
 const epoch = Date.UTC(2026, 0, 1)
 
+/** An audit entry made at `at` (its id of that time). */
+const auditEntryAt = (at: number, jobType: JobType) =>
+  new AuditEntry({
+    id: Schema.decodeSync(AuditId)(v7({ msecs: at })),
+    at: new Date(at),
+    instance: "a",
+    action: "trigger",
+    jobType,
+    identity: "token",
+    detail: "",
+    outcome: "started",
+  })
+
 /**
  * Issue 14.7: catch-up reads the last claimed slot of a job type, so retention must never delete
  * it. A monthly job (rarer than the 14-day retention) that was down over its slot is caught up on
- * memory and Cassandra (cron_last_slot has no TTL); before this, not on SQLite.
+ * memory and Cassandra (cron_last_slot has no TTL); before this, not on SQLite. Audit log entries
+ * older than the cutoff go, like statuses.
  */
 const suite = (dialect: Dialect) =>
   it.scoped("retention keeps each job type's last claimed slot, however old, and deletes the rest", () =>
     Effect.gen(function* () {
       const ctx = yield* Layer.build(SqlStore.layer().pipe(Layer.provideMerge(yield* dialect.fresh())))
       const repo = Context.get(ctx, LockRepository)
+      const statuses = Context.get(ctx, StatusRepository)
       const sql = Context.get(ctx, SqlClient.SqlClient)
+      // Audit entries: one a day older than the cutoff (deleted), one at the cutoff (kept).
+      const audited = `audited-${dialect.name}` as JobType
+      const oldEntry = auditEntryAt(epoch + 59 * day, audited)
+      const newEntry = auditEntryAt(epoch + 60 * day, audited)
+      yield* statuses.record(oldEntry)
+      yield* statuses.record(newEntry)
       const monthly = `monthly-${dialect.name}` as JobType
       const hourly = `hourly-${dialect.name}` as JobType
       // The monthly job's one slot, 60 days before the cutoff; the hourly job's slots on both sides.
@@ -29,6 +54,10 @@ const suite = (dialect: Dialect) =>
       for (const at of [epoch, epoch + day, epoch + 70 * day, epoch + 71 * day])
         yield* repo.claimSlot({ jobType: hourly, slot: at, instance: "a", claimId: `hourly-${at}` })
       yield* Retention.run(sql, epoch + 60 * day)
+      assert.deepStrictEqual(
+        (yield* statuses.auditLog({ jobType: audited, limit: 10 })).map((e) => e.id),
+        [newEntry.id],
+      )
       assert.deepStrictEqual(yield* repo.lastSlot(monthly), Option.some(epoch))
       assert.deepStrictEqual(yield* repo.lastSlot(hourly), Option.some(epoch + 71 * day))
       const left = yield* sql<{ job_type: string; slot: number | string }>`

@@ -12,10 +12,12 @@ export const renderTabs = () => {
       st !== undefined ? h("span", { class: `dot ${stateClass(st)}` }) : null,
       label,
     )
+  const audit = location.hash === "#/audit"
   $("tabs").replaceChildren(
-    tab("#/", "Overview", current === null),
+    tab("#/", "Overview", current === null && !audit),
     ...state.types.map((t) =>
       tab(typeHref(t), t, current === t, state.summaries.get(t)?.jobs?.[0]?.jobState ?? null),
     ),
+    tab("#/audit", "Audit", audit),
   )
 }
