@@ -2,7 +2,19 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Context, type Duration, Effect, Exit, Layer, Metric, Option, Ref, Scope, TestClock } from "effect"
+import {
+  Context,
+  type Duration,
+  Effect,
+  Exit,
+  Layer,
+  Metric,
+  Option,
+  Ref,
+  Schedule,
+  Scope,
+  TestClock,
+} from "effect"
 import * as Job from "../../src/core/Job.js"
 import type { JobManager } from "../../src/core/JobManager.js"
 import type { JobStatus } from "../../src/domain/JobStatus.js"
@@ -146,6 +158,32 @@ describe("Pause and resume", () => {
       yield* a.manager.resume("pause-consumer")
       yield* stepBy("1 second", 2)
       assert.strictEqual(yield* Ref.get(runs), 2, "restarted after the resume")
+    }),
+  )
+
+  it.scoped("the supervisor does not retry a paused job type's failures; after the resume it does", () =>
+    Effect.gen(function* () {
+      const stores = yield* memoryStores
+      const failing = Job.make({
+        type: "pause-flaky",
+        retries: 1,
+        retryBackoff: Schedule.spaced("20 seconds"),
+        run: Effect.fail("feed down"),
+      })
+      const { manager } = yield* nodeOn(stores, [failing], { supervisor: { cron: "0/10 * * * * ?" } })
+      assert.strictEqual((yield* manager.trigger("pause-flaky"))._tag, "Started")
+      yield* manager.pause("pause-flaky", { note: "feed vendor down" })
+      yield* stepBy("5 seconds", 24) // two minutes of supervisor runs, backoff long past
+      assert.deepStrictEqual(
+        (yield* all(manager, "pause-flaky")).map((r) => r.attempt),
+        [1],
+      )
+      yield* manager.resume("pause-flaky")
+      yield* stepBy("5 seconds", 4)
+      assert.deepStrictEqual(
+        (yield* all(manager, "pause-flaky")).map((r) => r.attempt),
+        [2, 1],
+      )
     }),
   )
 
