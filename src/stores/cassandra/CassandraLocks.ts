@@ -12,7 +12,13 @@ import type {
   RenewResult,
 } from "../../ports/LockRepository.js"
 import { lwt, noteUnknown, outcomeUnknown, reportResolution, serialRow } from "./CassandraLwt.js"
-import { describeFailure, type Row, type Session } from "./Driver.js"
+import { describeFailure, type Row, type Session, timedOutHost } from "./Driver.js"
+
+/**
+ * Tries of one slot claim whose outcome stays unknown, each through another coordinator when the
+ * last one timed out; within the scheduler's 10 s bound on a claim attempt (2 s request timeout).
+ */
+const MaxClaimAttempts = 3
 
 /** Cassandra refuses TTLs above 20 years. */
 const MaxTtlSeconds = 630_720_000
@@ -313,14 +319,18 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
   const claimSlot: LockRepository["Type"]["claimSlot"] = ({ jobType, slot, instance, claimId }) =>
     Effect.gen(function* () {
       let claimed = false
+      // Coordinators that timed out: the next attempt and its read go to another node. A frozen or
+      // just cut-off node is still "up" to the driver, which would pick it again one time in three
+      // (RF 3), and a per-second slot has no time to lose.
+      const avoid: Array<string> = []
       for (let attempt = 1; ; attempt++) {
-        const outcome = yield* lwt(session, "claimSlot", q.claimSlot, [
-          jobType,
-          slot,
-          instance,
-          claimId,
-          slotTtlSeconds,
-        ])
+        const outcome = yield* lwt(
+          session,
+          "claimSlot",
+          q.claimSlot,
+          [jobType, slot, instance, claimId, slotTtlSeconds],
+          avoid,
+        )
         // Not applied: IF NOT EXISTS returns the existing row, ours when an earlier attempt of this
         // claim (whose answer was lost) got there first.
         if (outcome._tag === "NotApplied") {
@@ -332,10 +342,17 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
           claimed = true
           break
         }
-        if (attempt >= 2)
-          return yield* outcomeUnknown("claimSlot", `the cron slot ${jobType}@${slot}`, outcome.failure)
+        const host = timedOutHost(outcome.failure)
+        if (host !== undefined && !avoid.includes(host)) avoid.push(host)
+        if (attempt >= MaxClaimAttempts)
+          return yield* outcomeUnknown(
+            "claimSlot",
+            `the cron slot ${jobType}@${slot}`,
+            outcome.failure,
+            attempt,
+          )
         yield* noteUnknown("claimSlot", `${jobType}@${slot}`, outcome.failure)
-        const row = yield* serialRow(session, "claimSlot", q.readSlot, [jobType, slot], true)
+        const row = yield* serialRow(session, "claimSlot", q.readSlot, [jobType, slot], true, avoid)
         if (row !== undefined) {
           claimed = row.get("claim_id") === claimId
           if (!claimed) return false

@@ -24,8 +24,9 @@ export const lwt = (
   operation: string,
   query: string,
   params: ReadonlyArray<unknown>,
+  avoidHosts?: ReadonlyArray<string>,
 ): Effect.Effect<Outcome, StoreError> =>
-  session.execute(query, params, { idempotent: false }).pipe(
+  session.execute(query, params, { idempotent: false, avoidHosts }).pipe(
     Effect.map(
       (rs): Outcome =>
         rs.wasApplied() ? { _tag: "Applied" } : { _tag: "NotApplied", row: rs.first() ?? undefined },
@@ -49,8 +50,9 @@ export const serialRow = (
   query: string,
   params: ReadonlyArray<unknown>,
   retry: boolean,
+  avoidHosts?: ReadonlyArray<string>,
 ): Effect.Effect<Row | undefined, StoreError> =>
-  session.execute(query, params, { serialRead: true, idempotent: true }).pipe(
+  session.execute(query, params, { serialRead: true, idempotent: true, avoidHosts }).pipe(
     Effect.map((rs): Row | undefined => rs.first() ?? undefined),
     retry ? Effect.retry({ schedule: Schedule.exponential("100 millis"), times: 4 }) : (e) => e,
     StoreError.refail(operation, describeFailure),
@@ -68,10 +70,15 @@ export const noteUnknown = (operation: string, subject: string, failure: CqlFail
   )
 
 /** A LWT sent again after a resolving read whose outcome is unknown again: the caller gives up. */
-export const outcomeUnknown = (operation: string, subject: string, failure: CqlFailure): StoreError =>
+export const outcomeUnknown = (
+  operation: string,
+  subject: string,
+  failure: CqlFailure,
+  times = 2,
+): StoreError =>
   StoreError.of(
     operation,
-    `Cassandra ${operation} of ${subject} timed out twice; its outcome is unknown (${describeFailure(failure, operation)})`,
+    `Cassandra ${operation} of ${subject} timed out ${times === 2 ? "twice" : `${times} times`}; its outcome is unknown (${describeFailure(failure, operation)})`,
     failure,
   )
 

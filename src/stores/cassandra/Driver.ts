@@ -80,6 +80,15 @@ export const describeDriverError = (e: unknown): string => {
   return describeCause(e)
 }
 
+/**
+ * The coordinator that did not answer in time ("10.77.0.12:9042"), when the failure is the client's
+ * own timeout: a frozen or cut-off node that the driver still counts as up, and will pick again.
+ */
+export const timedOutHost = (failure: CqlFailure): string | undefined =>
+  failure.cause instanceof cassandra.errors.OperationTimedOutError
+    ? (failure.cause as { host?: string }).host
+    : undefined
+
 /** A driver call's error as a CqlFailure, with the verdict on whether the request may have applied. */
 export const cqlFailure = (cause: unknown): CqlFailure =>
   new CqlFailure({ cause, outcomeUnknown: isOutcomeUnknown(cause) })
@@ -96,6 +105,11 @@ export interface ExecuteOptions {
   readonly serialRead?: boolean
   /** Safe to retry. LWTs are not (the driver then never retries them on its own). */
   readonly idempotent: boolean
+  /**
+   * Coordinators ("host:port") that just timed out: the request goes to another node of the local
+   * data center that the driver counts as up, if there is one (else as the load balancing says).
+   */
+  readonly avoidHosts?: ReadonlyArray<string> | undefined
 }
 
 /** The connected client and the settings every statement uses. */
@@ -287,6 +301,14 @@ export const connect = (
     return client
   })
 
+/** A node of `dc` the driver counts as up, other than `avoid`, picked at random; none: let the policy pick. */
+const otherHost = (client: Client, dc: string, avoid: ReadonlyArray<string>) => {
+  const hosts = client.hosts
+    .values()
+    .filter((h) => h.isUp() && h.datacenter === dc && !avoid.includes(h.address))
+  return hosts.length === 0 ? undefined : hosts[Math.floor(Math.random() * hosts.length)]
+}
+
 export const makeSession = (client: Client, config: CassandraConfig): Session => {
   const serial = consistencyCode(config.serialConsistency)
   const consistency = consistencyCode(config.consistency)
@@ -297,14 +319,20 @@ export const makeSession = (client: Client, config: CassandraConfig): Session =>
     table: (name) => `"${config.keyspace}".${name}`,
     execute: (query, params, options) =>
       Effect.tryPromise({
-        try: () =>
-          client.execute(query, [...params], {
+        try: () => {
+          const host =
+            options.avoidHosts === undefined || options.avoidHosts.length === 0
+              ? undefined
+              : otherHost(client, config.localDataCenter, options.avoidHosts)
+          return client.execute(query, [...params], {
             prepare: true,
             consistency: options.serialRead ? serial : consistency,
             serialConsistency: serial,
             isIdempotent: options.idempotent,
             readTimeout,
-          }),
+            ...(host === undefined ? {} : { host }),
+          })
+        },
         catch: cqlFailure,
       }),
     batch: (queries, options = {}) =>

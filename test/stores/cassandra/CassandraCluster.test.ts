@@ -24,8 +24,10 @@ import { cassandraBatchUnlogged } from "../../../src/domain/Metrics.js"
 import type { JobType, LockType } from "../../../src/domain/Names.js"
 import type { LockRepository } from "../../../src/ports/LockRepository.js"
 import { boundLocks, boundStatuses, DefaultStoreCallTimeout } from "../../../src/ports/StoreBounds.js"
+import * as CassandraConfig from "../../../src/stores/cassandra/CassandraConfig.js"
 import { migrate } from "../../../src/stores/cassandra/CassandraMigrator.js"
 import * as CassandraStore from "../../../src/stores/cassandra/CassandraStore.js"
+import { makeSession } from "../../../src/stores/cassandra/Driver.js"
 import { storeContract } from "../../conformance/storeContract.js"
 import { statusOf } from "../../support/statuses.js"
 
@@ -210,6 +212,30 @@ describe.skipIf(!enabled)("Cassandra store on a three-node cluster", () => {
         )
       }),
     ),
+  )
+
+  it.live(
+    "a request told to avoid coordinators that timed out goes to another node (a slot claim's retry)",
+    () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const client = yield* rawClient
+          const config = yield* CassandraConfig.resolveEffect(options())
+          const session = makeSession(client, config)
+          const hosts = client.hosts
+            .values()
+            .filter((h) => h.datacenter === localDataCenter)
+            .map((h) => h.address)
+          const [spared, ...avoided] = [hosts[2]!, hosts[0]!, hosts[1]!]
+          for (let i = 0; i < 12; i++) {
+            const rs = yield* session.execute("SELECT release_version FROM system.local", [], {
+              idempotent: true,
+              avoidHosts: avoided,
+            })
+            assert.strictEqual(rs.info.queriedHost, spared, `request ${i}`)
+          }
+        }),
+      ),
   )
 
   describe("store contract", () => {
