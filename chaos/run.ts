@@ -417,7 +417,11 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
       let partial = ""
       // The event whose annotations (indented lines: "  operation: acquire") are being read.
       let annotating: { -readonly [K in keyof LwtEvent]: LwtEvent[K] } | undefined
+      // Each incarnation's whole output, as it comes: a missed slot is explained by its claimant's
+      // log, which the in-memory tail below (20 kB, for readiness and crash reports) had lost.
+      const logFile = path.join(dir, `${instance}.log`)
       const onOutput = (d: unknown) => {
+        fs.appendFileSync(logFile, String(d))
         if (onCassandra) {
           const lines = (partial + d).split("\n")
           partial = lines.pop() ?? ""
@@ -547,7 +551,6 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
       expectedExits.add(target.child)
       target.child.kill("SIGKILL")
       await exited(target.child)
-      fs.writeFileSync(path.join(dir, `${target.instance}.log`), target.output)
       target.current.ended = Date.now()
       children.delete(target.child)
       await sleep(between(200, 1_500))
@@ -798,7 +801,6 @@ export const runChaos = async (options: Partial<ChaosOptions> = {}): Promise<Che
         2,
       ),
     )
-    for (const w of workers) fs.writeFileSync(path.join(dir, `${w.instance}.log`), w.output)
     if (onCassandra) await exportCassandra(keyspace, path.join(dir, "store.json"), target)
     if (store === "postgres") await exportPostgres(pgUrl, schema, path.join(dir, "store.json"))
     const report = check({ dir, leaseMs: o.leaseMs, deadAfterMs: o.deadAfterMs, shutdownClean: stopped })
