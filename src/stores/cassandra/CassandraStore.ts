@@ -57,11 +57,16 @@ export const make = (options: CassandraOptions): Effect.Effect<CassandraStores, 
     const name = `Cassandra at ${resolved.contactPoints.join(",")}, keyspace ${resolved.keyspace}`
     // A keyspace that reads but cannot take a write at the configured consistency (replicas down or
     // missing, no MODIFY permission) would start and fail every trigger; one write tells. A timeout
-    // is tried again twice, 1 s apart: on a cluster a node that just died still gets requests until
-    // gossip convicts it (10-30 s), and a process starting then should not exit for that (a chaos
-    // worker started 2 s after a node's kill -9 did, its probe cut off at the 10 s bound).
+    // is tried again, 1 s apart, for up to 20 s (then the last try's bound): on a cluster a node that
+    // just died still gets requests until gossip convicts it (10-30 s), and one just restarted may
+    // answer slowly; a process starting then should not exit for that. Chaos workers did: one 2 s
+    // after a node's kill -9 (cut off at the 10 s bound), one with a node down and another restarted
+    // 23 s before (two timeouts, 1 s apart). A refusal is not tried again.
     yield* StoreProbe.check(boundLocks(lockRepository), boundStatuses(statusRepository)).pipe(
-      Effect.retry({ times: 2, schedule: Schedule.spaced("1 second"), while: timedOut }),
+      Effect.retry({
+        schedule: Schedule.spaced("1 second").pipe(Schedule.upTo("20 seconds")),
+        while: timedOut,
+      }),
       Effect.mapError((e) =>
         StoreError.of(
           "open",
