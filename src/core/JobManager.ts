@@ -39,7 +39,7 @@ import { inForce, MaxNoteBytes, Pause, samePause } from "../domain/Pause.js"
 import { TriggerResult } from "../domain/TriggerResult.js"
 import { LockRepository } from "../ports/LockRepository.js"
 import { StatusRepository } from "../ports/StatusRepository.js"
-import { boundLocks, boundStatuses } from "../ports/StoreBounds.js"
+import { bounded, boundLocks, boundStatuses } from "../ports/StoreBounds.js"
 import { type Any, type Requirements, type ResolvedJob, resolve } from "./Job.js"
 import * as JobRunnerLayer from "./JobRunner.js"
 import { type Execution, JobRunner } from "./JobRunner.js"
@@ -278,7 +278,12 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
           })
         // Read on every trigger, not cached: a pause holds on every instance from its write on.
         // Before the local guard, which must be checked and taken without a yield in between.
-        const pause = yield* Effect.either(pauseInForce(resolved.type))
+        // Inside the start timeout: a hung read leaves the start the rest of it, not a second one.
+        const askedAt = yield* Clock.currentTimeMillis
+        const pause = yield* Effect.either(pauseInForce(resolved.type).pipe(bounded("paused", startTimeout)))
+        const startLeft = Duration.millis(
+          Math.max(0, Duration.toMillis(startTimeout) - ((yield* Clock.currentTimeMillis) - askedAt)),
+        )
         if (Either.isLeft(pause))
           return TriggerResult.Failed({
             message: `could not read whether the job type is paused: ${pause.left.message}`,
@@ -306,7 +311,7 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
               scheduledAt: opts.scheduledAt,
               instance,
               jobId,
-              startTimeout,
+              startTimeout: startLeft,
             },
             services,
             executionScope,

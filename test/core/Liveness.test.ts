@@ -163,6 +163,26 @@ describe("a start that does not answer", () => {
       assert.match(failed?.reason ?? "", /RUNNING status was not stored within the start timeout \(3s\)/)
     }),
   )
+
+  it.scoped(
+    "the start timeout covers the pause read too: a hung one answers Failed within it, not twice it",
+    () =>
+      Effect.gen(function* () {
+        const stores = yield* memoryStores
+        const faulty = FaultyStore.make(stores)
+        const { manager } = yield* nodeOn(faulty.stores, [quick], {
+          instance: "a",
+          startTimeout: "3 seconds",
+        })
+        yield* faulty.arm("paused", { mode: "hang" })
+        const fiber = yield* timedTrigger(manager, "quick")
+        yield* seconds(3)
+        const [result, took] = yield* Fiber.join(fiber)
+        assert.strictEqual(result._tag, "Failed")
+        if (result._tag === "Failed") assert.isTrue(result.storeUnavailable)
+        assert.strictEqual(took, 3_000)
+      }),
+  )
 })
 
 /** A one-second cron job under a 30 s lease. */
