@@ -1,19 +1,13 @@
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Context, Effect, Fiber, Layer, Metric, Option, Ref, TestClock } from "effect"
+import { Clock, Effect, Fiber, Metric, Option, Ref, TestClock } from "effect"
 import * as Job from "../../src/core/Job.js"
 import type { JobManager } from "../../src/core/JobManager.js"
 import type { JobStatus } from "../../src/domain/JobStatus.js"
 import * as JobMetrics from "../../src/domain/Metrics.js"
 import type { LockType } from "../../src/domain/Names.js"
 import type { TriggerResult } from "../../src/domain/TriggerResult.js"
-import { LockRepository } from "../../src/ports/LockRepository.js"
-import { StatusRepository } from "../../src/ports/StatusRepository.js"
-import * as SqliteStore from "../../src/stores/sqlite/SqliteStore.js"
 import * as FaultyStore from "../../src/testing/FaultyStore.js"
-import { memoryStores, nodeOn, type Stores } from "../support/harness.js"
+import { memoryStores, nodeOn, type Stores, sqliteFileStores } from "../support/harness.js"
 import { type Interval, recordInterval } from "../support/intervals.js"
 
 // DESIGN property 12: no hang or defect in one store call stops a loop, leaks a lease or leaves an
@@ -266,15 +260,7 @@ const adhoc = Job.make({
 /** The stores the matrix runs on: both judge expiry by Effect's clock, so TestClock drives them. */
 const storesOf = {
   memory: memoryStores,
-  sqlite: Effect.gen(function* () {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-liveness-"))
-    yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
-    const context = yield* Layer.build(SqliteStore.layer({ filename: path.join(dir, "liveness.db") }))
-    return {
-      lockRepository: Context.get(context, LockRepository),
-      statusRepository: Context.get(context, StatusRepository),
-    } satisfies Stores
-  }),
+  sqlite: sqliteFileStores("liveness"),
 }
 
 const scenario = (store: keyof typeof storesOf, method: FaultyStore.Method, mode: FaultyStore.FaultMode) =>

@@ -1,28 +1,10 @@
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import {
-  Context,
-  type Duration,
-  Effect,
-  Exit,
-  Layer,
-  Metric,
-  Option,
-  Ref,
-  Schedule,
-  Scope,
-  TestClock,
-} from "effect"
+import { type Duration, Effect, Exit, Metric, Option, Ref, Schedule, Scope, TestClock } from "effect"
 import * as Job from "../../src/core/Job.js"
 import type { JobManager } from "../../src/core/JobManager.js"
 import type { JobStatus } from "../../src/domain/JobStatus.js"
 import * as JobMetrics from "../../src/domain/Metrics.js"
-import { LockRepository } from "../../src/ports/LockRepository.js"
-import { StatusRepository } from "../../src/ports/StatusRepository.js"
-import * as SqliteStore from "../../src/stores/sqlite/SqliteStore.js"
-import { memoryStores, nodeOn, type Stores } from "../support/harness.js"
+import { memoryStores, nodeOn, sqliteFileStores } from "../support/harness.js"
 
 // Pause and resume (JobManager.pause / resume): kept in the store, read on every trigger, so a pause
 // written by one instance holds on all of them from its write on, and after restarts.
@@ -41,15 +23,7 @@ const pausedCount = (jobType: string) =>
 /** Two stores the instances share; both judge time by Effect's clock, so TestClock drives them. */
 const storesOf = {
   memory: memoryStores,
-  sqlite: Effect.gen(function* () {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-pause-"))
-    yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
-    const context = yield* Layer.build(SqliteStore.layer({ filename: path.join(dir, "pause.db") }))
-    return {
-      lockRepository: Context.get(context, LockRepository),
-      statusRepository: Context.get(context, StatusRepository),
-    } satisfies Stores
-  }),
+  sqlite: sqliteFileStores("pause"),
 }
 
 describe("Pause and resume", () => {

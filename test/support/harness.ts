@@ -1,11 +1,17 @@
-import { Effect, Layer, type Scope } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { Context, Effect, Layer, type Scope } from "effect"
 import type { Any } from "../../src/core/Job.js"
 import * as JobManager from "../../src/core/JobManager.js"
 import * as JobRunner from "../../src/core/JobRunner.js"
 import * as Lease from "../../src/core/Lease.js"
 import * as Scheduler from "../../src/core/Scheduler.js"
 import * as Supervisor from "../../src/jobs/Supervisor.js"
+import { LockRepository } from "../../src/ports/LockRepository.js"
+import { StatusRepository } from "../../src/ports/StatusRepository.js"
 import * as MemoryStore from "../../src/stores/memory/MemoryStore.js"
+import * as SqliteStore from "../../src/stores/sqlite/SqliteStore.js"
 import type { Stores } from "../../src/testing/Stores.js"
 import * as StoresModule from "../../src/testing/Stores.js"
 
@@ -23,6 +29,21 @@ export const managerOn = (
   )
 
 export const memoryStores = MemoryStore.make
+
+/**
+ * A SQLite store on a fresh file, removed with the scope. Like the memory store it judges expiry by
+ * Effect's clock, so TestClock drives it.
+ */
+export const sqliteFileStores = (name: string): Effect.Effect<Stores, unknown, Scope.Scope> =>
+  Effect.gen(function* () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ha-jobs-${name}-`))
+    yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+    const context = yield* Layer.build(SqliteStore.layer({ filename: path.join(dir, `${name}.db`) }))
+    return {
+      lockRepository: Context.get(context, LockRepository),
+      statusRepository: Context.get(context, StatusRepository),
+    }
+  })
 
 /** A manager plus its scheduler on the given stores: one simulated instance. */
 export const nodeOn = (
