@@ -65,17 +65,8 @@ export const dashboardFields: ReadonlyArray<string> = Object.keys(StatusJson.fie
   (name) => name !== "content",
 )
 
-/** An audit entry as JSON (ApiSchemas.AuditEntryJson). */
-export const toAuditJson = (e: AuditEntry) => ({
-  id: e.id,
-  at: e.at.toISOString(),
-  instance: e.instance,
-  action: e.action,
-  jobType: e.jobType,
-  identity: e.identity,
-  detail: e.detail,
-  outcome: e.outcome,
-})
+/** An audit entry as JSON (ApiSchemas.AuditEntryJson): its fields, the time as ISO-8601 text. */
+export const toAuditJson = (e: AuditEntry) => ({ ...e, at: e.at.toISOString() })
 
 /** A pause as JSON (ApiSchemas.PauseJson). */
 export const toPauseJson = (pause: Pause) => ({

@@ -101,16 +101,7 @@ const pastAuditEntry = (at: number, jobType: JobType) =>
   })
 
 /** An audit entry's fields, `at` in milliseconds: what must read back exactly. */
-const auditFields = (e: AuditEntry) => ({
-  id: e.id,
-  at: e.at.getTime(),
-  instance: e.instance,
-  action: e.action,
-  jobType: e.jobType,
-  identity: e.identity,
-  detail: e.detail,
-  outcome: e.outcome,
-})
+const auditFields = (e: AuditEntry) => ({ ...e, at: e.at.getTime() })
 
 const idsOf = (entries: ReadonlyArray<AuditEntry>) => entries.map((e) => e.id)
 
