@@ -33,8 +33,11 @@ export interface SchedulerOptions {
   readonly misfireThreshold?: Duration.DurationInput | undefined
 }
 
-/** One claim attempt waits at most this long (a hung store connection must not hold the cron loop). */
-const claimAttemptMs = 10_000
+/**
+ * One claim attempt waits at most this long (a hung store connection must not hold the cron loop),
+ * and so does the read that resolves the last one when it was cut off (the chaos checker's window).
+ */
+export const claimAttemptMs = 10_000
 
 /**
  * When a failed slot claim is tried again: 200 ms, doubling, at most 5 s apart, as long as the next
@@ -110,11 +113,34 @@ export const make = (options: SchedulerOptions = {}) =>
           }),
         )
         const claimed = yield* Effect.retryOrElse(attempt, retries, (error) =>
-          Effect.zipRight(countMissed(job), Effect.fail(error)),
+          resolveLost(job, slot, claimId, error),
         )
         if (failures > 0) yield* Effect.logInfo(`slot claimed after ${failures} failed attempts`)
         return claimed
       })
+
+    /**
+     * The last attempt failed and there is no time for another: an attempt cut off at its bound, or
+     * one whose store gave up on an unknown outcome, may still have landed. One read of who holds
+     * the slot decides: this very claim runs the slot, late; another claim means it runs elsewhere;
+     * no claim (or no answer) is a missed slot. A write still in flight after the read (the store
+     * does not undo an interrupted call) is a missed slot too: claimed by this instance, run by none.
+     */
+    const resolveLost = (job: ResolvedJob, slot: number, claimId: string, error: StoreError) =>
+      locks.slotClaim(job.type, slot).pipe(
+        bounded("slotClaim", Duration.millis(claimAttemptMs)),
+        Effect.option,
+        Effect.flatMap((read) => {
+          const holder = Option.flatten(read)
+          if (Option.isSome(holder) && Option.contains(holder.value.claimId, claimId))
+            return Effect.as(
+              Effect.logInfo("the claim landed though its answer was lost; running the slot late"),
+              true,
+            )
+          if (Option.isSome(holder)) return Effect.succeed(false)
+          return Effect.zipRight(countMissed(job), Effect.fail(error))
+        }),
+      )
 
     /**
      * Until when a slot's claim is retried while the store is unreachable: at least up to the misfire

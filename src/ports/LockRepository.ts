@@ -20,6 +20,13 @@ export interface LockHolder {
   readonly token: number
 }
 
+/** Who claimed a cron slot: the instance and the claim (`claimSlot`'s claimId). */
+export interface SlotClaim {
+  readonly instance: string
+  /** None for a claim stored before claim ids existed (SQL migration 0002): it matches no claim. */
+  readonly claimId: Option.Option<string>
+}
+
 export type AcquireResult =
   | { readonly _tag: "Acquired"; readonly token: number }
   | { readonly _tag: "Held"; readonly holder: LockHolder }
@@ -78,6 +85,15 @@ export class LockRepository extends Context.Tag("effect-ha-jobs/LockRepository")
       readonly instance: string
       readonly claimId: string
     }) => Effect.Effect<boolean, StoreError>
+    /**
+     * Who claimed the slot, if anyone: read-only, as strong as `claimSlot` itself (a serial read on
+     * Cassandra), so a claim whose answer never came (cut off by the scheduler's bound) can be
+     * resolved, and a backfill can tell the slots already run.
+     */
+    readonly slotClaim: (
+      jobType: JobType,
+      slot: number,
+    ) => Effect.Effect<Option.Option<SlotClaim>, StoreError>
     /** The latest slot ever claimed for a job type (for catch-up after downtime). */
     readonly lastSlot: (jobType: JobType) => Effect.Effect<Option.Option<number>, StoreError>
     /**

@@ -10,7 +10,7 @@ import { StatusRepository } from "./StatusRepository.js"
  * which every caller already handles as "the store is unavailable".
  *
  * Interrupting the call does not undo it: a write may still land after the timeout. Each caller
- * is written for that (a late slot claim costs the slot, a late acquire is released or expires,
+ * is written for that (a slot claim cut off is resolved by reading who holds the slot, a late acquire is released or expires,
  * a late status write is superseded by the next one).
  */
 export const DefaultStoreCallTimeout: Duration.Duration = Duration.seconds(10)
@@ -62,6 +62,7 @@ export const mapLocks = (repo: LockRepository["Type"], around: AroundCall): Lock
     holder: (lockType) => around("holder")(repo.holder(lockType)),
     requestCancel: (lockType, jobType) => around("requestCancel")(repo.requestCancel(lockType, jobType)),
     claimSlot: (claim) => around("claimSlot")(repo.claimSlot(claim)),
+    slotClaim: (jobType, slot) => around("slotClaim")(repo.slotClaim(jobType, slot)),
     lastSlot: (jobType) => around("lastSlot")(repo.lastSlot(jobType)),
     pause: (pause) => around("pause")(repo.pause(pause)),
     resume: (jobType) => around("resume")(repo.resume(jobType)),

@@ -10,6 +10,7 @@ export const lockMethods = [
   "holder",
   "requestCancel",
   "claimSlot",
+  "slotClaim",
   "lastSlot",
   "pause",
   "resume",

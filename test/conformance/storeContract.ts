@@ -310,6 +310,23 @@ export const storeContract = (harness: StoreHarness) => {
       )
 
       run(
+        "who claimed a slot reads back as the winning claim, unchanged by later claims",
+        Effect.gen(function* () {
+          const locks = yield* LockRepository
+          const { jobType, other } = names()
+          const slot = 1_800_000_000_000
+          assert.isTrue(Option.isNone(yield* locks.slotClaim(jobType, slot)))
+          assert.isTrue(yield* locks.claimSlot({ jobType, slot, instance: "a", claimId: "a-1" }))
+          assert.isFalse(yield* locks.claimSlot({ jobType, slot, instance: "b", claimId: "b-1" }))
+          const expected = Option.some({ instance: "a", claimId: Option.some("a-1") })
+          assert.deepStrictEqual(yield* locks.slotClaim(jobType, slot), expected)
+          // Per job type and per slot: nothing leaks to a neighbour.
+          assert.isTrue(Option.isNone(yield* locks.slotClaim(other, slot)))
+          assert.isTrue(Option.isNone(yield* locks.slotClaim(jobType, slot + 1000)))
+        }),
+      )
+
+      run(
         "racing claims of one slot: exactly one wins",
         Effect.gen(function* () {
           const locks = yield* LockRepository

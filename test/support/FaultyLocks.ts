@@ -21,6 +21,7 @@ export interface Call {
     | "holder"
     | "requestCancel"
     | "claimSlot"
+    | "slotClaim"
     | "lastSlot"
     | "pause"
     | "resume"
@@ -76,6 +77,7 @@ export const makeFaultyLocks = Effect.gen(function* () {
     holder: (l) => unlessDown("holder", inner.holder(l)),
     requestCancel: (l, j) => unlessDown("requestCancel", inner.requestCancel(l, j)),
     claimSlot: (c) => unlessDown("claimSlot", inner.claimSlot(c)),
+    slotClaim: (j, s) => unlessDown("slotClaim", inner.slotClaim(j, s)),
     lastSlot: (j) => unlessDown("lastSlot", inner.lastSlot(j)),
     pause: (p) => unlessDown("pause", inner.pause(p)),
     resume: (j) => unlessDown("resume", inner.resume(j)),

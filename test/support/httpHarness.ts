@@ -38,6 +38,7 @@ export const makeSwitchableStores = Effect.gen(function* () {
       holder: (lt) => guard("holder", l.holder(lt)),
       requestCancel: (lt, jt) => guard("requestCancel", l.requestCancel(lt, jt)),
       claimSlot: (c) => guard("claimSlot", l.claimSlot(c)),
+      slotClaim: (jt, slot) => guard("slotClaim", l.slotClaim(jt, slot)),
       lastSlot: (jt) => guard("lastSlot", l.lastSlot(jt)),
       pause: (p) => guard("pause", l.pause(p)),
       resume: (jt) => guard("resume", l.resume(jt)),

@@ -127,7 +127,7 @@ APPLY BATCH`,
     cancel: `UPDATE ${locks} USING TTL ? SET cancel_requested = true WHERE lock_type = ? IF lease_token = ? AND last_job_type = ?`,
     read: `SELECT holder_job_id, lease_token, cancel_requested, last_token, last_job_type, TTL(lease_token) FROM ${locks} WHERE lock_type = ?`,
     claimSlot: `INSERT INTO ${slots} (job_type, slot, instance, claim_id) VALUES (?, ?, ?, ?) IF NOT EXISTS USING TTL ?`,
-    readSlot: `SELECT claim_id FROM ${slots} WHERE job_type = ? AND slot = ?`,
+    readSlot: `SELECT instance, claim_id FROM ${slots} WHERE job_type = ? AND slot = ?`,
     raiseLastSlot: `UPDATE ${lastSlots} SET last_slot = ? WHERE job_type = ? IF last_slot < ?`,
     insertLastSlot: `INSERT INTO ${lastSlots} (job_type, last_slot) VALUES (?, ?) IF NOT EXISTS`,
     readLastSlot: `SELECT last_slot FROM ${lastSlots} WHERE job_type = ?`,
@@ -376,6 +376,16 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
       ),
     )
 
+  const slotClaim: LockRepository["Type"]["slotClaim"] = (jobType, slot) =>
+    serialRow(session, "slotClaim", q.readSlot, [jobType, slot], true).pipe(
+      Effect.map((row) =>
+        Option.map(Option.fromNullable(row), (r) => ({
+          instance: String(r.get("instance")),
+          claimId: Option.fromNullable(r.get("claim_id") as string | null),
+        })),
+      ),
+    )
+
   const lastSlot: LockRepository["Type"]["lastSlot"] = (jobType) =>
     serialRow(session, "lastSlot", q.readLastSlot, [jobType], false).pipe(
       Effect.map((row) => Option.fromNullable(longOrNull(row?.get("last_slot")))),
@@ -416,7 +426,19 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
 
   const paused: LockRepository["Type"]["paused"] = (jobType) => readPause("paused", jobType)
 
-  return { acquire, renew, release, holder, requestCancel, claimSlot, lastSlot, pause, resume, paused }
+  return {
+    acquire,
+    renew,
+    release,
+    holder,
+    requestCancel,
+    claimSlot,
+    slotClaim,
+    lastSlot,
+    pause,
+    resume,
+    paused,
+  }
 }
 
 const dateOrNull = (v: unknown): Date | null => (v instanceof Date ? v : null)

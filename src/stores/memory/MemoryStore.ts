@@ -41,7 +41,9 @@ export const make: Effect.Effect<{
   const locks = yield* Ref.make(new Map<LockType, LockRow>())
   // jobType -> slot -> claimant
   // Per job type: each claimed slot's claim id.
-  const slots = yield* Ref.make(new Map<JobType, ReadonlyMap<number, string>>())
+  const slots = yield* Ref.make(
+    new Map<JobType, ReadonlyMap<number, { instance: string; claimId: string }>>(),
+  )
   // jobType -> jobId -> history (oldest first); mutated only inside Ref.update for atomicity.
   const statuses = yield* Ref.make(new Map<JobType, Map<JobId, Execution>>())
   // jobType -> its pause, kept until resumed (also past its `until`).
@@ -104,13 +106,20 @@ export const make: Effect.Effect<{
         if (!current || current.jobType !== jobType) return [Option.none(), row]
         return [Option.some(holderOf(current)), { ...row, lease: { ...current, cancelRequested: true } }]
       }),
-    claimSlot: ({ jobType, slot, claimId }) =>
+    claimSlot: ({ jobType, slot, instance, claimId }) =>
       Ref.modify(slots, (map) => {
-        const claimed = map.get(jobType) ?? new Map<number, string>()
+        const claimed = map.get(jobType) ?? new Map()
         const holder = claimed.get(slot)
-        if (holder !== undefined) return [holder === claimId, map]
-        return [true, new Map(map).set(jobType, new Map(claimed).set(slot, claimId))]
+        if (holder !== undefined) return [holder.claimId === claimId, map]
+        return [true, new Map(map).set(jobType, new Map(claimed).set(slot, { instance, claimId }))]
       }),
+    slotClaim: (jobType, slot) =>
+      Effect.map(Ref.get(slots), (map) =>
+        Option.map(Option.fromNullable(map.get(jobType)?.get(slot)), (c) => ({
+          instance: c.instance,
+          claimId: Option.some(c.claimId),
+        })),
+      ),
     lastSlot: (jobType) =>
       Effect.map(Ref.get(slots), (map) => {
         const claimed = [...(map.get(jobType)?.keys() ?? [])]

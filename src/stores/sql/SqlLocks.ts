@@ -165,6 +165,17 @@ export const make = (sql: SqlClient.SqlClient, now: Now) => {
         return rows.length > 0
       }).pipe(StoreError.refail("claimSlot")),
 
+    slotClaim: (jobType, slot) =>
+      Effect.map(
+        sql<{ instance: string; claim_id: string | null }>`
+          SELECT instance, claim_id FROM ha_slots WHERE job_type = ${jobType} AND slot = ${slot}`,
+        (rows) =>
+          Option.map(Option.fromNullable(rows[0]), (row) => ({
+            instance: row.instance,
+            claimId: Option.fromNullable(row.claim_id),
+          })),
+      ).pipe(StoreError.refail("slotClaim")),
+
     lastSlot: (jobType) =>
       Effect.map(
         sql<{
