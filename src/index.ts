@@ -12,6 +12,7 @@
 export * as Job from "./core/Job.js"
 export * as JobContext from "./core/JobContext.js"
 export * as JobManager from "./core/JobManager.js"
+export * as JobParams from "./core/JobParams.js"
 export * as JobRunner from "./core/JobRunner.js"
 export * as Lease from "./core/Lease.js"
 export * as Scheduler from "./core/Scheduler.js"

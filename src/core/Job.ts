@@ -18,6 +18,12 @@ export interface Job<A = unknown, E = unknown, R = never> {
   readonly lockType?: string | undefined
   /** The program. A continuous job simply never ends; it holds its lease until stopped. */
   readonly run: Effect.Effect<A | JobOutcome<A>, E, JobContext | R>
+  /**
+   * The parameters a manual run may be given (`trigger(type, { params })`, `POST /jobs/:jobType` with
+   * `{"params": ...}`), checked against this schema; read them with `JobParams.get(schema)`. Its
+   * encoded side must be JSON. None: the job refuses params.
+   */
+  readonly params?: Schema.Schema<any, any, never> | undefined
   /** Encodes the result into the status content. Without it the result must be plain JSON. */
   readonly result?: Schema.Schema<A, any, never> | undefined
   readonly lease?: LeaseOptions | undefined

@@ -15,6 +15,11 @@ export class JobContext extends Context.Tag("effect-ha-jobs/JobContext")<
     /** 1 for the first execution of a trigger, 2 for its first retry, ... */
     readonly attempt: number
     readonly source: TriggerSource
+    /**
+     * The trigger's params, decoded by the job's `params` schema (typed: `JobParams.get(schema)`);
+     * none for runs triggered without any.
+     */
+    readonly params: Option.Option<unknown>
     /** The cron slot this execution belongs to (epoch milliseconds), for scheduled runs. */
     readonly scheduledAt: Option.Option<number>
     /**

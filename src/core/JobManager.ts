@@ -41,6 +41,7 @@ import { LockRepository } from "../ports/LockRepository.js"
 import { StatusRepository } from "../ports/StatusRepository.js"
 import { bounded, boundLocks, boundStatuses } from "../ports/StoreBounds.js"
 import { type Any, type Requirements, type ResolvedJob, resolve } from "./Job.js"
+import * as JobParams from "./JobParams.js"
 import * as JobRunnerLayer from "./JobRunner.js"
 import { type Execution, JobRunner } from "./JobRunner.js"
 import * as LeaseLayer from "./Lease.js"
@@ -62,6 +63,12 @@ export interface TriggerOptions {
   readonly scheduledAt?: number | undefined
   /** Who triggers, for the audit log (manual triggers only). Defaults to "library". */
   readonly by?: string | undefined
+  /**
+   * The run's params in their encoded form (JSON, as `POST /jobs/:jobType` takes them), checked
+   * against the job's `params` schema (JobParams.decode): InvalidInput "params" when they do not
+   * match or the job declares none. Stored with the trigger and given again to its retries.
+   */
+  readonly params?: unknown
 }
 
 /** Who acts, for the audit log. */
@@ -104,16 +111,20 @@ export class JobManager extends Context.Tag("effect-ha-jobs/JobManager")<
     /** Every registered job type, in registration order. */
     readonly jobTypes: ReadonlyArray<JobType>
     readonly job: (jobType: string) => Effect.Effect<ResolvedJob, UnknownJobType>
-    /** Starts a new trigger (fresh trigger id). */
+    /** Starts a new trigger (fresh trigger id); InvalidInput when its params do not fit the job. */
     readonly trigger: (
       jobType: string,
       options?: TriggerOptions,
-    ) => Effect.Effect<TriggerResult, UnknownJobType>
-    /** Runs an existing trigger again, with a new job id (what the supervisor's retries do). */
+    ) => Effect.Effect<TriggerResult, UnknownJobType | InvalidInput>
+    /**
+     * Runs an existing trigger again, with a new job id and the trigger's params as stored (what the
+     * supervisor's retries do).
+     */
     readonly retrigger: (
       jobType: string,
       triggerId: string,
       attempt: number,
+      options?: { readonly params?: unknown },
     ) => Effect.Effect<TriggerResult, UnknownJobType | InvalidInput>
     /**
      * Cancels the job type's execution wherever it runs: at once when local, else through the store
@@ -269,7 +280,13 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
         return found ? Effect.succeed(found) : Effect.fail(UnknownJobType.of(jobType))
       })
 
-    const start = (resolved: ResolvedJob, triggerId: TriggerId, attempt: number, opts: TriggerOptions) =>
+    const start = (
+      resolved: ResolvedJob,
+      triggerId: TriggerId,
+      attempt: number,
+      opts: TriggerOptions,
+      params: Option.Option<JobParams.TriggerParams>,
+    ) =>
       Effect.gen(function* () {
         if (yield* Ref.get(closing))
           return TriggerResult.Failed({
@@ -309,6 +326,7 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
               attempt,
               source: opts.source ?? "manual",
               scheduledAt: opts.scheduledAt,
+              params: Option.getOrUndefined(params),
               instance,
               jobId,
               startTimeout: startLeft,
@@ -454,13 +472,23 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
       trigger: (jobType, opts = {}) =>
         Effect.gen(function* () {
           const resolved = yield* job(jobType)
-          const result = yield* start(resolved, yield* makeTriggerId, 1, opts)
+          const params = yield* JobParams.decode(resolved, opts.params)
+          const result = yield* start(resolved, yield* makeTriggerId, 1, opts, params)
           // An operator's trigger; cron, catch-up and continuous starts are the library's own.
           if ((opts.source ?? "manual") === "manual")
-            yield* audit("trigger", resolved.type, opts.by, "", triggerOutcome(result))
+            yield* audit(
+              "trigger",
+              resolved.type,
+              opts.by,
+              Option.match(params, {
+                onNone: () => "",
+                onSome: (p) => `params ${JSON.stringify(p.encoded)}`,
+              }),
+              triggerOutcome(result),
+            )
           return result
         }),
-      retrigger: (jobType, triggerId, attempt) =>
+      retrigger: (jobType, triggerId, attempt, options = {}) =>
         Effect.gen(function* () {
           const resolved = yield* job(jobType)
           const id = yield* decode(TriggerId, "triggerId", triggerId)
@@ -469,7 +497,8 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
               field: "attempt",
               message: `attempt must be >= 1, got ${attempt}`,
             })
-          return yield* start(resolved, id, attempt, { source: "retry" })
+          const params = yield* JobParams.decode(resolved, options.params)
+          return yield* start(resolved, id, attempt, { source: "retry" }, params)
         }),
       cancel: (jobType, options = {}) =>
         Effect.gen(function* () {

@@ -25,6 +25,7 @@ import { StatusRepository } from "../ports/StatusRepository.js"
 import { boundStatuses } from "../ports/StoreBounds.js"
 import type { ResolvedJob } from "./Job.js"
 import { JobContext } from "./JobContext.js"
+import type { TriggerParams } from "./JobParams.js"
 import { Lease, monotonicMillis } from "./Lease.js"
 import type { Ending } from "./StatusTransitions.js"
 import * as StatusTransitions from "./StatusTransitions.js"
@@ -34,6 +35,8 @@ export interface StartRequest {
   readonly attempt: number
   readonly source: TriggerSource
   readonly scheduledAt?: number | undefined
+  /** The trigger's params, checked (JobParams.decode); stored with every status. */
+  readonly params?: TriggerParams | undefined
   /** Written into every status, so one can tell which instance ran what. */
   readonly instance: string
   /** The execution's id; a fresh one when absent (the manager picks it to guard the lock type locally). */
@@ -114,6 +117,7 @@ export const make = Effect.gen(function* () {
           source: request.source,
           instance: request.instance,
           scheduledAt: request.scheduledAt,
+          params: request.params?.encoded,
         })
         /** Within what is left of the start timeout, else in the background (StatusTransitions). */
         const recordStartFailure = (message: string, fencingToken?: number) =>
@@ -173,6 +177,7 @@ export const make = Effect.gen(function* () {
           attempt: request.attempt,
           source: request.source,
           scheduledAt: Option.fromNullable(request.scheduledAt),
+          params: Option.map(Option.fromNullable(request.params), (p) => p.decoded),
           fencingToken: token,
           signal: controller.signal,
           progress: (content) =>

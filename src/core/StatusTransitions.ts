@@ -45,6 +45,8 @@ export interface ExecutionSubject {
   readonly instance: string
   /** The cron slot (epoch millis) of a scheduled execution. */
   readonly scheduledAt?: number | undefined
+  /** The trigger's params as stored (JSON). */
+  readonly params?: unknown
 }
 
 /** How an execution ended; its final status follows from it (`terminal`). */
@@ -77,6 +79,7 @@ export const executionStatus = (
     triggerSource: subject.source,
     instance: subject.instance,
     ...(subject.scheduledAt === undefined ? {} : { scheduledAt: new Date(subject.scheduledAt) }),
+    ...(subject.params === undefined ? {} : { params: subject.params }),
     ...definedOnly(extra),
   })
 

@@ -86,6 +86,10 @@ export const statusFields = {
   scheduledAt: optional(Schema.Date, "scheduled_at", "timestamp", {
     description: "The cron slot this execution belongs to, for scheduled runs",
   }),
+  params: optional(Schema.Unknown, "params", "json", {
+    description:
+      "The params the trigger was given (JSON, as the job's params schema encodes them), kept by its retries; omitted when none",
+  }),
   instance: optional(Schema.String, "instance", "text", {
     description: "The instance that wrote this status",
   }),

@@ -7,7 +7,7 @@ import {
   HttpApiSecurity,
   OpenApi,
 } from "@effect/platform"
-import { Context, Schema } from "effect"
+import { Context, JSONSchema, Schema } from "effect"
 import {
   ExecutionNotFound,
   Forbidden,
@@ -34,6 +34,7 @@ import {
   PrometheusText,
   StatusJson,
   Triggered,
+  TriggerRequest,
 } from "./ApiSchemas.js"
 
 /**
@@ -68,12 +69,16 @@ const QueryParam = (description: string) =>
     jsonSchema: { type: "string", description },
   })
 
+/** TriggerRequest's JSON Schema, inline (its identifier would make it a `$ref` into `$defs` the document lacks). */
+const { $schema: _, ...triggerRequestSchema } = JSONSchema.make(Schema.Struct(TriggerRequest.fields))
+
 export class JobsGroup extends HttpApiGroup.make("jobs")
   .add(HttpApiEndpoint.get("types", "/jobs").addSuccess(JobTypes))
   .add(
     HttpApiEndpoint.post("trigger", "/jobs/:jobType")
       .setPath(JobTypePath)
       .addSuccess(Triggered, { status: 201 })
+      .addError(InvalidParameter)
       .addError(JobTypeNotFound)
       .addError(JobAlreadyRunning)
       .addError(JobPaused)
@@ -82,7 +87,15 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
       .annotate(
         OpenApi.Description,
         "Starts an execution now. Location: the new execution (201) or the holder's (409).",
-      ),
+      )
+      // The optional body, documented by hand: it is read by the handler (see TriggerRequest).
+      .annotate(OpenApi.Override, {
+        requestBody: {
+          required: false,
+          description: 'Optional: {"params": ...} for a job that declares params; no body runs it without.',
+          content: { "application/json": { schema: triggerRequestSchema } },
+        },
+      }),
   )
   .add(
     HttpApiEndpoint.del("cancel", "/jobs/:jobType")

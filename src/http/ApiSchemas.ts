@@ -91,7 +91,23 @@ export const JobList = Schema.Struct({
   next: Schema.NullOr(Schema.String).annotations({ description: "URL of the next (older) page" }),
   nextRuns: Schema.Array(Iso).annotations({ description: "The next cron fire times" }),
   paused: Schema.NullOr(PauseJson).annotations({ description: "The pause in force; null: not paused" }),
+  params: Schema.NullOr(Schema.Unknown).annotations({
+    description:
+      'The JSON Schema of the params a manual run takes (POST with {"params": ...}); null: the job takes none',
+  }),
 }).annotations({ identifier: "JobList" })
+
+/**
+ * The body of POST /jobs/:jobType, which may also be empty (a run without params). Read by the
+ * handler itself, not declared as the endpoint's payload: the platform refuses an empty body where
+ * a payload is declared, and ha-jobs' clients trigger with none.
+ */
+export const TriggerRequest = Schema.Struct({
+  params: Schema.optional(Schema.Unknown).annotations({
+    description:
+      "The run's params, checked against the job's params schema (see `params` of GET /jobs/:jobType)",
+  }),
+}).annotations({ identifier: "TriggerRequest" })
 
 /** The body of POST /jobs/:jobType/pause; every field may be left out (send `{}`). */
 export const PauseRequest = Schema.Struct({

@@ -1,6 +1,7 @@
-import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
-import { Effect, Option, Schema } from "effect"
+import { HttpApiBuilder, HttpApp, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect, Option, ParseResult, Schema } from "effect"
 import { DefaultListLimit, JobManager, MaxListLimit, type PauseChange } from "../core/JobManager.js"
+import * as JobParams from "../core/JobParams.js"
 import { Scheduler } from "../core/Scheduler.js"
 import { InvalidInput, StoreError, UnknownJobType } from "../domain/Errors.js"
 import { JobId } from "../domain/Ids.js"
@@ -15,6 +16,7 @@ import {
   StoreUnavailable,
   TriggerFailed,
 } from "./ApiErrors.js"
+import { TriggerRequest } from "./ApiSchemas.js"
 import { describeCron } from "./CronText.js"
 import { HttpSettings } from "./Settings.js"
 import { toAuditJson, toPauseJson, toStatusJson } from "./StatusEncoding.js"
@@ -102,9 +104,13 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
 
     return handlers
       .handle("types", () => Effect.succeed({ jobTypes: manager.jobTypes, readOnly: settings.readOnly }))
-      .handle("trigger", ({ path }) =>
+      .handle("trigger", ({ path, request }) =>
         Effect.gen(function* () {
-          const result = yield* manager.trigger(path.jobType, { by: yield* CallerIdentity })
+          const body = yield* triggerBody(request)
+          const result = yield* manager.trigger(path.jobType, {
+            by: yield* CallerIdentity,
+            params: body.params,
+          })
           switch (result._tag) {
             case "Started":
               yield* setLocation(urls.status(result.jobType, result.jobId))
@@ -190,6 +196,7 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
               onNone: () => null,
               onSome: toPauseJson,
             }),
+            params: Option.getOrNull(JobParams.jsonSchema(job)),
           }
         }).pipe(toHttpErrors),
       )
@@ -243,6 +250,36 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
       )
   }),
 )
+
+/** A trigger's body is small: params are at most JobParams.MaxParamsBytes of JSON. */
+const MaxTriggerBodyBytes = 4 * JobParams.MaxParamsBytes
+
+const badBody = (message: string) => new InvalidParameter({ parameter: "body", message })
+
+/** The body of POST /jobs/:jobType: none (or blank) is a run without params, else TriggerRequest. */
+const triggerBody = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.gen(function* () {
+    const text = yield* request.text.pipe(
+      Effect.mapError(() => badBody("the request body could not be read; send it again")),
+    )
+    if (text.trim() === "") return {}
+    const bytes = Buffer.byteLength(text, "utf8")
+    if (bytes > MaxTriggerBodyBytes)
+      return yield* badBody(
+        `the request body is ${bytes} bytes, more than ${MaxTriggerBodyBytes}: params are at most ${JobParams.MaxParamsBytes} bytes of JSON`,
+      )
+    const json = yield* Effect.try({
+      try: () => JSON.parse(text) as unknown,
+      catch: () => badBody('the request body is not valid JSON: send {"params": {...}}, or no body'),
+    })
+    return yield* Schema.decodeUnknown(TriggerRequest, { onExcessProperty: "error" })(json).pipe(
+      Effect.mapError((e) =>
+        badBody(
+          `the request body must be {"params": ...} or empty: ${ParseResult.TreeFormatter.formatErrorSync(e)}`,
+        ),
+      ),
+    )
+  })
 
 /** What a pause or resume answers. */
 const pauseState = (jobType: string, change: PauseChange) => ({

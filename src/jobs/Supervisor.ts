@@ -104,8 +104,22 @@ export const supervise = (options: SupervisorOptions = {}) =>
         if (now - failedAt > horizon) continue
         const delay = yield* nthDelay(job.retryBackoff, attempts)
         if (now < failedAt + delay) continue
-        const result = yield* manager.retrigger(jobType, triggerId, attempts + 1)
-        if (result._tag === "Started") {
+        // The trigger's params as stored with its statuses: a retry runs what the operator asked for.
+        const result = yield* manager
+          .retrigger(jobType, triggerId, attempts + 1, { params: last.params })
+          .pipe(
+            // Params stored under an older schema that no longer decode: this trigger is not retried;
+            // the others are.
+            Effect.catchTag("InvalidInput", (e) =>
+              Effect.as(
+                Effect.logWarning("a failed trigger is not retried: its params no longer fit the job").pipe(
+                  Effect.annotateLogs({ jobType, triggerId, error: e.message }),
+                ),
+                undefined,
+              ),
+            ),
+          )
+        if (result?._tag === "Started") {
           retried.push(`${jobType}/${triggerId}#${attempts + 1}`)
           yield* Metric.increment(Metric.tagged(JobMetrics.retries, "job_type", jobType))
         }

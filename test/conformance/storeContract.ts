@@ -495,6 +495,7 @@ export const storeContract = (harness: StoreHarness) => {
             triggerSource: "retry",
             reason: "2 rows rejected",
             scheduledAt: new Date(1_700_000_000_000),
+            params: { day: "2026-11-01", dryRun: false, ids: [1, 2] },
             instance: "host-1:123",
           })
           yield* statuses.save(full)

@@ -46,6 +46,7 @@ const fullStatus = (domain: typeof JobStatusModule, extra: Record<string, unknow
     triggerSource: "cron",
     reason: "disk full",
     scheduledAt: new Date(1_730_000_000_000),
+    params: { day: "2026-11-01" },
     instance: "node-1",
     ...extra,
   } as ConstructorParameters<typeof domain.JobStatus>[0])
@@ -183,6 +184,7 @@ describe("one definition of a status (StatusFields.ts)", () => {
       trigger_source: "cron",
       reason: "disk full",
       scheduled_at: 1_730_000_000_000,
+      params: '{"day":"2026-11-01"}',
       instance: "node-1",
     }
     expect(sql.columns(fullStatus(domain))).toEqual(before)
@@ -192,10 +194,11 @@ describe("one definition of a status (StatusFields.ts)", () => {
       fencing_token: null,
       reason: null,
       scheduled_at: null,
+      params: null,
       instance: null,
     }
     const read = domain.fromColumns((col) => minimal[col as keyof typeof minimal], sql.sqlCodecs)
-    for (const name of ["content", "fencingToken", "reason", "scheduledAt", "instance"] as const) {
+    for (const name of ["content", "fencingToken", "reason", "scheduledAt", "params", "instance"] as const) {
       expect(read[name]).toBeUndefined()
       expect(name in read).toBe(false)
     }

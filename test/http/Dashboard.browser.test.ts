@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync } from "node:fs"
-import { Effect, Ref } from "effect"
+import { Effect, Option, Ref, Schema } from "effect"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as Job from "../../src/core/Job.js"
+import * as JobParams from "../../src/core/JobParams.js"
 import { JobOutcome } from "../../src/domain/JobOutcome.js"
 import { memoryStores, type Stores } from "../support/harness.js"
 import { makeSwitchableStores, startServer, type Target } from "../support/httpHarness.js"
@@ -25,6 +26,8 @@ const artifacts = "test-artifacts"
 const basePath = "/ops/ha-jobs"
 const payload = "<img src=x onerror=alert(1)>"
 
+const SalesParams = Schema.Struct({ region: Schema.Literal("emea", "apac"), day: Schema.String })
+
 const jobs = [
   Job.make({
     type: "import-products",
@@ -42,6 +45,12 @@ const jobs = [
     run: Effect.succeed(
       JobOutcome.warning({ html: payload, nested: { list: [payload, 1, true, null] } }, payload),
     ),
+  }),
+  // Takes params: the dashboard's Trigger opens a JSON editor for them.
+  Job.make({
+    type: "sales-report",
+    params: SalesParams,
+    run: Effect.map(JobParams.get(SalesParams), (p) => ({ region: Option.getOrThrow(p).region })),
   }),
 ]
 
@@ -155,12 +164,13 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
   it("lists every job type with its latest state (coloured, DEAD included) and the schedule in English", async () => {
     await open()
     const cards = page.locator(".card")
-    await expect.poll(() => cards.count()).toBe(4)
+    await expect.poll(() => cards.count()).toBe(5)
     expect(await page.locator(".card h3 a").allTextContents()).toEqual([
       "import-products",
       "export-products",
       "nightly-report",
       "xss-probe",
+      "sales-report",
     ])
     const nightly = page.locator('.card[data-type="nightly-report"]')
     expect(await nightly.getAttribute("class")).toContain("s-DEAD")
@@ -197,6 +207,40 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
     await expect.poll(() => row.getAttribute("data-state")).toBe("FINISHED")
     expect(await page.evaluate(() => (window as any).sameDocument)).toBe(true)
     await shot("triggered")
+  })
+
+  it("a job with params: Trigger opens a JSON editor; bad JSON stays in it, a bad value gets the server's 400", async () => {
+    await open("#/type/sales-report")
+    await page.locator("#type-header .trigger").click()
+    const editor = page.locator("#type-header .params-editor")
+    await editor.waitFor()
+    // Prefilled from the params' JSON Schema: every required field, with a value of its type.
+    expect(JSON.parse(await editor.inputValue())).toEqual({ region: "emea", day: "" })
+    expect(await page.locator("#type-header .params-fields").textContent()).toContain("region: emea | apac")
+    await editor.fill("{region: emea")
+    await page.locator("#type-header .confirm-yes").click()
+    await expect.poll(() => page.locator("#type-header .params-problem").textContent()).toContain("Not JSON")
+    await editor.fill(JSON.stringify({ region: "mars", day: "2026-11-01" }))
+    await page.locator("#type-header .confirm-yes").click()
+    await expect
+      .poll(() => page.locator('.alert[data-kind="error"]').first().textContent())
+      .toContain("region")
+    await page.locator("#type-header .trigger").click()
+    await editor.fill(JSON.stringify({ region: "apac", day: "2026-11-01" }))
+    await shot("params-editor")
+    await page.locator("#type-header .confirm-yes").click()
+    const success = page.locator('.alert[data-kind="success"]').first()
+    await expect.poll(() => success.textContent()).toContain("Started sales-report")
+    await success.locator("a").click()
+    await expect
+      .poll(() => page.locator("#details .f-params").textContent(), { timeout: 5_000 })
+      .toBe('{"region":"apac","day":"2026-11-01"}')
+    // The audit tab shows the trigger with its params and who did it.
+    await page.locator('nav#tabs a[data-tab="Audit"]').click()
+    const row = page.locator('#audit tr[data-action="trigger"]').first()
+    await row.waitFor()
+    expect(await row.locator(".detail").textContent()).toContain('"region":"apac"')
+    expect(await row.locator(".identity").textContent()).toBe("anonymous")
   })
 
   it("shows 409 feedback naming the holder, another job type sharing the lock", async () => {
@@ -390,7 +434,7 @@ describe.skipIf(skip)("the dashboard with a token and read-only mode", () => {
       await page.locator("#token-panel:not([hidden])").waitFor()
       await page.fill("#token-input", "s3cret")
       await page.locator("#token-form button[type=submit]").click()
-      await expect.poll(() => page.locator(".card").count()).toBe(4)
+      await expect.poll(() => page.locator(".card").count()).toBe(5)
       expect(await page.locator("#read-only").isHidden()).toBe(false)
       await expect.poll(() => page.locator("#live").textContent()).toBe("live")
       await page.locator('nav#tabs a[data-tab="nightly-report"]').click()

@@ -1,6 +1,7 @@
-import { Effect } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Job from "../../src/core/Job.js"
+import * as JobParams from "../../src/core/JobParams.js"
 import { timestampOf } from "../../src/domain/Ids.js"
 import { memoryStores } from "../support/harness.js"
 import {
@@ -18,6 +19,14 @@ const jobs = [
   Job.make({ type: "export-products", lockType: "products", run: Effect.never }),
   Job.make({ type: "quick", run: Effect.succeed({ imported: 3, note: "done" }) }),
   Job.make({ type: "idle", run: Effect.void }),
+  // Takes params: its content is what it was given, decoded (a Date back to ISO text).
+  Job.make({
+    type: "report",
+    params: Schema.Struct({ day: Schema.Date, format: Schema.Literal("csv", "pdf") }),
+    run: Effect.map(JobParams.get(Schema.Struct({ day: Schema.Date })), (p) => ({
+      day: Option.getOrThrow(p).day.toISOString(),
+    })),
+  }),
 ]
 
 const validId = "01890a5d-ac96-774b-bcce-b302099a8057"
@@ -45,7 +54,7 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
     const { res, body } = await json("/jobs")
     expect(res.status).toBe(200)
     expect(body).toEqual({
-      jobTypes: ["import-products", "export-products", "quick", "idle"],
+      jobTypes: ["import-products", "export-products", "quick", "idle", "report"],
       readOnly: false,
     })
   })
@@ -206,6 +215,56 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
     }
   })
 
+  it("POST with {params}: checked, given to the job, shown in its statuses; bad bodies answer 400 naming the field", async () => {
+    const post = (path: string, body: string) =>
+      json(path, { method: "POST", body, headers: { "content-type": "application/json" } })
+    const { res, body } = await post(
+      "/jobs/report",
+      JSON.stringify({ params: { day: "2026-11-01", format: "csv" } }),
+    )
+    expect(res.status).toBe(201)
+    const status = await finished(res.headers.get("location")!)
+    expect(status.content).toEqual({ day: "2026-11-01T00:00:00.000Z" })
+    expect(status.params).toEqual({ day: "2026-11-01T00:00:00.000Z", format: "csv" })
+    expect(status.triggerId).toBe(body.triggerId)
+    // The job list offers the params' JSON Schema (the dashboard's editor); null for a job without.
+    expect((await json("/jobs/report")).body.params.properties.format).toEqual({
+      type: "string",
+      enum: ["csv", "pdf"],
+    })
+    expect((await json("/jobs/quick")).body.params).toBeNull()
+
+    const bad = async (path: string, text: string, parameter: string, words: string) => {
+      const { res, body } = await post(path, text)
+      expect(res.status, text).toBe(400)
+      expect(body).toMatchObject({ status: "KO", _tag: "InvalidParameter", parameter })
+      expect(body.message).toContain(words)
+    }
+    await bad(
+      "/jobs/report",
+      JSON.stringify({ params: { day: "2026-11-01", format: "xls" } }),
+      "params",
+      "format",
+    )
+    await bad(
+      "/jobs/quick",
+      JSON.stringify({ params: { a: 1 } }),
+      "params",
+      'job type "quick" takes no params',
+    )
+    await bad("/jobs/report", "{not json", "body", "not valid JSON")
+    await bad("/jobs/report", JSON.stringify({ parms: {} }), "body", "parms")
+    await bad(
+      "/jobs/report",
+      JSON.stringify({ params: { day: "2026-11-01", format: "csv", x: "y".repeat(40_000) } }),
+      "body",
+      "bytes",
+    )
+    // A job with params may still run without: no body, or an empty object.
+    expect((await json("/jobs/idle", { method: "POST" })).res.status).toBe(201)
+    expect((await post("/jobs/idle", "{}")).res.status).toBe(201)
+  })
+
   it("pause with a note: shown on the job, cron and retries stop, manual runs go on unless blocked; resume", async () => {
     const post = (path: string, body?: unknown) =>
       json(path, {
@@ -282,6 +341,11 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
       ]),
     )
     expect(spec.body.paths["/jobs/{jobType}/pause"].post.requestBody).toBeDefined()
+    // The trigger's optional body, documented by hand (the handler reads it): {params}.
+    const triggerBody = spec.body.paths["/jobs/{jobType}"].post.requestBody
+    expect(triggerBody.required).toBe(false)
+    expect(triggerBody.content["application/json"].schema.properties).toHaveProperty("params")
+    expect(spec.body.paths["/jobs/{jobType}"].post.responses).toHaveProperty("400")
     expect(spec.body.paths["/jobs/{jobType}"].post.responses).toHaveProperty("409")
     expect(spec.body.paths["/jobs/{jobType}"].post.responses).toHaveProperty("503")
     expect(spec.body.components.securitySchemes).toHaveProperty("bearer")
@@ -333,9 +397,9 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
     expect(res.headers.get("content-type")).toContain("text/event-stream")
     const sse = sseReader(res)
     try {
-      const initial = await sse.until((es) => es.filter((e) => e.event === "status").length >= 4)
+      const initial = await sse.until((es) => es.filter((e) => e.event === "status").length >= 5)
       expect(new Set(initial.map((e) => e.data.jobType))).toEqual(
-        new Set(["import-products", "export-products", "quick", "idle"]),
+        new Set(["import-products", "export-products", "quick", "idle", "report"]),
       )
       const { body } = await json("/jobs/export-products", { method: "POST" })
       await sse.until((es) => es.some((e) => e.data.latest?.jobId === body.jobId))

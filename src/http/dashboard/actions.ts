@@ -12,8 +12,13 @@ export const afterActions = (f: (type: string) => Promise<void>) => {
   refresh = f
 }
 
-const trigger = async (type: string) => {
-  const res = await call<Triggered>("POST", `jobs/${enc(type)}`, 201)
+const trigger = async (type: string, params?: unknown) => {
+  const res = await call<Triggered>(
+    "POST",
+    `jobs/${enc(type)}`,
+    201,
+    params === undefined ? undefined : { params },
+  )
   if (res.ok) {
     const [t, id] = parseLocation(res.location) ?? [type, res.body?.jobId]
     notify("success", `Started ${type}: execution ${id}.`, { href: typeHref(t, id), text: "Show" })
@@ -52,6 +57,38 @@ const resume = async (type: string) => {
 
 const isPaused = (type: string) => Boolean(state.summaries.get(type)?.paused)
 
+/** The JSON Schema of the job's params (GET /jobs/:jobType), or null: the job takes none. */
+const paramsSchemaOf = (type: string) => (state.summaries.get(type)?.params ?? null) as JsonSchema | null
+
+interface JsonSchema {
+  readonly type?: string
+  readonly enum?: ReadonlyArray<unknown>
+  readonly properties?: Readonly<Record<string, JsonSchema>>
+  readonly required?: ReadonlyArray<string>
+}
+
+/** A starting point for the editor: the required properties, each with a value of its type. */
+const skeleton = (schema: JsonSchema): unknown => {
+  if (schema.enum !== undefined && schema.enum.length > 0) return schema.enum[0]
+  switch (schema.type) {
+    case "object":
+      return Object.fromEntries(
+        (schema.required ?? []).map((k) => [k, skeleton(schema.properties?.[k] ?? {})]),
+      )
+    case "array":
+      return []
+    case "string":
+      return ""
+    case "number":
+    case "integer":
+      return 0
+    case "boolean":
+      return false
+    default:
+      return null
+  }
+}
+
 /** The buttons; a box kept across live re-renders of its job type, so an open confirmation survives them. */
 const actionButtons = (type: string) => {
   const box = h("div", { class: "actions" })
@@ -65,7 +102,10 @@ const actionButtons = (type: string) => {
         disabled,
         title,
         text: "Trigger",
-        onclick: ask("Trigger", `Trigger ${type} now? Are you sure?`, trigger, false),
+        onclick:
+          paramsSchemaOf(type) === null
+            ? ask("Trigger", `Trigger ${type} now? Are you sure?`, trigger, false)
+            : askParams,
       }),
       h("button", {
         type: "button",
@@ -93,6 +133,57 @@ const actionButtons = (type: string) => {
             onclick: askNote,
           }),
     )
+  /**
+   * A job with params: Trigger opens a JSON editor, prefilled from the params' JSON Schema. Text
+   * that does not parse stays in the editor with the parser's message; the server checks the rest
+   * against the job's schema (its 400 names the field).
+   */
+  const askParams = () => {
+    const schema = paramsSchemaOf(type) ?? {}
+    const editor = h("textarea", {
+      class: "params-editor",
+      rows: 6,
+      spellcheck: "false",
+      "aria-label": `Params of ${type} (JSON)`,
+    }) as HTMLTextAreaElement
+    editor.value = JSON.stringify(skeleton(schema), null, 2)
+    const problem = h("span", { class: "params-problem", role: "alert" })
+    const fields = Object.entries(schema.properties ?? {})
+      .map(
+        ([k, v]) =>
+          `${k}${(schema.required ?? []).includes(k) ? "" : "?"}: ${v.enum ? v.enum.map(String).join(" | ") : (v.type ?? "any")}`,
+      )
+      .join(", ")
+    box.replaceChildren(
+      h(
+        "span",
+        { class: "confirm params" },
+        h("span", { text: `Trigger ${type} now with these params (JSON)?` }),
+        h("small", { class: "muted params-fields", text: fields }),
+        editor,
+        problem,
+        h("button", {
+          type: "button",
+          class: "btn confirm-yes",
+          text: "Yes, trigger",
+          onclick: async (e: Event) => {
+            let params: unknown
+            try {
+              params = JSON.parse(editor.value)
+            } catch (error) {
+              problem.textContent = `Not JSON: ${error instanceof Error ? error.message : String(error)}`
+              return
+            }
+            ;(e.target as HTMLButtonElement).disabled = true
+            buttons()
+            await trigger(type, params)
+          },
+        }),
+        h("button", { type: "button", class: "btn btn-light confirm-no", text: "No", onclick: buttons }),
+      ),
+    )
+    editor.focus()
+  }
   /** Pause asks why: the note everyone sees next to the job while it is paused. */
   const askNote = () => {
     const note = h("input", {
@@ -151,7 +242,7 @@ let actions: { readonly key: string; readonly el: HTMLElement } | undefined
 
 /** The job type's buttons, the same element while the type and read-only mode stay. */
 export const actionsFor = (type: string): HTMLElement => {
-  const key = `${type}|${state.readOnly}|${isPaused(type)}`
+  const key = `${type}|${state.readOnly}|${isPaused(type)}|${paramsSchemaOf(type) !== null}`
   if (actions?.key !== key) actions = { key, el: actionButtons(type) }
   return actions.el
 }

@@ -227,24 +227,26 @@ describeCassandra("Cassandra statuses in day buckets", () => {
         const jobType = jobTypeNamed("upgrade")
         const markers = (n: number) => Array.from({ length: n }, () => "?").join(", ")
         const ttl = 40 * 86_400
+        // The columns the former version wrote (params came with 0007).
+        const oldColumns = valueColumns.filter((c) => c !== "params")
         const oldSave = (jobId: JobId, state: JobState) =>
           Effect.gen(function* () {
             const status = yield* statusOf(jobType, jobId, state, timestampOf(jobId))
             const row = toColumns(status, cassandraCodecs, null)
-            const values = valueColumns.map((c) => row[c])
+            const values = oldColumns.map((c) => row[c])
             const statusId = yield* makeJobId
             const queries = [
               {
-                query: `INSERT INTO status_latest (job_type, bucket, job_id, status_id, ${valueColumns.join(", ")}) VALUES (${markers(4 + valueColumns.length)}) USING TTL ?`,
+                query: `INSERT INTO status_latest (job_type, bucket, job_id, status_id, ${oldColumns.join(", ")}) VALUES (${markers(4 + oldColumns.length)}) USING TTL ?`,
                 params: [jobType, monthOf(timestampOf(jobId)), jobId, statusId, ...values, ttl],
               },
               {
-                query: `INSERT INTO status_history (job_type, job_id, status_id, ${valueColumns.join(", ")}) VALUES (${markers(3 + valueColumns.length)}) USING TTL ?`,
+                query: `INSERT INTO status_history (job_type, job_id, status_id, ${oldColumns.join(", ")}) VALUES (${markers(3 + oldColumns.length)}) USING TTL ?`,
                 params: [jobType, jobId, statusId, ...values, ttl],
               },
               state === "RUNNING"
                 ? {
-                    query: `INSERT INTO status_pending (job_type, job_id, status_id, ${valueColumns.join(", ")}) VALUES (${markers(3 + valueColumns.length)}) USING TTL ?`,
+                    query: `INSERT INTO status_pending (job_type, job_id, status_id, ${oldColumns.join(", ")}) VALUES (${markers(3 + oldColumns.length)}) USING TTL ?`,
                     params: [jobType, jobId, statusId, ...values, ttl],
                   }
                 : {

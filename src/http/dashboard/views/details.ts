@@ -31,7 +31,15 @@ export const renderDetails = async (type: string, jobId: string) => {
         .filter((f) => s[f] !== undefined)
         .flatMap((f) => [
           h("dt", { text: f }),
-          h("dd", { class: `f-${f}` }, f === "jobState" || f === "jobResult" ? badge(s[f]) : String(s[f])),
+          h(
+            "dd",
+            { class: `f-${f}` },
+            f === "jobState" || f === "jobResult"
+              ? badge(s[f])
+              : typeof s[f] === "object"
+                ? JSON.stringify(s[f]) // params: JSON, not "[object Object]"
+                : String(s[f]),
+          ),
         ]),
     ),
     h("h2", { text: "Content" }),
