@@ -9,6 +9,7 @@
  * wins; README's "Old names (deprecated)" lists the new spellings.
  */
 
+export * as Backfill from "./core/Backfill.js"
 export * as Job from "./core/Job.js"
 export * as JobContext from "./core/JobContext.js"
 export * as JobManager from "./core/JobManager.js"

@@ -40,6 +40,8 @@ import { TriggerResult } from "../domain/TriggerResult.js"
 import { LockRepository } from "../ports/LockRepository.js"
 import { StatusRepository } from "../ports/StatusRepository.js"
 import { bounded, boundLocks, boundStatuses } from "../ports/StoreBounds.js"
+import type { BackfillOptions, BackfillPlan } from "./Backfill.js"
+import * as Backfill from "./Backfill.js"
 import { type Any, type Requirements, type ResolvedJob, resolve } from "./Job.js"
 import * as JobParams from "./JobParams.js"
 import * as JobRunnerLayer from "./JobRunner.js"
@@ -177,6 +179,17 @@ export class JobManager extends Context.Tag("effect-ha-jobs/JobManager")<
       jobType: string,
       jobId: string,
     ) => Effect.Effect<ReadonlyArray<JobStatus>, UnknownJobType | InvalidInput | StoreError>
+    /**
+     * Runs the job type's past cron slots in [from, to] that nobody claimed (at most
+     * MaxBackfillSlots), one after another in the background on this instance, each claimed first
+     * (`triggerSource: "backfill"`, `scheduledAt` = the slot); returns the plan at once. `dryRun`:
+     * the plan only, nothing claimed. Cancelling the job type while one of its slots runs stops the
+     * rest; so does a pause with `blockManual`. Audited when asked and when it ends.
+     */
+    readonly backfill: (
+      jobType: string,
+      options: BackfillOptions,
+    ) => Effect.Effect<BackfillPlan, UnknownJobType | InvalidInput | StoreError>
     /** Executions running on this instance. */
     readonly running: Effect.Effect<ReadonlyArray<Execution>>
     /** Waits for a local execution to end and yields its final status (none if not running here). */
@@ -306,10 +319,10 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
             message: `could not read whether the job type is paused: ${pause.left.message}`,
             storeUnavailable: true,
           })
-        if (
-          Option.isSome(pause.right) &&
-          ((opts.source ?? "manual") !== "manual" || pause.right.value.blockManual)
-        )
+        // An operator's runs (by hand, or a backfill) go on unless the pause blocks them too.
+        const source = opts.source ?? "manual"
+        const byOperator = source === "manual" || source === "backfill"
+        if (Option.isSome(pause.right) && (!byOperator || pause.right.value.blockManual))
           return TriggerResult.Paused({ pause: pause.right.value })
         const busy = local.get(resolved.lockType)
         if (busy !== undefined) return TriggerResult.Locked(busy)
@@ -436,6 +449,81 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
           until: Option.fromNullable(until),
           blockManual: options.blockManual ?? false,
         })
+      })
+
+    /** Starts one slot of a backfill, waiting (1 s apart, up to 10 minutes) while its lock is held. */
+    const startSlot = (resolved: ResolvedJob, slot: number) =>
+      Effect.gen(function* () {
+        const giveUpAt = (yield* Clock.currentTimeMillis) + 10 * 60_000
+        while (true) {
+          const options = { source: "backfill", scheduledAt: slot } as const
+          const result = yield* start(resolved, yield* makeTriggerId, 1, options, Option.none())
+          if (result._tag !== "Locked" || (yield* Clock.currentTimeMillis) >= giveUpAt) return result
+          yield* Effect.sleep("1 second")
+        }
+      })
+
+    /** Runs a backfill's slots in order; ends at the first one that does not start or is cancelled. */
+    const runBackfill = (resolved: ResolvedJob, plan: Backfill.BackfillPlan, by: string | undefined) =>
+      Effect.gen(function* () {
+        let ran = 0
+        let skipped = 0
+        let stopped = Option.none<string>()
+        for (const entry of plan.slots) {
+          const slot = entry.slot.getTime()
+          if (entry.action === "skip") {
+            skipped++
+            continue
+          }
+          // Claimed like a cron slot: a slot the scheduler's catch-up (or another backfill) took
+          // meanwhile is skipped, and this one is never run twice.
+          const claim = { jobType: resolved.type, slot, instance, claimId: crypto.randomUUID() }
+          const claimed = yield* Effect.either(locks.claimSlot(claim))
+          if (Either.isLeft(claimed)) {
+            stopped = Option.some(`claiming ${entry.slot.toISOString()} failed: ${claimed.left.message}`)
+            break
+          }
+          if (!claimed.right) {
+            skipped++
+            continue
+          }
+          const result = yield* startSlot(resolved, slot)
+          if (result._tag !== "Started") {
+            stopped = Option.some(
+              `${entry.slot.toISOString()} claimed but not run: ${triggerOutcome(result)}`,
+            )
+            break
+          }
+          ran++
+          const end = yield* awaitLocal(result.jobId)
+          if (Option.isSome(end) && end.value.jobState === "CANCELED") {
+            stopped = Option.some(end.value.reason ?? "cancelled")
+            break
+          }
+        }
+        const outcome = Option.match(stopped, {
+          onNone: () => `finished: ran ${ran}, skipped ${skipped}`,
+          onSome: (why) => `stopped after ${ran} runs (${skipped} skipped): ${why}`,
+        })
+        yield* Effect.logInfo(`backfill ${outcome}`).pipe(Effect.annotateLogs({ jobType: resolved.type }))
+        yield* audit("backfill", resolved.type, by, Backfill.describePlan(plan), outcome)
+      }).pipe(
+        Effect.catchAllCause((cause) =>
+          audit(
+            "backfill",
+            resolved.type,
+            by,
+            Backfill.describePlan(plan),
+            `failed: ${failureMessage(cause)}`,
+          ),
+        ),
+      )
+
+    /** Waits for a local execution to end and yields its final status (none if not running here). */
+    const awaitLocal = (jobId: string) =>
+      Effect.suspend(() => {
+        const execution = runningNow().find((e) => e.jobId === jobId)
+        return execution ? Effect.asSome(execution.await) : Effect.succeedNone
       })
 
     const shutdown = Effect.gen(function* () {
@@ -584,12 +672,37 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
           const resolved = yield* job(jobType)
           return yield* statuses.history(resolved.type, yield* decode(JobId, "jobId", jobId), MaxListLimit)
         }),
-      running: Effect.sync(runningNow),
-      awaitExecution: (jobId) =>
-        Effect.suspend(() => {
-          const execution = runningNow().find((e) => e.jobId === jobId)
-          return execution ? Effect.asSome(execution.await) : Effect.succeedNone
+      backfill: (jobType, options) =>
+        Effect.gen(function* () {
+          const resolved = yield* job(jobType)
+          const slots = yield* Backfill.slotsOf(resolved, options, yield* Clock.currentTimeMillis)
+          const claims = yield* Effect.forEach(slots, (slot) => locks.slotClaim(resolved.type, slot), {
+            concurrency: 8,
+          })
+          const plan: Backfill.BackfillPlan = {
+            jobType: resolved.type,
+            from: options.from,
+            to: options.to,
+            dryRun: options.dryRun ?? false,
+            slots: slots.map((slot, i) => ({
+              slot: new Date(slot),
+              action: Option.isSome(claims[i]!) ? "skip" : "run",
+              claimedBy: Option.map(claims[i]!, (c) => c.instance),
+            })),
+          }
+          yield* audit(
+            "backfill",
+            resolved.type,
+            options.by,
+            Backfill.describePlan(plan),
+            plan.dryRun ? "dry run: nothing ran" : "started",
+          )
+          // In the manager's scope: a shutdown interrupts it (the slot running then ends CANCELED).
+          if (!plan.dryRun) yield* Effect.forkIn(runBackfill(resolved, plan, options.by), scope)
+          return plan
         }),
+      running: Effect.sync(runningNow),
+      awaitExecution: awaitLocal,
       shutdown,
     })
     services = services.pipe(

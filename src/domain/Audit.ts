@@ -2,8 +2,8 @@ import { Schema } from "effect"
 import { AuditId } from "./Ids.js"
 import { JobType } from "./Names.js"
 
-/** What an operator did. Cron slots, retries and continuous restarts are the library's, not audited. */
-export const AuditAction = Schema.Literal("trigger", "cancel", "pause", "resume")
+/** What an operator did (a backfill: when asked and when it ends). Cron slots, retries and continuous restarts are the library's, not audited. */
+export const AuditAction = Schema.Literal("trigger", "cancel", "pause", "resume", "backfill")
 export type AuditAction = typeof AuditAction.Type
 
 /** Longest `detail` kept, in UTF-8 bytes (a pause note is at most 1 KiB; the rest is short). */

@@ -37,5 +37,6 @@ export const stateToResult = (state: JobState): JobResult => {
 
 /** Why an execution was started. */
 /** "continuous": started by an instance that found a continuous job's lock free. */
-export const TriggerSource = Schema.Literal("manual", "cron", "catch-up", "retry", "continuous")
+/** "backfill": a past cron slot an operator asked to run (JobManager.backfill). */
+export const TriggerSource = Schema.Literal("manual", "cron", "catch-up", "retry", "continuous", "backfill")
 export type TriggerSource = typeof TriggerSource.Type

@@ -8,6 +8,7 @@ import {
   OpenApi,
 } from "@effect/platform"
 import { Context, JSONSchema, Schema } from "effect"
+import { MaxBackfillSlots } from "../core/Backfill.js"
 import {
   ExecutionNotFound,
   Forbidden,
@@ -23,6 +24,8 @@ import {
 } from "./ApiErrors.js"
 import {
   AuditList,
+  BackfillPlanJson,
+  BackfillRequest,
   EventStream,
   HealthReport,
   History,
@@ -120,6 +123,19 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
       ),
   )
   .add(
+    HttpApiEndpoint.post("backfill", "/jobs/:jobType/backfill")
+      .setPath(JobTypePath)
+      .setPayload(BackfillRequest)
+      .addSuccess(BackfillPlanJson)
+      .addError(JobTypeNotFound)
+      .addError(InvalidParameter)
+      .addError(StoreUnavailable)
+      .annotate(
+        OpenApi.Description,
+        `Runs the job type's past cron slots in [from, to] (at most ${MaxBackfillSlots}) that nobody claimed, one after another in the background, each as a claimed slot (triggerSource "backfill", scheduledAt = the slot); answers the plan at once. dryRun: the plan only. Cancelling the job type while a slot runs stops the rest.`,
+      ),
+  )
+  .add(
     HttpApiEndpoint.post("resume", "/jobs/:jobType/resume")
       .setPath(JobTypePath)
       .addSuccess(PauseState)
@@ -186,7 +202,7 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
       .addError(StoreUnavailable)
       .annotate(
         OpenApi.Description,
-        "Every manual trigger, cancel, pause and resume (API, dashboard or library) with who did it, newest first; kept as long as statuses.",
+        "Every manual trigger, cancel, pause, resume and backfill (API, dashboard or library) with who did it, newest first; kept as long as statuses.",
       ),
   )
   .middleware(Authorization)

@@ -1,5 +1,6 @@
 import { HttpApiSchema } from "@effect/platform"
 import { Schema, SchemaAST } from "effect"
+import { AuditAction } from "../domain/Audit.js"
 import { fieldEntries, type StatusField, type StatusFieldName, statusFields } from "../domain/StatusFields.js"
 
 const Iso = Schema.String.annotations({ format: "date-time", examples: ["2025-01-31T09:30:00.000Z"] })
@@ -130,12 +131,49 @@ export const PauseState = Schema.Struct({
   paused: Schema.NullOr(PauseJson).annotations({ description: "The pause now in force; null: not paused" }),
 }).annotations({ identifier: "PauseState" })
 
+/** The body of POST /jobs/:jobType/backfill. */
+export const BackfillRequest = Schema.Struct({
+  from: Schema.String.annotations({
+    description: "First instant of the range (ISO-8601, inclusive)",
+    format: "date-time",
+  }),
+  to: Schema.String.annotations({
+    description: "Last instant of the range (ISO-8601, inclusive), not in the future",
+    format: "date-time",
+  }),
+  dryRun: Schema.optional(Schema.Boolean).annotations({
+    description: "Only list the slots and what would happen to each (default false)",
+  }),
+}).annotations({ identifier: "BackfillRequest" })
+
+/** What a backfill does: its slots, each run or skipped (already claimed). */
+export const BackfillPlanJson = Schema.Struct({
+  status: Schema.Literal("OK"),
+  jobType: Schema.String,
+  dryRun: Schema.Boolean,
+  from: Iso,
+  to: Iso,
+  toRun: Schema.Number.annotations({ description: "Slots that run (or would, in a dry run)" }),
+  alreadyClaimed: Schema.Number.annotations({
+    description: "Slots skipped: claimed before (run by cron, catch-up or a backfill)",
+  }),
+  slots: Schema.Array(
+    Schema.Struct({
+      slot: Iso,
+      action: Schema.Literal("run", "skip"),
+      claimedBy: Schema.NullOr(Schema.String).annotations({
+        description: "The instance that claimed a skipped slot",
+      }),
+    }),
+  ),
+}).annotations({ identifier: "BackfillPlan" })
+
 /** One audit log entry as JSON. */
 export const AuditEntryJson = Schema.Struct({
   id: Schema.String.annotations({ description: "Time-ordered; the cursor of the next page" }),
   at: Iso,
   instance: Schema.String.annotations({ description: "The instance that acted" }),
-  action: Schema.Literal("trigger", "cancel", "pause", "resume"),
+  action: AuditAction,
   jobType: Schema.String,
   identity: Schema.String.annotations({
     description:

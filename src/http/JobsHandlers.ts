@@ -1,5 +1,6 @@
 import { HttpApiBuilder, HttpApp, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option, ParseResult, Schema } from "effect"
+import type { BackfillPlan } from "../core/Backfill.js"
 import { DefaultListLimit, JobManager, MaxListLimit, type PauseChange } from "../core/JobManager.js"
 import * as JobParams from "../core/JobParams.js"
 import { Scheduler } from "../core/Scheduler.js"
@@ -153,6 +154,19 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
           return pauseState(path.jobType, change)
         }).pipe(toHttpErrors),
       )
+      .handle("backfill", ({ path, payload }) =>
+        Effect.gen(function* () {
+          const from = yield* parseInstant("from", payload.from)
+          const to = yield* parseInstant("to", payload.to)
+          const plan = yield* manager.backfill(path.jobType, {
+            from,
+            to,
+            dryRun: payload.dryRun,
+            by: yield* CallerIdentity,
+          })
+          return toBackfillJson(plan)
+        }).pipe(toHttpErrors),
+      )
       .handle("resume", ({ path }) =>
         Effect.gen(function* () {
           const change = yield* manager.resume(path.jobType, { by: yield* CallerIdentity })
@@ -295,17 +309,38 @@ const describePause = (pause: Pause) =>
   Option.match(pause.until, { onNone: () => "", onSome: (d) => ` until ${d.toISOString()}` }) +
   (pause.note === "" ? "" : `: ${pause.note}`)
 
-const parseUntil = (raw: string | undefined) => {
-  if (raw === undefined) return Effect.succeed(undefined)
+const parseUntil = (raw: string | undefined) =>
+  raw === undefined ? Effect.succeed(undefined) : parseInstant("until", raw)
+
+const parseInstant = (parameter: string, raw: string) => {
   const date = new Date(raw)
   return Number.isNaN(date.getTime())
     ? Effect.fail(
         new InvalidParameter({
-          parameter: "until",
-          message: `until "${raw.slice(0, 60)}" is not an ISO-8601 instant, e.g. 2030-01-31T09:30:00Z`,
+          parameter,
+          message: `${parameter} "${raw.slice(0, 60)}" is not an ISO-8601 instant, e.g. 2030-01-31T09:30:00Z`,
         }),
       )
     : Effect.succeed(date)
+}
+
+/** A backfill's plan as JSON. */
+const toBackfillJson = (plan: BackfillPlan) => {
+  const toRun = plan.slots.filter((s) => s.action === "run").length
+  return {
+    status: "OK" as const,
+    jobType: plan.jobType,
+    dryRun: plan.dryRun,
+    from: plan.from.toISOString(),
+    to: plan.to.toISOString(),
+    toRun,
+    alreadyClaimed: plan.slots.length - toRun,
+    slots: plan.slots.map((s) => ({
+      slot: s.slot.toISOString(),
+      action: s.action,
+      claimedBy: Option.getOrNull(s.claimedBy),
+    })),
+  }
 }
 
 const notFound = (jobType: string, jobId: string) =>

@@ -282,6 +282,9 @@ const scenario = (store: keyof typeof storesOf, method: FaultyStore.Method, mode
       yield* call(manager.list("tick"))
       yield* call(manager.latest("stream"))
       yield* call(manager.auditLog({ limit: 5 }))
+      // A dry-run backfill reads who claimed each past slot (slotClaim).
+      const now = yield* Clock.currentTimeMillis
+      yield* call(manager.backfill("tick", { from: new Date(0), to: new Date(now), dryRun: true }))
       const last = Option.getOrUndefined(
         yield* Effect.orElseSucceed(manager.latest("tick"), () => Option.none()),
       )

@@ -145,11 +145,33 @@ describe.each(targets)("security through the %s", (_, start) => {
         app.fetch("/jobs/import/pause", { ...pause, headers: { "content-type": "application/json" } }),
       ),
     ).toBe(401)
+    const backfillBody = JSON.stringify({
+      from: "2026-01-01T00:00:00Z",
+      to: "2026-01-02T00:00:00Z",
+      dryRun: true,
+    })
+    expect(
+      await statusOf(
+        app.fetch("/jobs/import/backfill", {
+          method: "POST",
+          body: backfillBody,
+          headers: { "content-type": "application/json" },
+        }),
+      ),
+    ).toBe(401)
     expect(await entries(app, bearer("s3cret"))).toEqual([["pause", "token", "paused"]])
     await app.close()
     app = await begin({ readOnly: true })
     expect(await statusOf(app.fetch("/jobs/import/pause", pause))).toBe(403)
     expect(await statusOf(app.fetch("/jobs/import/resume", { method: "POST" }))).toBe(403)
+    const backfill = {
+      method: "POST",
+      body: JSON.stringify({ from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z", dryRun: true }),
+      headers: { "content-type": "application/json" },
+    }
+    expect(await statusOf(app.fetch("/jobs/import/backfill", backfill))).toBe(403)
+    const withParams = { ...backfill, body: JSON.stringify({ params: { day: "2026-01-01" } }) }
+    expect(await statusOf(app.fetch("/jobs/import", withParams))).toBe(403)
     expect(await entries(app)).toEqual([])
   })
 })

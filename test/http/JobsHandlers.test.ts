@@ -19,6 +19,7 @@ const jobs = [
   Job.make({ type: "export-products", lockType: "products", run: Effect.never }),
   Job.make({ type: "quick", run: Effect.succeed({ imported: 3, note: "done" }) }),
   Job.make({ type: "idle", run: Effect.void }),
+  Job.make({ type: "nightly", cron: "0 0 3 * * ?", run: Effect.void }),
   // Takes params: its content is what it was given, decoded (a Date back to ISO text).
   Job.make({
     type: "report",
@@ -54,7 +55,7 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
     const { res, body } = await json("/jobs")
     expect(res.status).toBe(200)
     expect(body).toEqual({
-      jobTypes: ["import-products", "export-products", "quick", "idle", "report"],
+      jobTypes: ["import-products", "export-products", "quick", "idle", "nightly", "report"],
       readOnly: false,
     })
   })
@@ -197,13 +198,20 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
       ["GET", "/jobs/nope?limit=0"],
       ["POST", "/jobs/nope/pause"],
       ["POST", "/jobs/nope/resume"],
+      ["POST", "/jobs/nope/backfill"],
     ]
     for (const [method, path] of routes) {
       const { res, body } = await json(
         path,
         method === "POST" && path.endsWith("/pause")
           ? { method, body: "{}", headers: { "content-type": "application/json" } }
-          : { method },
+          : method === "POST" && path.endsWith("/backfill")
+            ? {
+                method,
+                body: JSON.stringify({ from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" }),
+                headers: { "content-type": "application/json" },
+              }
+            : { method },
       )
       expect(res.status, `${method} ${path}`).toBe(404)
       expect(body).toEqual({
@@ -263,6 +271,64 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
     // A job with params may still run without: no body, or an empty object.
     expect((await json("/jobs/idle", { method: "POST" })).res.status).toBe(201)
     expect((await post("/jobs/idle", "{}")).res.status).toBe(201)
+  })
+
+  it("backfill: a dry run lists the slots, a run runs each once as a backfill slot; bad ranges 400 naming the field", async () => {
+    const post = (body: unknown) =>
+      json("/jobs/nightly/backfill", {
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: { "content-type": "application/json" },
+      })
+    const range = { from: "2026-01-01T00:00:00Z", to: "2026-01-03T23:59:59Z" }
+    const dry = await post({ ...range, dryRun: true })
+    expect(dry.res.status).toBe(200)
+    expect(dry.body).toMatchObject({
+      status: "OK",
+      jobType: "nightly",
+      dryRun: true,
+      toRun: 3,
+      alreadyClaimed: 0,
+    })
+    expect(dry.body.slots).toEqual(
+      ["01", "02", "03"].map((d) => ({ slot: `2026-01-${d}T03:00:00.000Z`, action: "run", claimedBy: null })),
+    )
+    const run = await post(range)
+    expect(run.res.status).toBe(200)
+    expect(run.body.dryRun).toBe(false)
+    const ran = await eventually(async () => {
+      const { body } = await json("/jobs/nightly?limit=10")
+      const done = body.jobs.filter((j: any) => j.triggerSource === "backfill" && j.jobState === "FINISHED")
+      expect(done).toHaveLength(3)
+      return done
+    })
+    expect(ran.map((j: any) => j.scheduledAt).sort()).toEqual(dry.body.slots.map((s: any) => s.slot))
+    const again = await post({ ...range, dryRun: true })
+    expect(again.body).toMatchObject({ toRun: 0, alreadyClaimed: 3 })
+    expect(again.body.slots[0].claimedBy).toBe("test")
+    const audit = (await json("/audit?jobType=nightly&limit=10")).body.entries
+    expect(audit.map((e: any) => e.action)).toContain("backfill")
+    expect(audit.map((e: any) => e.outcome)).toContain("finished: ran 3, skipped 0")
+
+    const bad = async (body: unknown, parameter: string, words: string) => {
+      const { res, body: answer } = await post(body)
+      expect(res.status, JSON.stringify(body)).toBe(400)
+      expect(answer).toMatchObject({ status: "KO", _tag: "InvalidParameter", parameter })
+      expect(answer.message).toContain(words)
+    }
+    await bad({ from: range.to, to: range.from }, "from", "is after to")
+    await bad({ from: range.from, to: "2999-01-01T00:00:00Z" }, "to", "in the future")
+    await bad({ from: "yesterday", to: range.to }, "from", "not an ISO-8601 instant")
+    await bad({ from: "2000-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z" }, "to", "more than 1000 slots")
+    await bad({ to: range.to }, "from", "from")
+    await bad({ from: range.from, to: range.to, dryRun: "yes" }, "dryRun", "dryRun")
+    const manual = await json("/jobs/quick/backfill", {
+      method: "POST",
+      body: JSON.stringify(range),
+      headers: { "content-type": "application/json" },
+    })
+    expect(manual.res.status).toBe(400)
+    expect(manual.body.message).toContain("has no cron expression")
   })
 
   it("pause with a note: shown on the job, cron and retries stop, manual runs go on unless blocked; resume", async () => {
@@ -338,9 +404,12 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
         "/jobs/{jobType}/{jobId}/history",
         "/jobs/{jobType}/pause",
         "/jobs/{jobType}/resume",
+        "/jobs/{jobType}/backfill",
+        "/audit",
       ]),
     )
     expect(spec.body.paths["/jobs/{jobType}/pause"].post.requestBody).toBeDefined()
+    expect(spec.body.paths["/jobs/{jobType}/backfill"].post.requestBody.required).toBe(true)
     // The trigger's optional body, documented by hand (the handler reads it): {params}.
     const triggerBody = spec.body.paths["/jobs/{jobType}"].post.requestBody
     expect(triggerBody.required).toBe(false)
@@ -397,9 +466,9 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
     expect(res.headers.get("content-type")).toContain("text/event-stream")
     const sse = sseReader(res)
     try {
-      const initial = await sse.until((es) => es.filter((e) => e.event === "status").length >= 5)
+      const initial = await sse.until((es) => es.filter((e) => e.event === "status").length >= 6)
       expect(new Set(initial.map((e) => e.data.jobType))).toEqual(
-        new Set(["import-products", "export-products", "quick", "idle", "report"]),
+        new Set(["import-products", "export-products", "quick", "idle", "nightly", "report"]),
       )
       const { body } = await json("/jobs/export-products", { method: "POST" })
       await sse.until((es) => es.some((e) => e.data.latest?.jobId === body.jobId))

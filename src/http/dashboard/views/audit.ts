@@ -23,7 +23,7 @@ export const renderAudit = async (): Promise<void> => {
       h("h2", { text: "Audit log" }),
       h("p", {
         class: "muted",
-        text: "Every manual trigger, cancel, pause and resume, from the API, this dashboard or the library; the newest 100.",
+        text: "Every manual trigger, cancel, pause, resume and backfill, from the API, this dashboard or the library; the newest 100.",
       }),
       entries.length === 0
         ? h("p", { class: "muted", id: "audit-empty", text: "nothing recorded yet" })
