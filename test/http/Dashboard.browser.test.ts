@@ -243,6 +243,44 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
     expect(await row.locator(".identity").textContent()).toBe("anonymous")
   })
 
+  it("backfills from the UI: the range, a preview of each slot, then the run; the audit view lists it", async () => {
+    await open("#/type/nightly-report")
+    await page.locator("#type-header .backfill").click()
+    await page.locator("#type-header .backfill-from").fill("2026-01-01T00:00:00Z")
+    await page.locator("#type-header .backfill-to").fill("2026-01-03T23:59:59Z")
+    await page.locator("#type-header .backfill-preview").click()
+    const slots = page.locator("#type-header .backfill-slots li")
+    await expect.poll(() => slots.count()).toBe(3)
+    expect(await slots.first().textContent()).toBe("2026-01-01T01:30:00.000Z runs")
+    expect(await page.locator("#type-header .backfill-summary").textContent()).toContain("3 to run")
+    // A preview claims nothing: the API's own dry run still sees every slot free.
+    const dry = await api("POST", "/jobs/nightly-report/backfill", {
+      body: JSON.stringify({ from: "2026-01-01T00:00:00Z", to: "2026-01-03T23:59:59Z", dryRun: true }),
+      headers: { "content-type": "application/json" },
+    })
+    expect(dry.body.toRun).toBe(3)
+    await shot("backfill-preview")
+    await page.locator("#type-header .backfill-run").click()
+    await expect
+      .poll(() => page.locator('.alert[data-kind="success"]').first().textContent())
+      .toContain("Backfill of nightly-report started: 3 slots")
+    await expect
+      .poll(
+        async () =>
+          (await api("GET", "/jobs/nightly-report?limit=50")).body.jobs.filter(
+            (j: any) => j.triggerSource === "backfill" && j.jobState === "FINISHED",
+          ).length,
+        { timeout: 10_000 },
+      )
+      .toBe(3)
+    await page.locator('nav#tabs a[data-tab="Audit"]').click()
+    const rows = page.locator('#audit tr[data-action="backfill"]')
+    await expect.poll(() => rows.count(), { timeout: 5_000 }).toBeGreaterThanOrEqual(3)
+    expect(await rows.first().locator(".identity").textContent()).toBe("anonymous")
+    const outcomes = await page.locator('#audit tr[data-action="backfill"] .outcome').allTextContents()
+    expect(outcomes).toContain("finished: ran 3, skipped 0")
+  })
+
   it("shows 409 feedback naming the holder, another job type sharing the lock", async () => {
     const holder = await api("POST", "/jobs/import-products")
     expect(holder.status).toBe(201)

@@ -1,6 +1,13 @@
 // Trigger, Cancel and Pause/Resume for one job type, each behind an in-page confirmation (no
 // blocking dialogs); a pause asks for its note in the same place.
-import { type AlreadyRunning, call, errorText, type PauseState, type Triggered } from "./api.js"
+import {
+  type AlreadyRunning,
+  type BackfillPlan,
+  call,
+  errorText,
+  type PauseState,
+  type Triggered,
+} from "./api.js"
 import { h } from "./dom.js"
 import { notify } from "./feedback.js"
 import { state } from "./state.js"
@@ -54,6 +61,25 @@ const resume = async (type: string) => {
   else notify("error", errorText(`Resume ${type}`, res))
   await refresh(type)
 }
+
+/** Asks for a backfill's plan (`dryRun`) or starts it; the plan, or null after an error (notified). */
+const backfill = async (type: string, from: string, to: string, dryRun: boolean) => {
+  const res = await call<BackfillPlan>("POST", `jobs/${enc(type)}/backfill`, 200, { from, to, dryRun })
+  if (!res.ok) {
+    notify("error", errorText(`Backfill ${type}`, res))
+    return null
+  }
+  if (!dryRun) {
+    notify(
+      "success",
+      `Backfill of ${type} started: ${res.body.toRun} slots run one after another (${res.body.alreadyClaimed} already claimed, skipped).`,
+    )
+    await refresh(type)
+  }
+  return res.body
+}
+
+const hasCron = (type: string) => Boolean(state.summaries.get(type)?.cron)
 
 const isPaused = (type: string) => Boolean(state.summaries.get(type)?.paused)
 
@@ -115,6 +141,18 @@ const actionButtons = (type: string) => {
         text: "Cancel",
         onclick: ask("Cancel", `Cancel the running ${type}? Are you sure?`, cancel, true),
       }),
+      ...(hasCron(type)
+        ? [
+            h("button", {
+              type: "button",
+              class: "btn btn-light backfill",
+              disabled,
+              title,
+              text: "Backfill",
+              onclick: askRange,
+            }),
+          ]
+        : []),
       isPaused(type)
         ? h("button", {
             type: "button",
@@ -184,6 +222,69 @@ const actionButtons = (type: string) => {
     )
     editor.focus()
   }
+  /**
+   * Backfill asks for the range (ISO-8601, UTC: the last 7 days by default), previews it (a dry run:
+   * each slot and whether it would run), and only then offers to run it.
+   */
+  const askRange = () => {
+    const now = new Date()
+    const iso = (d: Date) => `${d.toISOString().slice(0, 19)}Z`
+    const input = (cls: string, value: string, label: string) => {
+      const el = h("input", { type: "text", class: cls, "aria-label": label }) as HTMLInputElement
+      el.value = value
+      return el
+    }
+    const from = input("backfill-from", iso(new Date(now.getTime() - 7 * 86_400_000)), "From (ISO-8601)")
+    const to = input("backfill-to", iso(now), "To (ISO-8601)")
+    const preview = h("div", { class: "backfill-plan" })
+    const run = h("button", {
+      type: "button",
+      class: "btn btn-danger confirm-yes backfill-run",
+      text: "Run backfill",
+      disabled: true,
+      onclick: async (e: Event) => {
+        ;(e.target as HTMLButtonElement).disabled = true
+        const started = await backfill(type, from.value, to.value, false)
+        if (started) buttons()
+      },
+    }) as HTMLButtonElement
+    const showPlan = async () => {
+      run.disabled = true
+      const plan = await backfill(type, from.value, to.value, true)
+      if (plan === null) return preview.replaceChildren()
+      preview.replaceChildren(
+        h("p", {
+          class: "backfill-summary",
+          text: `${plan.slots.length} slots: ${plan.toRun} to run, ${plan.alreadyClaimed} already claimed (skipped).`,
+        }),
+        h(
+          "ul",
+          { class: "backfill-slots" },
+          plan.slots.map((s) =>
+            h("li", {
+              dataset: { action: s.action },
+              text: `${s.slot} ${s.action === "run" ? "runs" : `skipped: claimed by ${s.claimedBy ?? "?"}`}`,
+            }),
+          ),
+        ),
+      )
+      run.disabled = plan.toRun === 0
+    }
+    box.replaceChildren(
+      h(
+        "span",
+        { class: "confirm params backfill-form" },
+        h("span", { text: `Backfill ${type}: run the past slots in this range that did not run (UTC)` }),
+        h("label", { text: "From " }, from),
+        h("label", { text: "To " }, to),
+        h("button", { type: "button", class: "btn backfill-preview", text: "Preview", onclick: showPlan }),
+        preview,
+        run,
+        h("button", { type: "button", class: "btn btn-light confirm-no", text: "Close", onclick: buttons }),
+      ),
+    )
+    from.focus()
+  }
   /** Pause asks why: the note everyone sees next to the job while it is paused. */
   const askNote = () => {
     const note = h("input", {
@@ -242,7 +343,7 @@ let actions: { readonly key: string; readonly el: HTMLElement } | undefined
 
 /** The job type's buttons, the same element while the type and read-only mode stay. */
 export const actionsFor = (type: string): HTMLElement => {
-  const key = `${type}|${state.readOnly}|${isPaused(type)}|${paramsSchemaOf(type) !== null}`
+  const key = `${type}|${state.readOnly}|${isPaused(type)}|${paramsSchemaOf(type) !== null}|${hasCron(type)}`
   if (actions?.key !== key) actions = { key, el: actionButtons(type) }
   return actions.el
 }

@@ -26,6 +26,8 @@ export type AuditList = Json<typeof Schemas.AuditList>
 export type AuditEvent = Schemas.AuditEvent
 /** POST /jobs/:type/pause and /resume, 200 */
 export type PauseState = Json<typeof Schemas.PauseState>
+/** POST /jobs/:jobType/backfill's answer: the plan. */
+export type BackfillPlan = Json<typeof Schemas.BackfillPlanJson>
 /** A pause in force, as GET /jobs/:type shows it. */
 export type Pause = Json<typeof Schemas.PauseJson>
 /** POST /jobs/:type, 409: the lock's holder, maybe of another job type. */
