@@ -58,7 +58,7 @@ export type StatusJson = typeof StatusJson.Type
 export const JobTypes = Schema.Struct({
   jobTypes: Schema.Array(Schema.String),
   readOnly: Schema.Boolean.annotations({
-    description: "true when triggering, cancelling, pausing and resuming are disabled",
+    description: "true when triggering, cancelling, pausing, resuming and backfilling are disabled",
   }),
 }).annotations({ identifier: "JobTypes" })
 

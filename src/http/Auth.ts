@@ -108,7 +108,7 @@ export const layer = Layer.effect(
           if (auth.access === "write" && settings.readOnly)
             return yield* new Forbidden({
               message:
-                "read-only mode: triggering, cancelling, pausing and resuming are disabled on this server",
+                "read-only mode: triggering, cancelling, pausing, resuming and backfilling are disabled on this server",
             })
           return typeof named === "string" && named !== "" ? named : "anonymous"
         }).pipe(
