@@ -12,7 +12,7 @@ import type {
   RenewResult,
 } from "../../ports/LockRepository.js"
 import { lwt, noteUnknown, outcomeUnknown, reportResolution, serialRow } from "./CassandraLwt.js"
-import { describeFailure, type Row, type Session, timedOutHost } from "./Driver.js"
+import { describeFailure, type Row, type Session, timedOutHost, timedOutHosts } from "./Driver.js"
 
 /**
  * Tries of one slot claim whose outcome stays unknown, each through another coordinator when the
@@ -394,7 +394,18 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
   // Pauses (migrations/cassandra/0005_pauses.cql): plain statements at the configured consistency,
   // idempotent (an upsert or a delete by key), so the driver may retry them and speculate.
   const plain = (operation: string, query: string, params: ReadonlyArray<unknown>) =>
-    session.execute(query, params, { idempotent: true }).pipe(StoreError.refail(operation, describeFailure))
+    session.execute(query, params, { idempotent: true }).pipe(
+      // Read before every trigger: when the coordinators the driver tried all timed out (one node
+      // frozen or cut off, another slow to answer for it), once more through a node not tried yet.
+      // A failed read fails the start, and a cron slot claimed but not started is not run again.
+      Effect.catchAll((failure) => {
+        const avoidHosts = timedOutHosts(failure)
+        return avoidHosts.length === 0
+          ? Effect.fail(failure)
+          : session.execute(query, params, { idempotent: true, avoidHosts })
+      }),
+      StoreError.refail(operation, describeFailure),
+    )
 
   const readPause = (operation: string, jobType: JobType) =>
     plain(operation, q.readPause, [jobType]).pipe(

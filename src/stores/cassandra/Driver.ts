@@ -89,6 +89,21 @@ export const timedOutHost = (failure: CqlFailure): string | undefined =>
     ? (failure.cause as { host?: string }).host
     : undefined
 
+/**
+ * Every coordinator that timed out in a failed call: the one of a single-host error, or each host of
+ * a NoHostAvailableError (an idempotent request the driver already tried on several) whose error was
+ * a client-side timeout.
+ */
+export const timedOutHosts = (failure: CqlFailure): ReadonlyArray<string> => {
+  const single = timedOutHost(failure)
+  if (single !== undefined) return [single]
+  if (!(failure.cause instanceof cassandra.errors.NoHostAvailableError)) return []
+  const inner = (failure.cause as { innerErrors?: Record<string, unknown> }).innerErrors ?? {}
+  return Object.entries(inner)
+    .filter(([, error]) => error instanceof cassandra.errors.OperationTimedOutError)
+    .map(([host]) => host)
+}
+
 /** A driver call's error as a CqlFailure, with the verdict on whether the request may have applied. */
 export const cqlFailure = (cause: unknown): CqlFailure =>
   new CqlFailure({ cause, outcomeUnknown: isOutcomeUnknown(cause) })

@@ -12,6 +12,7 @@ import {
   cqlFailure,
   describeFailure,
   serializeControlConnectionRefresh,
+  timedOutHosts,
 } from "../../../src/stores/cassandra/Driver.js"
 
 const require = createRequire(import.meta.url)
@@ -197,5 +198,19 @@ describe("driver failures as StoreErrors (no server needed)", () => {
     expect(error.operation).toBe("save status")
     expect(error.message).toBe("Cassandra save status failed: 127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1")
     expect(error.cause).toBe(noHost)
+  })
+
+  it("finds every coordinator that timed out, also inside a NoHostAvailableError (then avoided on the retry)", () => {
+    const timedOut = (host: string) =>
+      new errors.OperationTimedOutError(`The host ${host} did not reply`, host)
+    expect(timedOutHosts(cqlFailure(timedOut("10.0.0.1:9042")))).toEqual(["10.0.0.1:9042"])
+    const refused = Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })
+    const both = new errors.NoHostAvailableError({
+      "10.0.0.3:9042": timedOut("10.0.0.3:9042"),
+      "10.0.0.1:9042": timedOut("10.0.0.1:9042"),
+      "10.0.0.2:9042": refused,
+    })
+    expect(timedOutHosts(cqlFailure(both))).toEqual(["10.0.0.3:9042", "10.0.0.1:9042"])
+    expect(timedOutHosts(cqlFailure(refused))).toEqual([])
   })
 })
