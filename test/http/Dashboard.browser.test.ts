@@ -219,21 +219,23 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
     expect(await page.locator("#type-header .params-fields").textContent()).toContain("region: emea | apac")
     await editor.fill("{region: emea")
     await page.locator("#type-header .confirm-yes").click()
-    await expect.poll(() => page.locator("#type-header .params-problem").textContent()).toContain("Not JSON")
+    await expect
+      .poll(() => page.locator("#type-header .params-problem").textContent(), { timeout: 10_000 })
+      .toContain("Not JSON")
     await editor.fill(JSON.stringify({ region: "mars", day: "2026-11-01" }))
     await page.locator("#type-header .confirm-yes").click()
     await expect
-      .poll(() => page.locator('.alert[data-kind="error"]').first().textContent())
+      .poll(() => page.locator('.alert[data-kind="error"]').first().textContent(), { timeout: 10_000 })
       .toContain("region")
     await page.locator("#type-header .trigger").click()
     await editor.fill(JSON.stringify({ region: "apac", day: "2026-11-01" }))
     await shot("params-editor")
     await page.locator("#type-header .confirm-yes").click()
     const success = page.locator('.alert[data-kind="success"]').first()
-    await expect.poll(() => success.textContent()).toContain("Started sales-report")
+    await expect.poll(() => success.textContent(), { timeout: 10_000 }).toContain("Started sales-report")
     await success.locator("a").click()
     await expect
-      .poll(() => page.locator("#details .f-params").textContent(), { timeout: 5_000 })
+      .poll(() => page.locator("#details .f-params").textContent(), { timeout: 10_000 })
       .toBe('{"region":"apac","day":"2026-11-01"}')
     // The audit tab shows the trigger with its params and who did it.
     await page.locator('nav#tabs a[data-tab="Audit"]').click()
@@ -250,7 +252,7 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
     await page.locator("#type-header .backfill-to").fill("2026-01-03T23:59:59Z")
     await page.locator("#type-header .backfill-preview").click()
     const slots = page.locator("#type-header .backfill-slots li")
-    await expect.poll(() => slots.count()).toBe(3)
+    await expect.poll(() => slots.count(), { timeout: 10_000 }).toBe(3)
     expect(await slots.first().textContent()).toBe("2026-01-01T01:30:00.000Z runs")
     expect(await page.locator("#type-header .backfill-summary").textContent()).toContain("3 to run")
     // A preview claims nothing: the API's own dry run still sees every slot free.
@@ -262,7 +264,7 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
     await shot("backfill-preview")
     await page.locator("#type-header .backfill-run").click()
     await expect
-      .poll(() => page.locator('.alert[data-kind="success"]').first().textContent())
+      .poll(() => page.locator('.alert[data-kind="success"]').first().textContent(), { timeout: 10_000 })
       .toContain("Backfill of nightly-report started: 3 slots")
     await expect
       .poll(
@@ -275,7 +277,7 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
       .toBe(3)
     await page.locator('nav#tabs a[data-tab="Audit"]').click()
     const rows = page.locator('#audit tr[data-action="backfill"]')
-    await expect.poll(() => rows.count(), { timeout: 5_000 }).toBeGreaterThanOrEqual(3)
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(3)
     expect(await rows.first().locator(".identity").textContent()).toBe("anonymous")
     const outcomes = await page.locator('#audit tr[data-action="backfill"] .outcome').allTextContents()
     expect(outcomes).toContain("finished: ran 3, skipped 0")

@@ -35,6 +35,9 @@ export const renderType = async (type: string, jobId: string | null, keepDetails
       ? shown
       : await renderDetails(type, jobId)
   if (seq !== renderSeq) return // a newer render started meanwhile
+  // The operator went elsewhere (the audit log, the overview, another type) while this one loaded:
+  // drawing it now would replace the view they asked for (a live refresh racing a tab click).
+  if (state.view.type !== type || location.hash === "#/audit") return
   if (!list.ok) {
     // A failed refresh keeps what is shown (the live pill tells about the store); only an
     // empty view shows the error instead.
