@@ -279,8 +279,23 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
     const rows = page.locator('#audit tr[data-action="backfill"]')
     await expect.poll(() => rows.count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(3)
     expect(await rows.first().locator(".identity").textContent()).toBe("anonymous")
-    const outcomes = await page.locator('#audit tr[data-action="backfill"] .outcome').allTextContents()
-    expect(outcomes).toContain("finished: ran 3, skipped 0")
+    await expect
+      .poll(() => page.locator('#audit tr[data-action="backfill"] .outcome').allTextContents(), {
+        timeout: 10_000,
+      })
+      .toContain("finished: ran 3, skipped 0")
+    // A run ending elsewhere sends a status frame: the audit log stays (it was replaced by the
+    // overview, whose view is also "no job type").
+    const probe = await api("POST", "/jobs/xss-probe")
+    expect(probe.status).toBe(201)
+    await expect
+      .poll(async () => (await api("GET", `/jobs/xss-probe/${probe.body.jobId}`)).body.jobResult, {
+        timeout: 10_000,
+      })
+      .not.toBe("PENDING")
+    await page.waitForTimeout(2_000) // the frame's interval and the fold
+    expect(await page.locator("#audit").count()).toBe(1)
+    expect(await page.locator("#cards").count()).toBe(0)
   })
 
   it("shows 409 feedback naming the holder, another job type sharing the lock", async () => {

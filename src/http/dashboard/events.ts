@@ -39,9 +39,12 @@ const onStatus = ({ jobType, latest }: StatusEvent) => {
     pending.clear()
     changedJobs.clear()
     renderTabs()
+    // The audit log shows no statuses (its own frames refresh it): a run ending must not replace it
+    // with the overview, whose view is also "no job type".
+    if (location.hash === "#/audit") return
     if (state.view.type === null) {
       await Promise.all(types.map(loadSummary)) // fresh next runs too
-      if (state.view.type === null) renderOverview()
+      if (state.view.type === null && location.hash !== "#/audit") renderOverview()
     } else if (types.includes(state.view.type) && state.page.cursors.length <= 1) {
       await renderType(state.view.type, state.view.jobId, keepDetails)
     }
