@@ -286,10 +286,13 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
       .toContain("finished: ran 3, skipped 0")
     // A run ending elsewhere sends a status frame: the audit log stays (it was replaced by the
     // overview, whose view is also "no job type").
-    const probe = await api("POST", "/jobs/xss-probe")
+    const probe = await api("POST", "/jobs/sales-report", {
+      body: JSON.stringify({ params: { region: "emea", day: "2026-01-01" } }),
+      headers: { "content-type": "application/json" },
+    })
     expect(probe.status).toBe(201)
     await expect
-      .poll(async () => (await api("GET", `/jobs/xss-probe/${probe.body.jobId}`)).body.jobResult, {
+      .poll(async () => (await api("GET", `/jobs/sales-report/${probe.body.jobId}`)).body.jobResult, {
         timeout: 10_000,
       })
       .not.toBe("PENDING")
