@@ -35,7 +35,7 @@ export interface SchedulerOptions {
 
 /**
  * One claim attempt waits at most this long (a hung store connection must not hold the cron loop),
- * and so does the read that resolves the last one when it was cut off (the chaos checker's window).
+ * and so do the reads that resolve the last one when it was cut off (the chaos checker's window).
  */
 export const claimAttemptMs = 10_000
 
@@ -121,26 +121,43 @@ export const make = (options: SchedulerOptions = {}) =>
 
     /**
      * The last attempt failed and there is no time for another: an attempt cut off at its bound, or
-     * one whose store gave up on an unknown outcome, may still have landed. One read of who holds
-     * the slot decides: this very claim runs the slot, late; another claim means it runs elsewhere;
-     * no claim (or no answer) is a missed slot. A write still in flight after the read (the store
-     * does not undo an interrupted call) is a missed slot too: claimed by this instance, run by none.
+     * one whose store gave up on an unknown outcome, may still have landed. Reads of who holds the
+     * slot decide: this very claim runs the slot, late; another claim means it runs elsewhere. No
+     * claim, or no answer, is read again a second later until `claimAttemptMs` is spent: the store
+     * does not undo an interrupted call, and a write still in flight (or a Paxos round another
+     * claimant completes for it) can land after the first read. Nothing found by then is a missed
+     * slot; a write landing even later is claimed by this instance and run by none.
      */
     const resolveLost = (job: ResolvedJob, slot: number, claimId: string, error: StoreError) =>
-      locks.slotClaim(job.type, slot).pipe(
-        bounded("slotClaim", Duration.millis(claimAttemptMs)),
-        Effect.option,
-        Effect.flatMap((read) => {
-          const holder = Option.flatten(read)
-          if (Option.isSome(holder) && Option.contains(holder.value.claimId, claimId))
-            return Effect.as(
-              Effect.logInfo("the claim landed though its answer was lost; running the slot late"),
-              true,
-            )
-          if (Option.isSome(holder)) return Effect.succeed(false)
-          return Effect.zipRight(countMissed(job), Effect.fail(error))
-        }),
-      )
+      Effect.gen(function* () {
+        const until = (yield* Clock.currentTimeMillis) + claimAttemptMs
+        let reads = 0
+        let last = "no claim found"
+        while (true) {
+          const now = yield* Clock.currentTimeMillis
+          if (now >= until) break
+          reads++
+          const read = yield* locks
+            .slotClaim(job.type, slot)
+            .pipe(bounded("slotClaim", Duration.millis(until - now)), Effect.either)
+          if (read._tag === "Right" && Option.isSome(read.right)) {
+            const mine = Option.contains(read.right.value.claimId, claimId)
+            if (mine)
+              yield* Effect.logInfo(
+                "the claim landed though its answer was lost; running the slot late",
+              ).pipe(Effect.annotateLogs({ reads }))
+            return mine
+          }
+          last = read._tag === "Left" ? `reading the claim failed: ${read.left.message}` : "no claim found"
+          yield* Effect.sleep(
+            Duration.millis(Math.min(1_000, Math.max(0, until - (yield* Clock.currentTimeMillis)))),
+          )
+        }
+        yield* Effect.logWarning("slot missed: its claim failed and no claim was found").pipe(
+          Effect.annotateLogs({ reads, last, error: error.message }),
+        )
+        return yield* Effect.zipRight(countMissed(job), Effect.fail(error))
+      })
 
     /**
      * Until when a slot's claim is retried while the store is unreachable: at least up to the misfire

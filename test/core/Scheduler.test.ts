@@ -169,7 +169,7 @@ describe("Scheduler", () => {
   )
 
   describe("a store unreachable at slot time", () => {
-    type Link = "up" | "refused" | "hung" | "slow" | "lost" | "landed-hung"
+    type Link = "up" | "refused" | "hung" | "slow" | "lost" | "landed-hung" | "lands-late"
     const missedOf = (type: string) =>
       Effect.map(Metric.value(Metric.tagged(JobMetrics.missedSlots, "job_type", type)), (c) => c.count)
     const finished = (rows: ReadonlyArray<JobStatus>) =>
@@ -182,7 +182,8 @@ describe("Scheduler", () => {
      * One instance running `job` on memory stores whose slot claims fail (refused), never answer
      * (hung), apply at once but answer 2.5 s later (slow: a frozen coordinator node) or apply and
      * then fail (lost: a timeout after the write landed) or apply and then never answer (landed-hung:
-     * a coordinator frozen after the write) while the link is down: up during `before`,
+     * a coordinator frozen after the write) or never answer and land 11 s later (lands-late: a write
+     * still in flight when its claimant gave up) while the link is down: up during `before`,
      * `down` during `during`, up again for `after`.
      */
     const throughOutage = (
@@ -208,19 +209,24 @@ describe("Scheduler", () => {
                       ? Effect.tap(base.lockRepository.claimSlot(c), () => Effect.sleep("2500 millis"))
                       : l === "landed-hung"
                         ? Effect.zipRight(base.lockRepository.claimSlot(c), Effect.never)
-                        : l === "lost"
+                        : l === "lands-late"
                           ? Effect.zipRight(
-                              base.lockRepository.claimSlot(c),
-                              Effect.fail(
-                                new StoreError({
-                                  operation: "claimSlot",
-                                  message: "timed out; outcome unknown",
-                                }),
-                              ),
+                              Effect.forkDaemon(Effect.delay(base.lockRepository.claimSlot(c), "11 seconds")),
+                              Effect.never,
                             )
-                          : Effect.fail(
-                              new StoreError({ operation: "claimSlot", message: "connection refused" }),
-                            ),
+                          : l === "lost"
+                            ? Effect.zipRight(
+                                base.lockRepository.claimSlot(c),
+                                Effect.fail(
+                                  new StoreError({
+                                    operation: "claimSlot",
+                                    message: "timed out; outcome unknown",
+                                  }),
+                                ),
+                              )
+                            : Effect.fail(
+                                new StoreError({ operation: "claimSlot", message: "connection refused" }),
+                              ),
               ),
             ),
         }
@@ -308,6 +314,25 @@ describe("Scheduler", () => {
           const late = r.ran.find((x) => x.slot === 4_000)
           assert.isDefined(late, `slots run: ${r.slots.join(", ")}`)
           assert.isAtLeast(late!.at, 14_000)
+          assert.strictEqual(r.missed, 0)
+        }),
+    )
+
+    it.scoped(
+      "a claim that lands after the first resolving read found nothing: read again, the slot runs late",
+      () =>
+        Effect.gen(function* () {
+          // The 4 s slot's one attempt is cut off at 14 s; its write lands at 15 s. The first read
+          // (14 s) finds no claim; the next one a second later finds this claim (red with one read).
+          const job = Job.make({ type: "per-second-late", cron: "* * * * * ?", run: Effect.void })
+          const r = yield* throughOutage(job, "lands-late", {
+            before: stepBy("1 second", 3),
+            during: stepBy("1 second", 1),
+            after: stepBy("1 second", 20),
+          })
+          const late = r.ran.find((x) => x.slot === 4_000)
+          assert.isDefined(late, `slots run: ${r.slots.join(", ")}`)
+          assert.isAtLeast(late!.at, 15_000)
           assert.strictEqual(r.missed, 0)
         }),
     )
