@@ -31,7 +31,8 @@ import {
   type StoreError,
   UnknownJobType,
 } from "../domain/Errors.js"
-import { AuditId, JobId, makeAuditId, makeJobId, makeTriggerId, TriggerId } from "../domain/Ids.js"
+import { AuditId, EventId, JobId, makeAuditId, makeJobId, makeTriggerId, TriggerId } from "../domain/Ids.js"
+import type { JobEvent } from "../domain/JobEvent.js"
 import type { TriggerSource } from "../domain/JobState.js"
 import type { JobStatus } from "../domain/JobStatus.js"
 import type { JobType, LockType } from "../domain/Names.js"
@@ -43,10 +44,13 @@ import { bounded, boundLocks, boundStatuses } from "../ports/StoreBounds.js"
 import type { BackfillOptions, BackfillPlan } from "./Backfill.js"
 import * as Backfill from "./Backfill.js"
 import { type Any, type Requirements, type ResolvedJob, resolve } from "./Job.js"
+import * as JobEvents from "./JobEvents.js"
 import * as JobParams from "./JobParams.js"
 import * as JobRunnerLayer from "./JobRunner.js"
 import { type Execution, JobRunner } from "./JobRunner.js"
 import * as LeaseLayer from "./Lease.js"
+import * as StatusTransitions from "./StatusTransitions.js"
+import { truncateUtf8 } from "./Text.js"
 
 export interface JobManagerOptions {
   /** This instance's name in statuses and logs. Defaults to `hostname:pid`. */
@@ -164,6 +168,16 @@ export class JobManager extends Context.Tag("effect-ha-jobs/JobManager")<
       readonly limit?: number | undefined
       readonly before?: string | undefined
     }) => Effect.Effect<ReadonlyArray<AuditEntry>, UnknownJobType | InvalidInput | StoreError>
+    /**
+     * Where this instance's scheduler and supervisor report decisions that are not executions (a
+     * missed slot, an overlap, a declined catch-up, ...): written to the store in the background.
+     */
+    readonly eventLog: JobEvents.JobEventLog
+    /** A job type's events, newest first; `before` is an event id cursor for the next page. */
+    readonly events: (
+      jobType: string,
+      options?: { readonly limit?: number | undefined; readonly before?: string | undefined },
+    ) => Effect.Effect<ReadonlyArray<JobEvent>, UnknownJobType | InvalidInput | StoreError>
     /** Latest status of each execution, newest first; `before` is a job id cursor for the next page. */
     readonly list: (
       jobType: string,
@@ -220,20 +234,6 @@ const triggerOutcome = (result: TriggerResult): string => {
   }
 }
 
-/** At most `max` bytes of UTF-8, cut at a character boundary. */
-const truncateUtf8 = (text: string, max: number): string => {
-  if (Buffer.byteLength(text, "utf8") <= max) return text
-  let out = ""
-  let bytes = 0
-  for (const ch of text) {
-    const n = Buffer.byteLength(ch, "utf8")
-    if (bytes + n > max - 3) break
-    out += ch
-    bytes += n
-  }
-  return `${out}...`
-}
-
 /**
  * Validates the jobs and starts the manager in the current scope. Closing the scope shuts it down:
  * running jobs get the grace period, then are interrupted, recorded CANCELED (reason shutdown) and
@@ -270,6 +270,8 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
     const startTimeout = Duration.decode(options.startTimeout ?? JobRunnerLayer.DefaultStartTimeout)
 
     const scope = yield* Effect.scope
+    // Closed after the executions' scope (created later): their last decisions are written too.
+    const eventLog = yield* JobEvents.make(statuses, instance)
     // Created before the shutdown finalizer, so it closes after it: executions end gracefully first.
     const executionScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
     /**
@@ -365,8 +367,18 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
             // `set`, not `run`: once the map is closed (a start that ends after the shutdown) `run`
             // would interrupt the caller, `set` interrupts the watcher, as forking into the closed
             // execution scope would.
+            // The trigger's last failure is an event too: "why did it stop retrying?".
+            const watched = Effect.tap(execution.await, (final) =>
+              StatusTransitions.noMoreRetries({ job: resolved, attempt }, final.jobState)
+                ? eventLog.emit({
+                    jobType: resolved.type,
+                    kind: "retries-exhausted",
+                    reason: `trigger ${triggerId}, job ${final.jobId}: ${final.reason ?? "failed"}`,
+                  })
+                : Effect.void,
+            )
             yield* Effect.uninterruptible(
-              Effect.flatMap(Effect.forkDaemon(Effect.ensuring(execution.await, free)), (watcher) =>
+              Effect.flatMap(Effect.forkDaemon(Effect.ensuring(watched, free)), (watcher) =>
                 FiberMap.set(executions, execution, watcher),
               ),
             )
@@ -650,6 +662,14 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
           const limit = yield* limitOf(opts.limit)
           const before = opts.before === undefined ? undefined : yield* decode(AuditId, "before", opts.before)
           return yield* statuses.auditLog({ jobType, limit, before })
+        }),
+      eventLog,
+      events: (jobType, opts = {}) =>
+        Effect.gen(function* () {
+          const resolved = yield* job(jobType)
+          const limit = yield* limitOf(opts.limit)
+          const before = opts.before === undefined ? undefined : yield* decode(EventId, "before", opts.before)
+          return yield* statuses.events({ jobType: resolved.type, limit, before })
         }),
       list: (jobType, opts = {}) =>
         Effect.gen(function* () {

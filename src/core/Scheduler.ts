@@ -8,6 +8,7 @@ import {
   Layer,
   Metric,
   Option,
+  Ref,
   Schedule,
   ScheduleDecision,
 } from "effect"
@@ -52,15 +53,35 @@ export const claimRetry = (giveUpAt: number): Schedule.Schedule<Duration.Duratio
     ),
   )
 
+/**
+ * Where scheduling stands on this instance: `retrying` while the preconditions fail (tried again
+ * 1 s, 2 s, 4 s, ... at most 5 minutes apart; each failure is a `preconditions-failed` event).
+ */
+export type SchedulingState =
+  | { readonly status: "starting" | "running" | "disabled" }
+  | {
+      readonly status: "retrying"
+      readonly message: string
+      readonly attempts: number
+      readonly nextAttemptAt: Date
+    }
+
+/** The wait after the n-th failed attempt at the scheduling preconditions: 1 s, doubling, at most 5 minutes. */
+export const preconditionsDelay = (attempts: number): Duration.Duration =>
+  Duration.millis(Math.min(1_000 * 2 ** Math.min(attempts - 1, 20), 300_000))
+
 /** Fires cron slots: every instance schedules every cron job; the store lets each slot run once. */
 export class Scheduler extends Context.Tag("effect-ha-jobs/Scheduler")<
   Scheduler,
   {
     /**
      * Completes once every cron job is scheduled and its catch-up decided: true, or false when
-     * scheduling is disabled; fails when the preconditions failed.
+     * scheduling is disabled; fails when the preconditions failed the first time (they are tried
+     * again in the background: `state`).
      */
     readonly scheduled: Effect.Effect<boolean, SchedulingPreconditionsFailed>
+    /** Where scheduling stands now. */
+    readonly state: Effect.Effect<SchedulingState>
     /** The next `count` slots of a job type, from now (empty for jobs without cron). */
     readonly nextRuns: (jobType: ResolvedJob, count: number) => Effect.Effect<ReadonlyArray<Date>>
   }
@@ -80,6 +101,7 @@ export const make = (options: SchedulerOptions = {}) =>
 
     const countMissed = (job: ResolvedJob) =>
       Metric.increment(Metric.tagged(JobMetrics.missedSlots, "job_type", job.type))
+    const event = manager.eventLog.emit
 
     /**
      * Claims the slot, retrying while the store is unreachable (`claimRetry`: 200 ms, doubling, at most
@@ -156,6 +178,12 @@ export const make = (options: SchedulerOptions = {}) =>
         yield* Effect.logWarning("slot missed: its claim failed and no claim was found").pipe(
           Effect.annotateLogs({ reads, last, error: error.message }),
         )
+        yield* event({
+          jobType: job.type,
+          kind: "slot-missed",
+          reason: `the store did not take the slot's claim in time: ${error.message}`,
+          at: slot,
+        })
         return yield* Effect.zipRight(countMissed(job), Effect.fail(error))
       })
 
@@ -186,14 +214,27 @@ export const make = (options: SchedulerOptions = {}) =>
         if (result._tag === "Locked") {
           yield* Metric.increment(Metric.tagged(JobMetrics.skippedSlots, "job_type", job.type))
           yield* transitions.skipped({ job, slot, source, instance: manager.instance, holder: result })
+          yield* event({
+            jobType: job.type,
+            kind: "overlap",
+            reason: `${result.jobType} ${result.jobId} still held lock ${job.lockType}`,
+            at: slot,
+          })
         } else if (result._tag === "Failed") {
           yield* Effect.logWarning(`scheduled run did not start: ${result.message}`)
+          yield* event({ jobType: job.type, kind: "start-failed", reason: result.message, at: slot })
         } else if (result._tag === "Paused") {
           // Claimed, so counted once cluster-wide and never caught up later; no status row.
           yield* Metric.increment(Metric.tagged(JobMetrics.pausedSlots, "job_type", job.type))
           yield* Effect.logInfo("slot not run: the job type is paused").pipe(
             Effect.annotateLogs({ by: result.pause.by, note: result.pause.note }),
           )
+          yield* event({
+            jobType: job.type,
+            kind: "paused",
+            reason: `paused by ${result.pause.by}${result.pause.note ? `: ${result.pause.note}` : ""}`,
+            at: slot,
+          })
         }
       }).pipe(
         // A defect too (a driver bug, a throw in row mapping) costs this slot only, never the loop.
@@ -214,12 +255,24 @@ export const make = (options: SchedulerOptions = {}) =>
         const missed = cron.next(last.value)
         if (missed === undefined || missed >= now) return
         const upcoming = cron.next(now)
+        const latestMissed = cron.previous(now + 1) ?? missed
         if (upcoming !== undefined && upcoming - now <= Duration.toMillis(job.acceptableDelay)) {
           yield* Effect.logInfo("a slot was missed during downtime; the next regular run is soon enough")
+          yield* event({
+            jobType: job.type,
+            kind: "catch-up-declined",
+            reason: `missed during downtime; the next regular run (${new Date(upcoming).toISOString()}) is within acceptableDelay ${Duration.format(job.acceptableDelay)}`,
+            at: latestMissed,
+          })
           return
         }
-        const latestMissed = cron.previous(now + 1) ?? missed
         yield* Effect.logInfo("a slot was missed during downtime; running the job now")
+        yield* event({
+          jobType: job.type,
+          kind: "catch-up-run",
+          reason: `missed during downtime (last slot claimed: ${new Date(last.value).toISOString()}); run now, once`,
+          at: latestMissed,
+        })
         // Claiming the missed slot makes the catch-up run once, however many instances start.
         yield* fire(job, latestMissed, "catch-up", now + misfireMs)
       }).pipe(
@@ -244,6 +297,12 @@ export const make = (options: SchedulerOptions = {}) =>
           else {
             yield* countMissed(job)
             yield* Effect.logWarning(`slot ${new Date(slot).toISOString()} missed by ${firedAt - slot} ms`)
+            yield* event({
+              jobType: job.type,
+              kind: "misfire",
+              reason: `found late, past the misfire threshold of ${misfireMs} ms (the process was paused or overloaded)`,
+              at: slot,
+            })
           }
           after = Math.max(slot, firedAt - misfireMs)
         }
@@ -278,17 +337,56 @@ export const make = (options: SchedulerOptions = {}) =>
         Effect.annotateLogs({ jobType: job.type }),
       )
 
+    const state = yield* Ref.make<SchedulingState>({ status: "starting" })
+
+    /**
+     * Until the preconditions pass: each failure is logged, fails `scheduled` the first time, is an
+     * event of every cron job type (nothing of theirs is scheduled), and is tried again later
+     * (`preconditionsDelay`) instead of leaving scheduling off until a restart.
+     */
+    const checkPreconditions = Effect.gen(function* () {
+      let attempts = 0
+      while (true) {
+        const ready = yield* Effect.exit(options.preconditions ?? Effect.void)
+        attempts++
+        if (ready._tag === "Success") break
+        const message = `scheduling preconditions failed: ${failureMessage(ready.cause)}`
+        const delay = preconditionsDelay(attempts)
+        const nextAttemptAt = (yield* Clock.currentTimeMillis) + Duration.toMillis(delay)
+        yield* Effect.logError(message).pipe(
+          Effect.annotateLogs({ attempts, retryIn: Duration.format(delay) }),
+        )
+        if (attempts === 1) yield* Deferred.fail(scheduled, new SchedulingPreconditionsFailed({ message }))
+        yield* Ref.set(state, {
+          status: "retrying",
+          message,
+          attempts,
+          nextAttemptAt: new Date(nextAttemptAt),
+        })
+        for (const { job } of cronJobs)
+          yield* event({ jobType: job.type, kind: "preconditions-failed", reason: `${message}; retried` })
+        yield* Effect.sleep(delay)
+      }
+      if (attempts > 1) {
+        yield* Effect.logInfo("scheduling preconditions passed; scheduling starts").pipe(
+          Effect.annotateLogs({ attempts }),
+        )
+        for (const { job } of cronJobs)
+          yield* event({
+            jobType: job.type,
+            kind: "preconditions-passed",
+            reason: `passed at attempt ${attempts}; scheduling starts`,
+          })
+      }
+    })
+
     const start = Effect.gen(function* () {
       if (options.enabled === false) {
         yield* Effect.logWarning("cron scheduling is disabled; manual triggers still work")
+        yield* Ref.set(state, { status: "disabled" })
         return yield* Deferred.succeed(scheduled, false)
       }
-      const ready = yield* Effect.exit(options.preconditions ?? Effect.void)
-      if (ready._tag === "Failure") {
-        const message = `scheduling preconditions failed: ${failureMessage(ready.cause)}`
-        yield* Effect.logError(message)
-        return yield* Deferred.fail(scheduled, new SchedulingPreconditionsFailed({ message }))
-      }
+      yield* checkPreconditions
       yield* Effect.forEach(cronJobs, ({ job, cron }) => catchUp(job, cron), {
         concurrency: "unbounded",
         discard: true,
@@ -301,12 +399,14 @@ export const make = (options: SchedulerOptions = {}) =>
           yield* Effect.forkScoped(
             watch(job, job.continuous.value.watchEvery, job.continuous.value.restartDelay),
           )
+      yield* Ref.set(state, { status: "running" })
       yield* Deferred.succeed(scheduled, true)
     })
     yield* Effect.forkScoped(start)
 
     return Scheduler.of({
       scheduled: Deferred.await(scheduled),
+      state: Ref.get(state),
       nextRuns: (job, count) =>
         Effect.map(Clock.currentTimeMillis, (now) => {
           if (Option.isNone(job.cron)) return []

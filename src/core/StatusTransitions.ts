@@ -36,7 +36,8 @@ import type { LeaseLoss } from "./Lease.js"
 
 /** What every status of one execution carries. */
 export interface ExecutionSubject {
-  readonly job: Pick<ResolvedJob, "type" | "lockType" | "maxContentBytes" | "definition">
+  readonly job: Pick<ResolvedJob, "type" | "lockType" | "maxContentBytes" | "definition"> &
+    Partial<Pick<ResolvedJob, "retries" | "continuous">>
   readonly jobId: JobId
   readonly triggerId: TriggerId
   readonly attempt: number
@@ -126,6 +127,16 @@ export const terminal = (
     }
   }
 }
+
+/**
+ * Whether a FAILED execution was its trigger's last attempt: the supervisor retries a failed trigger
+ * `retries` times (continuous jobs are restarted instead), so attempt retries + 1 gets no other.
+ */
+export const noMoreRetries = (subject: Pick<ExecutionSubject, "job" | "attempt">, state: JobState): boolean =>
+  state === "FAILED" &&
+  (subject.job.retries ?? 0) > 0 &&
+  subject.job.continuous?._tag !== "Some" &&
+  subject.attempt > (subject.job.retries ?? 0)
 
 /** A claimed cron slot whose lock another execution holds. */
 export interface Overlap {
@@ -226,10 +237,14 @@ export const make = (statuses: StatusRepository["Type"]): StatusTransitions => {
       finished: (fencingToken, ending, lastContent) =>
         Effect.gen(function* () {
           const final = yield* terminal(subject.job, ending, lastContent)
+          // The last failure says so: nobody has to count attempts to know none will follow.
+          const reason = noMoreRetries(subject, final.state)
+            ? `${final.reason}; no more retries: ${subject.attempt - 1} of ${subject.job.retries}`
+            : final.reason
           const written = executionStatus(yield* Clock.currentTimeMillis, subject, final.state, {
             fencingToken,
             content: final.content,
-            reason: final.reason,
+            reason,
           })
           yield* statuses.save(written).pipe(
             // A defect in one attempt (a throw in row mapping) is retried like a store error.

@@ -43,3 +43,8 @@ export const makeTriggerId: Effect.Effect<TriggerId> = nextUuid as Effect.Effect
 
 /** The creation time embedded in a version 7 UUID (milliseconds since the epoch). */
 export const timestampOf = (id: string): number => Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16)
+
+/** One entry of a job type's event list (JobEvent). */
+export const EventId = TimeOrderedUuid("event id").pipe(Schema.brand("EventId"))
+export type EventId = typeof EventId.Type
+export const makeEventId: Effect.Effect<EventId> = nextUuid as Effect.Effect<EventId>

@@ -29,6 +29,7 @@ import {
   EventStream,
   HealthReport,
   History,
+  JobEventList,
   JobList,
   JobTypes,
   Ok,
@@ -157,6 +158,24 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
       .addError(InvalidParameter)
       .addError(StoreUnavailable)
       .annotate(OpenApi.Description, "Executions newest first, without content; `next` is the next page."),
+  )
+  .add(
+    HttpApiEndpoint.get("events", "/jobs/:jobType/events")
+      .setPath(JobTypePath)
+      .setUrlParams(
+        Schema.Struct({
+          limit: Schema.optional(QueryParam("1..1000, default 20")),
+          before: Schema.optional(QueryParam("Cursor: an event id")),
+        }),
+      )
+      .addSuccess(JobEventList)
+      .addError(JobTypeNotFound)
+      .addError(InvalidParameter)
+      .addError(StoreUnavailable)
+      .annotate(
+        OpenApi.Description,
+        "Decisions about the job type's slots and triggers that are not executions (missed slots, misfires, overlaps, catch-ups, paused slots, failed starts and preconditions, exhausted retries), newest first, equal ones coalesced (`count`).",
+      ),
   )
   .add(
     HttpApiEndpoint.get("latest", "/jobs/:jobType/latest")

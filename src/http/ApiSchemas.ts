@@ -1,6 +1,7 @@
 import { HttpApiSchema } from "@effect/platform"
 import { Schema, SchemaAST } from "effect"
 import { AuditAction } from "../domain/Audit.js"
+import { JobEventKind } from "../domain/JobEvent.js"
 import { fieldEntries, type StatusField, type StatusFieldName, statusFields } from "../domain/StatusFields.js"
 
 const Iso = Schema.String.annotations({ format: "date-time", examples: ["2025-01-31T09:30:00.000Z"] })
@@ -192,6 +193,24 @@ export const AuditList = Schema.Struct({
   entries: Schema.Array(AuditEntryJson).annotations({ description: "Newest first" }),
   next: Schema.NullOr(Schema.String).annotations({ description: "URL of the next (older) page" }),
 }).annotations({ identifier: "AuditList" })
+
+/** One job event as JSON (domain/JobEvent.ts says what each kind means). */
+export const JobEventJson = Schema.Struct({
+  id: Schema.String.annotations({ description: "Time-ordered; the cursor of the next page" }),
+  at: Iso,
+  jobType: Schema.String,
+  kind: JobEventKind,
+  instance: Schema.String.annotations({ description: "The instance that decided" }),
+  reason: Schema.String,
+  count: Schema.Number.annotations({ description: "Equal decisions coalesced into this event" }),
+  from: Iso.annotations({ description: "The first slot (or time) concerned" }),
+  to: Iso.annotations({ description: "The last slot (or time) concerned" }),
+}).annotations({ identifier: "JobEvent" })
+
+export const JobEventList = Schema.Struct({
+  events: Schema.Array(JobEventJson).annotations({ description: "Newest first" }),
+  next: Schema.NullOr(Schema.String).annotations({ description: "URL of the next (older) page" }),
+}).annotations({ identifier: "JobEventList" })
 
 export const History = Schema.Struct({
   history: Schema.Array(StatusJson).annotations({ description: "Every status, newest first" }),

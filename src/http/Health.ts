@@ -1,5 +1,5 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { Duration, Effect, Option, Ref } from "effect"
+import { Duration, Effect, Option } from "effect"
 import { JobManager } from "../core/JobManager.js"
 import { Scheduler } from "../core/Scheduler.js"
 import { LockWait } from "../ports/StoreBounds.js"
@@ -23,14 +23,16 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "health", (handlers) =>
   Effect.gen(function* () {
     const manager = yield* JobManager
     const scheduler = yield* Scheduler
-    // `scheduled` completes once; watch it in the background so /health never waits for it.
-    const state = yield* Ref.make<SchedulerState>({ status: "starting" })
-    yield* scheduler.scheduled.pipe(
-      Effect.matchEffect({
-        onFailure: (e) => Ref.set(state, { status: "failed", message: e.message }),
-        onSuccess: (on) => Ref.set(state, { status: on ? "running" : "disabled" }),
-      }),
-      Effect.forkScoped,
+    // Failing preconditions are retried (Scheduler.state): "failed" says when the next attempt is.
+    const schedulerReport = Effect.map(
+      scheduler.state,
+      (s): SchedulerState =>
+        s.status === "retrying"
+          ? {
+              status: "failed",
+              message: `${s.message} (attempt ${s.attempts}; next at ${s.nextAttemptAt.toISOString()})`,
+            }
+          : { status: s.status },
     )
 
     // The store's probe (a one-row read and a conditional write; HaJobs.layer provides it), else a
@@ -67,7 +69,7 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "health", (handlers) =>
     return handlers.handle("health", () =>
       Effect.gen(function* () {
         const store = yield* storeCheck
-        const schedulerState = yield* Ref.get(state)
+        const schedulerState = yield* schedulerReport
         const up =
           store.status === "UP" &&
           (schedulerState.status === "running" || schedulerState.status === "disabled")

@@ -20,7 +20,7 @@ import {
 import { TriggerRequest } from "./ApiSchemas.js"
 import { describeCron } from "./CronText.js"
 import { HttpSettings } from "./Settings.js"
-import { toAuditJson, toPauseJson, toStatusJson } from "./StatusEncoding.js"
+import { toAuditJson, toJobEventJson, toPauseJson, toStatusJson } from "./StatusEncoding.js"
 import { makeUrls } from "./Urls.js"
 
 /** How many upcoming cron slots a list shows. */
@@ -228,6 +228,22 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
           return {
             entries: entries.map(toAuditJson),
             next: more && last ? urls.auditPage(jobType, limit, last.id) : null,
+          }
+        }).pipe(toHttpErrors),
+      )
+      .handle("events", ({ path, urlParams }) =>
+        Effect.gen(function* () {
+          const limit = yield* parseLimit(yield* single("limit", urlParams.limit))
+          const before = yield* single("before", urlParams.before)
+          const events = yield* manager.events(path.jobType, { limit, before })
+          const last = events.at(-1)
+          const more =
+            last !== undefined && events.length === limit
+              ? (yield* manager.events(path.jobType, { limit: 1, before: last.id })).length > 0
+              : false
+          return {
+            events: events.map(toJobEventJson),
+            next: more && last ? urls.eventsPage(path.jobType, limit, last.id) : null,
           }
         }).pipe(toHttpErrors),
       )

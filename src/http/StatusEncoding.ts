@@ -1,6 +1,7 @@
 import { Option } from "effect"
 import type { AuditEntry } from "../domain/Audit.js"
 import { timestampOf } from "../domain/Ids.js"
+import type { JobEvent } from "../domain/JobEvent.js"
 import type { JobStatus } from "../domain/JobStatus.js"
 import type { Pause } from "../domain/Pause.js"
 import { fieldEntries, type StatusField, statusFields } from "../domain/StatusFields.js"
@@ -67,6 +68,14 @@ export const dashboardFields: ReadonlyArray<string> = Object.keys(StatusJson.fie
 
 /** An audit entry as JSON (ApiSchemas.AuditEntryJson): its fields, the time as ISO-8601 text. */
 export const toAuditJson = (e: AuditEntry) => ({ ...e, at: e.at.toISOString() })
+
+/** A job event as JSON (ApiSchemas.JobEventJson). */
+export const toJobEventJson = (e: JobEvent) => ({
+  ...e,
+  at: e.at.toISOString(),
+  from: e.from.toISOString(),
+  to: e.to.toISOString(),
+})
 
 /** A pause as JSON (ApiSchemas.PauseJson). */
 export const toPauseJson = (pause: Pause) => ({

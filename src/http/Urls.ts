@@ -6,6 +6,8 @@ export const makeUrls = (basePath: string) => {
     resume: (jobType: string) => `${jobs(jobType)}/resume`,
     auditPage: (jobType: string | undefined, limit: number, before: string) =>
       `${basePath}/audit?${jobType === undefined ? "" : `jobType=${encodeURIComponent(jobType)}&`}limit=${limit}&before=${encodeURIComponent(before)}`,
+    eventsPage: (jobType: string, limit: number, before: string) =>
+      `${jobs(jobType)}/events?limit=${limit}&before=${encodeURIComponent(before)}`,
     page: (jobType: string, limit: number, before: string) =>
       `${jobs(jobType)}?limit=${limit}&before=${encodeURIComponent(before)}`,
   }

@@ -1,7 +1,8 @@
 import { Context, type Effect, type Option } from "effect"
 import type { AuditEntry } from "../domain/Audit.js"
 import type { StoreError } from "../domain/Errors.js"
-import type { AuditId, JobId } from "../domain/Ids.js"
+import type { AuditId, EventId, JobId } from "../domain/Ids.js"
+import type { JobEvent } from "../domain/JobEvent.js"
 import type { JobStatus } from "../domain/JobStatus.js"
 import type { JobType } from "../domain/Names.js"
 
@@ -14,7 +15,8 @@ export interface ListOptions {
 
 /**
  * The store port for statuses: an append-only history per execution and the latest status of each
- * execution, listed newest-started first; and the audit log of operator actions.
+ * execution, listed newest-started first; the audit log of operator actions; and each job type's
+ * events (the library's decisions about slots and triggers that are not executions).
  */
 export class StatusRepository extends Context.Tag("effect-ha-jobs/StatusRepository")<
   StatusRepository,
@@ -53,5 +55,16 @@ export class StatusRepository extends Context.Tag("effect-ha-jobs/StatusReposito
       readonly limit: number
       readonly before?: AuditId | undefined
     }) => Effect.Effect<ReadonlyArray<AuditEntry>, StoreError>
+    /**
+     * Appends one event; recording the same id again replaces it (one row: a coalesced event that
+     * grew). Kept as long as statuses are.
+     */
+    readonly recordEvent: (event: JobEvent) => Effect.Effect<void, StoreError>
+    /** A job type's events, newest id first; `before` (an event id) pages. At most `limit` (1..1000). */
+    readonly events: (options: {
+      readonly jobType: JobType
+      readonly limit: number
+      readonly before?: EventId | undefined
+    }) => Effect.Effect<ReadonlyArray<JobEvent>, StoreError>
   }
 >() {}

@@ -79,6 +79,8 @@ export const mapStatuses = (repo: StatusRepository["Type"], around: AroundCall):
     listPending: (jobType, options) => around("listPending")(repo.listPending(jobType, options)),
     record: (entry) => around("record")(repo.record(entry)),
     auditLog: (options) => around("auditLog")(repo.auditLog(options)),
+    recordEvent: (event) => around("recordEvent")(repo.recordEvent(event)),
+    events: (options) => around("events")(repo.events(options)),
   })
 
 /** The lock port with every call bounded. */

@@ -16,7 +16,17 @@ export const lockMethods = [
   "resume",
   "paused",
 ] as const
-export const statusMethods = ["save", "list", "get", "history", "listPending", "record", "auditLog"] as const
+export const statusMethods = [
+  "save",
+  "list",
+  "get",
+  "history",
+  "listPending",
+  "record",
+  "auditLog",
+  "recordEvent",
+  "events",
+] as const
 export type Method = (typeof lockMethods)[number] | (typeof statusMethods)[number]
 
 /**

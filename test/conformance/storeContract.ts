@@ -2,7 +2,16 @@ import { assert, describe, it } from "@effect/vitest"
 import { Clock, Duration, Effect, type Layer, Option, Schema } from "effect"
 import { v7 } from "uuid"
 import { type AuditAction, AuditEntry, MaxAuditDetailBytes } from "../../src/domain/Audit.js"
-import { AuditId, type JobId, makeAuditId, makeJobId, timestampOf } from "../../src/domain/Ids.js"
+import {
+  AuditId,
+  EventId,
+  type JobId,
+  makeAuditId,
+  makeEventId,
+  makeJobId,
+  timestampOf,
+} from "../../src/domain/Ids.js"
+import { JobEvent, type JobEventKind, MaxEventReasonBytes } from "../../src/domain/JobEvent.js"
 import type { JobState } from "../../src/domain/JobState.js"
 import type { JobStatus } from "../../src/domain/JobStatus.js"
 import type { JobType, LockType } from "../../src/domain/Names.js"
@@ -104,6 +113,53 @@ const pastAuditEntry = (at: number, jobType: JobType) =>
 const auditFields = (e: AuditEntry) => ({ ...e, at: e.at.getTime() })
 
 const idsOf = (entries: ReadonlyArray<AuditEntry>) => entries.map((e) => e.id)
+
+/**
+ * An event made by makeEventId on a clock at `millis`, `at` its id's time, about the minute before
+ * (like auditEntryAt: the id is the time's or a little later).
+ */
+const eventAt = (
+  millis: number,
+  fields: { readonly jobType: JobType; readonly kind?: JobEventKind; readonly reason?: string },
+) =>
+  Effect.map(makeEventId.pipe(Effect.withClock(clockAt(millis))), (id) => {
+    const at = timestampOf(id)
+    return new JobEvent({
+      id,
+      at: new Date(at),
+      jobType: fields.jobType,
+      kind: fields.kind ?? "slot-missed",
+      instance: "host-a",
+      reason: fields.reason ?? "store unreachable",
+      count: 1,
+      from: new Date(at - 60_000),
+      to: new Date(at - 1_000),
+    })
+  })
+
+/** An event whose id is a version 7 UUID of `at` exactly (like pastAuditEntry). */
+const pastEvent = (at: number, jobType: JobType) =>
+  new JobEvent({
+    id: Schema.decodeSync(EventId)(v7({ msecs: at })),
+    at: new Date(at),
+    jobType,
+    kind: "misfire",
+    instance: "host-a",
+    reason: "found 90 s late",
+    count: 1,
+    from: new Date(at),
+    to: new Date(at),
+  })
+
+/** A job event's fields, times in milliseconds: what must read back exactly. */
+const eventFields = (e: JobEvent) => ({
+  ...e,
+  at: e.at.getTime(),
+  from: e.from.getTime(),
+  to: e.to.getTime(),
+})
+
+const eventIdsOf = (events: ReadonlyArray<JobEvent>) => events.map((e) => e.id)
 
 /** The store contract: every store passes this file unchanged. */
 export const storeContract = (harness: StoreHarness) => {
@@ -695,6 +751,121 @@ export const storeContract = (harness: StoreHarness) => {
             all.filter((id) => ours.has(id)),
             newestFirst,
           )
+        }),
+      )
+    })
+
+    describe("job events", () => {
+      run(
+        "one job type's events, newest id first, paged by the last id without gaps or repeats",
+        Effect.gen(function* () {
+          const statuses = yield* StatusRepository
+          const { jobType, other } = names()
+          const start = Date.now()
+          const written: Array<JobEvent> = []
+          for (let i = 0; i < 25; i++) {
+            const event = yield* eventAt(start + i, { jobType: i % 2 === 0 ? jobType : other })
+            written.push(event)
+            yield* statuses.recordEvent(event)
+          }
+          for (let i = 1; i < written.length; i++) assert.isTrue(written[i]!.id > written[i - 1]!.id)
+          const newestFirst = [...eventIdsOf(written)].reverse()
+          // Its 13 events, 10 then 3, then none: the other type's are never listed.
+          const ofType = newestFirst.filter((_, i) => i % 2 === 0)
+          assert.strictEqual(ofType.length, 13)
+          const page1 = yield* statuses.events({ jobType, limit: 10 })
+          assert.deepStrictEqual(eventIdsOf(page1), ofType.slice(0, 10))
+          assert.isTrue(page1.every((e) => e.jobType === jobType))
+          const page2 = yield* statuses.events({ jobType, limit: 10, before: page1[9]!.id })
+          assert.deepStrictEqual(eventIdsOf(page2), ofType.slice(10))
+          assert.deepStrictEqual(yield* statuses.events({ jobType, limit: 10, before: page2[2]!.id }), [])
+          // A cursor may be any event's id, another type's too.
+          assert.deepStrictEqual(
+            eventIdsOf(yield* statuses.events({ jobType, limit: 3, before: written[13]!.id })),
+            eventIdsOf([written[12]!, written[10]!, written[8]!]),
+          )
+          assert.deepStrictEqual(
+            eventIdsOf(yield* statuses.events({ jobType: other, limit: 100 })),
+            newestFirst.filter((_, i) => i % 2 === 1),
+          )
+        }),
+      )
+
+      run(
+        `every field reads back exactly: times to the millisecond, a reason of ${MaxEventReasonBytes} bytes of multi-byte UTF-8; recorded again under its id, replaced (one row)`,
+        Effect.gen(function* () {
+          const statuses = yield* StatusRepository
+          const { jobType, other } = names()
+          assert.deepStrictEqual(yield* statuses.events({ jobType, limit: 10 }), [])
+          // 2-byte and 4-byte (a surrogate pair in JavaScript) characters, exactly at the limit.
+          const reason = `${"é".repeat((MaxEventReasonBytes - 8) / 2)}😀🚀`
+          assert.strictEqual(Buffer.byteLength(reason, "utf8"), MaxEventReasonBytes)
+          // Times with milliseconds: one stored in whole seconds would not read back equal.
+          let millis = Date.now()
+          if (millis % 1000 === 0) millis++
+          const first = yield* eventAt(millis, { jobType })
+          const full = new JobEvent({
+            id: first.id,
+            at: first.at,
+            jobType,
+            kind: "slot-missed",
+            instance: "host-b:4242",
+            reason,
+            count: 12,
+            from: new Date(millis - 3_600_123),
+            to: new Date(millis - 60_007),
+          })
+          const second = yield* eventAt(millis + 1, { jobType })
+          const bare = new JobEvent({
+            id: second.id,
+            at: second.at,
+            jobType,
+            kind: "preconditions-passed",
+            instance: "host-a",
+            reason: "",
+            count: 1,
+            from: second.at,
+            to: second.at,
+          })
+          // Recorded first with a smaller count: a coalesced event grows under its id (JobEvents).
+          yield* statuses.recordEvent(new JobEvent({ ...full, count: 3, to: full.from, at: full.from }))
+          yield* statuses.recordEvent(bare)
+          // Recorded again: replaced, one row (a retry whose first answer was lost is the same).
+          yield* statuses.recordEvent(full)
+          yield* statuses.recordEvent(full)
+          // Another job type's event is not this one's.
+          yield* statuses.recordEvent(yield* eventAt(millis + 2, { jobType: other }))
+          const read = yield* statuses.events({ jobType, limit: 10 })
+          assert.strictEqual(read.length, 2)
+          for (const e of read) assert.instanceOf(e, JobEvent)
+          assert.deepStrictEqual(read.map(eventFields), [eventFields(bare), eventFields(full)])
+          assert.strictEqual(read[1]!.reason, reason)
+          assert.strictEqual((yield* statuses.events({ jobType: other, limit: 10 })).length, 1)
+        }),
+      )
+
+      run(
+        "events days apart list newest first across the days, one a page",
+        Effect.gen(function* () {
+          const statuses = yield* StatusRepository
+          const { jobType } = names()
+          const day = 86_400_000
+          const now = Date.now()
+          const written = [now - 3 * day, now - day, now].map((at) => pastEvent(at, jobType))
+          for (const e of written) yield* statuses.recordEvent(e)
+          const newestFirst = [...eventIdsOf(written)].reverse()
+          assert.deepStrictEqual(eventIdsOf(yield* statuses.events({ jobType, limit: 10 })), newestFirst)
+          // Each next page starts in another day.
+          const paged: Array<EventId> = []
+          let before: EventId | undefined
+          for (let page = 0; page < 3; page++) {
+            const got = yield* statuses.events({ jobType, limit: 1, before })
+            assert.strictEqual(got.length, 1, `page ${page + 1}`)
+            paged.push(got[0]!.id)
+            before = got[0]!.id
+          }
+          assert.deepStrictEqual(paged, newestFirst)
+          assert.deepStrictEqual(yield* statuses.events({ jobType, limit: 1, before }), [])
         }),
       )
     })

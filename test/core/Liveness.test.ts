@@ -4,7 +4,7 @@ import * as Job from "../../src/core/Job.js"
 import type { JobManager } from "../../src/core/JobManager.js"
 import type { JobStatus } from "../../src/domain/JobStatus.js"
 import * as JobMetrics from "../../src/domain/Metrics.js"
-import type { LockType } from "../../src/domain/Names.js"
+import type { JobType, LockType } from "../../src/domain/Names.js"
 import type { TriggerResult } from "../../src/domain/TriggerResult.js"
 import * as FaultyStore from "../../src/testing/FaultyStore.js"
 import { memoryStores, nodeOn, type Stores, sqliteFileStores } from "../support/harness.js"
@@ -282,6 +282,13 @@ const scenario = (store: keyof typeof storesOf, method: FaultyStore.Method, mode
       yield* call(manager.list("tick"))
       yield* call(manager.latest("stream"))
       yield* call(manager.auditLog({ limit: 5 }))
+      // A decision to record (written in the background: recordEvent), and the events read back.
+      yield* manager.eventLog.emit({
+        jobType: "tick" as JobType,
+        kind: "misfire",
+        reason: `liveness ${minute}`,
+      })
+      yield* call(manager.events("tick", { limit: 5 }))
       // A dry-run backfill reads who claimed each past slot (slotClaim).
       const now = yield* Clock.currentTimeMillis
       yield* call(manager.backfill("tick", { from: new Date(0), to: new Date(now), dryRun: true }))

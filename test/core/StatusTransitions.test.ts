@@ -36,6 +36,8 @@ const recorder = (attempt: (n: number) => Effect.Effect<void, StoreError> = () =
     listPending: unused,
     record: unused,
     auditLog: unused,
+    recordEvent: unused,
+    events: unused,
   })
   return { repo, saved, calls: () => calls }
 }

@@ -2,7 +2,9 @@ import { Effect, Option, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Job from "../../src/core/Job.js"
 import * as JobParams from "../../src/core/JobParams.js"
-import { timestampOf } from "../../src/domain/Ids.js"
+import { makeEventId, timestampOf } from "../../src/domain/Ids.js"
+import { JobEvent } from "../../src/domain/JobEvent.js"
+import type { JobType } from "../../src/domain/Names.js"
 import { memoryStores } from "../support/harness.js"
 import {
   eventually,
@@ -46,8 +48,9 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
       return body
     })
 
+  const stores = Effect.runSync(memoryStores)
   beforeAll(async () => {
-    app = await start({ stores: Effect.runSync(memoryStores), jobs, http: { eventsInterval: "50 millis" } })
+    app = await start({ stores, jobs, http: { eventsInterval: "50 millis" } })
   })
   afterAll(() => app.close())
 
@@ -530,6 +533,48 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
     expect(quick.body.next).toBeNull()
     expect((await json("/audit?jobType=nope")).res.status).toBe(404)
     for (const bad of ["/audit?limit=0", "/audit?before=not-an-id", "/audit?limit=1&limit=2"])
+      expect((await json(bad)).res.status, bad).toBe(400)
+  })
+  it("GET /jobs/:jobType/events: decisions newest first, paged with next; bad cursor 400, unknown type 404", async () => {
+    const record = (kind: JobEvent["kind"], count: number, at: number) =>
+      Effect.runPromise(
+        Effect.flatMap(makeEventId, (id) =>
+          stores.statusRepository.recordEvent(
+            new JobEvent({
+              id,
+              at: new Date(at),
+              jobType: "nightly" as JobType,
+              kind,
+              instance: "test",
+              reason: `${kind} reason`,
+              count,
+              from: new Date(at - 5_000),
+              to: new Date(at),
+            }),
+          ),
+        ),
+      )
+    await record("misfire", 1, 1_000)
+    await record("slot-missed", 12, 2_000)
+    await record("catch-up-run", 1, 3_000)
+    const first = await json("/jobs/nightly/events?limit=2")
+    expect(first.res.status).toBe(200)
+    expect(first.body.events.map((e: any) => e.kind)).toEqual(["catch-up-run", "slot-missed"])
+    expect(first.body.events[1]).toMatchObject({
+      jobType: "nightly",
+      instance: "test",
+      reason: "slot-missed reason",
+      count: 12,
+      from: new Date(-3_000).toISOString(),
+      to: new Date(2_000).toISOString(),
+    })
+    expect(first.body.next).toBe(`/jobs/nightly/events?limit=2&before=${first.body.events[1].id}`)
+    const second = await json(first.body.next)
+    expect(second.body.events.map((e: any) => e.kind)).toEqual(["misfire"])
+    expect(second.body.next).toBeNull()
+    expect((await json("/jobs/quick/events")).body).toEqual({ events: [], next: null })
+    expect((await json("/jobs/nope/events")).res.status).toBe(404)
+    for (const bad of ["/jobs/nightly/events?before=not-an-id", "/jobs/nightly/events?limit=0"])
       expect((await json(bad)).res.status, bad).toBe(400)
   })
 })

@@ -52,6 +52,8 @@ export const makeSwitchableStores = Effect.gen(function* () {
       history: (jt, id, n) => guard("history", s.history(jt, id, n)),
       record: (e) => guard("record", s.record(e)),
       auditLog: (o) => guard("auditLog", s.auditLog(o)),
+      recordEvent: (e) => guard("recordEvent", s.recordEvent(e)),
+      events: (o) => guard("events", s.events(o)),
     }),
   }
   return { stores, down } as const

@@ -2,7 +2,8 @@ import type cassandra from "cassandra-driver"
 import { Clock, Duration, Effect, Metric, Option } from "effect"
 import { AuditEntry } from "../../domain/Audit.js"
 import { CqlFailure, describeCause, StoreError } from "../../domain/Errors.js"
-import { type AuditId, type JobId, makeJobId, timestampOf } from "../../domain/Ids.js"
+import { type AuditId, type EventId, type JobId, makeJobId, timestampOf } from "../../domain/Ids.js"
+import { JobEvent } from "../../domain/JobEvent.js"
 import { type ColumnCodecs, fromColumns, type JobStatus, toColumns } from "../../domain/JobStatus.js"
 import { cassandraBatchUnlogged } from "../../domain/Metrics.js"
 import type { JobType } from "../../domain/Names.js"
@@ -86,6 +87,31 @@ const decodeAudit = (row: Row): Effect.Effect<AuditEntry, StoreError> =>
       ),
   })
 
+/** The columns of a job event in events_by_type (migrations/cassandra/0008). */
+const eventColumns = "id, at, job_type, kind, instance, reason, count, from_at, to_at"
+
+const decodeEvent = (row: Row): Effect.Effect<JobEvent, StoreError> =>
+  Effect.try({
+    try: () =>
+      new JobEvent({
+        id: row.get("id") as EventId,
+        at: row.get("at") as Date,
+        jobType: row.get("job_type") as JobType,
+        kind: row.get("kind") as JobEvent["kind"],
+        instance: row.get("instance") as string,
+        reason: row.get("reason") as string,
+        count: row.get("count") as number,
+        from: row.get("from_at") as Date,
+        to: row.get("to_at") as Date,
+      }),
+    catch: (cause) =>
+      StoreError.of(
+        "decode job event",
+        `a stored job event ${String(row.get("id"))} does not decode: ${describeCause(cause)}`,
+        cause,
+      ),
+  })
+
 /** A latest-status row with its status id (time-ordered): the later of two copies wins. */
 interface Latest {
   readonly status: JobStatus
@@ -131,7 +157,8 @@ export const mergeNewestFirst = (
  * and `status_pending`, see migrations/cassandra/0002 and 0004. Every row has the retention as TTL.
  * Rows of the former layout (`status_latest`, month buckets) are still read while they can live
  * (CassandraBuckets.ts). The audit log is in `audit_by_day` and `audit_by_type` (migration 0006),
- * with the same TTL, in day partitions like `status_by_day`.
+ * job events in `events_by_type` (migration 0008), with the same TTL, in day partitions like
+ * `status_by_day`.
  */
 export const makeStatuses = (session: Session): StatusRepository["Type"] => {
   const history = session.table("status_history")
@@ -140,6 +167,7 @@ export const makeStatuses = (session: Session): StatusRepository["Type"] => {
   const pending = session.table("status_pending")
   const auditByDay = session.table("audit_by_day")
   const auditByType = session.table("audit_by_type")
+  const eventsByType = session.table("events_by_type")
   const retentionMs = Duration.toMillis(session.config.statusRetention)
   const ttlS = Math.ceil(retentionMs / 1000)
   const markers = (n: number) => Array.from({ length: n }, () => "?").join(", ")
@@ -163,6 +191,9 @@ export const makeStatuses = (session: Session): StatusRepository["Type"] => {
     auditByDayBefore: `SELECT ${auditColumns} FROM ${auditByDay} WHERE day = ? AND id < ? LIMIT ?`,
     auditByType: `SELECT ${auditColumns} FROM ${auditByType} WHERE job_type = ? AND day = ? LIMIT ?`,
     auditByTypeBefore: `SELECT ${auditColumns} FROM ${auditByType} WHERE job_type = ? AND day = ? AND id < ? LIMIT ?`,
+    insertEvent: `INSERT INTO ${eventsByType} (day, ${eventColumns}) VALUES (${markers(10)}) USING TTL ?`,
+    events: `SELECT ${eventColumns} FROM ${eventsByType} WHERE job_type = ? AND day = ? LIMIT ?`,
+    eventsBefore: `SELECT ${eventColumns} FROM ${eventsByType} WHERE job_type = ? AND day = ? AND id < ? LIMIT ?`,
   }
 
   const execute = (operation: string, query: string, params: ReadonlyArray<unknown>) =>
@@ -364,5 +395,49 @@ export const makeStatuses = (session: Session): StatusRepository["Type"] => {
       return out
     })
 
-  return { save, list, get, history: historyOf, listPending, record, auditLog }
+  /**
+   * One row, one insert (idempotent: the same event written again is the same row). Its day is the
+   * UTC day of its id, like an audit entry's (see record).
+   */
+  const recordEvent: StatusRepository["Type"]["recordEvent"] = (event) =>
+    execute("record job event", q.insertEvent, [
+      dayOf(timestampOf(event.id)),
+      event.id,
+      event.at,
+      event.jobType,
+      event.kind,
+      event.instance,
+      event.reason,
+      event.count,
+      event.from,
+      event.to,
+      ttlS,
+    ]).pipe(Effect.asVoid)
+
+  const readEvents = (query: string, params: ReadonlyArray<unknown>) =>
+    Effect.flatMap(execute("job events", query, params), (rs) => Effect.forEach(rs.rows, decodeEvent))
+
+  /** Newest id first, walking the day partitions like auditLog (of one job type). */
+  const events: StatusRepository["Type"]["events"] = ({ jobType, limit, before }) =>
+    Effect.gen(function* () {
+      const max = Math.floor(limit)
+      if (!(max >= 1)) return []
+      // Wall-clock time, like the server's TTLs (see list).
+      const now = Date.now()
+      const newest = dayOf(now + ClockSkewAllowance)
+      const cursorDay = before === undefined ? newest : dayOf(timestampOf(before))
+      const oldest = dayOf(now - retentionMs)
+      const out: Array<JobEvent> = []
+      for (let day = Math.min(cursorDay, newest); day >= oldest && out.length < max; day = previousDay(day)) {
+        const remaining = max - out.length
+        out.push(
+          ...(yield* before === undefined
+            ? readEvents(q.events, [jobType, day, remaining])
+            : readEvents(q.eventsBefore, [jobType, day, before, remaining])),
+        )
+      }
+      return out
+    })
+
+  return { save, list, get, history: historyOf, listPending, record, auditLog, recordEvent, events }
 }

@@ -21,6 +21,8 @@ export const requiredColumns: Readonly<Record<string, ReadonlyArray<string>>> = 
   job_pauses: ["job_type", "note", "paused_by", "instance", "since", "until_at", "block_manual"],
   audit_by_day: ["day", ...auditColumns],
   audit_by_type: ["job_type", "day", ...auditColumns.filter((c) => c !== "job_type")],
+  // Job events (migrations/cassandra/0008_events.cql).
+  events_by_type: ["job_type", "day", "id", "at", "kind", "instance", "reason", "count", "from_at", "to_at"],
 }
 
 function statusColumns(key: ReadonlyArray<string>): ReadonlyArray<string> {

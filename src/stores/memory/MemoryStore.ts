@@ -1,6 +1,7 @@
 import { Duration, Effect, Layer, Option, Ref } from "effect"
 import type { AuditEntry } from "../../domain/Audit.js"
-import type { AuditId, JobId } from "../../domain/Ids.js"
+import type { AuditId, EventId, JobId } from "../../domain/Ids.js"
+import type { JobEvent } from "../../domain/JobEvent.js"
 import type { JobStatus } from "../../domain/JobStatus.js"
 import type { JobType, LockType } from "../../domain/Names.js"
 import type { Pause } from "../../domain/Pause.js"
@@ -50,6 +51,8 @@ export const make: Effect.Effect<{
   const pauses = yield* Ref.make(new Map<JobType, Pause>())
   // The audit log by entry id (recording the same entry again keeps one).
   const audit = yield* Ref.make(new Map<AuditId, AuditEntry>())
+  // Job events by id (recording the same event again keeps one).
+  const events = yield* Ref.make(new Map<EventId, JobEvent>())
 
   const live = (row: LockRow | undefined, now: number): Lease | undefined =>
     row?.lease !== undefined && row.lease.expiresAt > now ? row.lease : undefined
@@ -178,6 +181,14 @@ export const make: Effect.Effect<{
             (e) =>
               (jobType === undefined || e.jobType === jobType) && (before === undefined || e.id < before),
           )
+          .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+          .slice(0, Math.max(0, limit)),
+      ),
+    recordEvent: (event) => Ref.update(events, (map) => new Map(map).set(event.id, event)),
+    events: ({ jobType, limit, before }) =>
+      Effect.map(Ref.get(events), (map) =>
+        [...map.values()]
+          .filter((e) => e.jobType === jobType && (before === undefined || e.id < before))
           .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
           .slice(0, Math.max(0, limit)),
       ),

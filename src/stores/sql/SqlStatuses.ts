@@ -2,6 +2,7 @@ import type { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
 import { AuditEntry } from "../../domain/Audit.js"
 import { StoreError } from "../../domain/Errors.js"
+import { JobEvent } from "../../domain/JobEvent.js"
 import { type ColumnCodecs, fromColumns, type JobStatus, toColumns } from "../../domain/JobStatus.js"
 import type { JobType } from "../../domain/Names.js"
 import { columnNames, statusFields } from "../../domain/StatusFields.js"
@@ -56,9 +57,36 @@ const fromAuditRow = (r: StatusRow): AuditEntry =>
     outcome: r.outcome as string,
   })
 
+/** The row of a job event in ha_events (migrations/<dialect>/0006_events.sql): times in epoch ms. */
+const eventRow = (e: JobEvent) => ({
+  id: e.id,
+  at: e.at.getTime(),
+  job_type: e.jobType,
+  kind: e.kind,
+  instance: e.instance,
+  reason: e.reason,
+  count: e.count,
+  from_at: e.from.getTime(),
+  to_at: e.to.getTime(),
+})
+
+const fromEventRow = (r: StatusRow): JobEvent =>
+  new JobEvent({
+    id: r.id as JobEvent["id"],
+    at: new Date(Number(r.at)),
+    jobType: r.job_type as JobEvent["jobType"],
+    kind: r.kind as JobEvent["kind"],
+    instance: r.instance as string,
+    reason: r.reason as string,
+    count: Number(r.count),
+    from: new Date(Number(r.from_at)),
+    to: new Date(Number(r.to_at)),
+  })
+
 /**
  * Statuses in two tables, for every SQL dialect: the history (append-only) and the latest status per
  * execution. Job ids are time-ordered text, compared byte-wise (PostgreSQL's columns say COLLATE "C").
+ * The audit log in ha_audit and job events in ha_events, one row each, by the same kind of id.
  */
 export const make = (sql: SqlClient.SqlClient) => {
   const latest = (
@@ -127,6 +155,26 @@ export const make = (sql: SqlClient.SqlClient) => {
           Effect.try({
             try: () => rows.map(fromAuditRow),
             catch: (e) => StoreError.fromUnknown("auditLog", e),
+          }),
+        ),
+      ),
+    // The same event recorded again replaces it: a coalesced event grows (count, to, at) under its id.
+    recordEvent: (event) =>
+      sql`INSERT INTO ha_events ${sql.insert(eventRow(event))}
+        ON CONFLICT (id) DO UPDATE SET at = excluded.at, count = excluded.count, to_at = excluded.to_at`.pipe(
+        Effect.asVoid,
+        StoreError.refail("recordEvent"),
+      ),
+    events: ({ jobType, limit, before }) =>
+      sql<StatusRow>`
+        SELECT * FROM ha_events
+        WHERE job_type = ${jobType} ${before === undefined ? sql`` : sql`AND id < ${before}`}
+        ORDER BY id DESC LIMIT ${Math.max(0, Math.floor(limit))}`.pipe(
+        StoreError.refail("events"),
+        Effect.flatMap((rows) =>
+          Effect.try({
+            try: () => rows.map(fromEventRow),
+            catch: (e) => StoreError.fromUnknown("events", e),
           }),
         ),
       ),

@@ -3,10 +3,12 @@ import cassandra from "cassandra-driver"
 import { ConfigProvider, Duration, Effect, Exit, Logger, Metric, Option, Redacted } from "effect"
 import { v7 } from "uuid"
 import { StoreError } from "../../../src/domain/Errors.js"
-import { type JobId, makeJobId } from "../../../src/domain/Ids.js"
+import { type JobId, makeEventId, makeJobId, timestampOf } from "../../../src/domain/Ids.js"
+import { JobEvent } from "../../../src/domain/JobEvent.js"
 import type { JobState } from "../../../src/domain/JobState.js"
 import { cassandraLwtOutcomeResolved } from "../../../src/domain/Metrics.js"
 import type { JobType, LockType } from "../../../src/domain/Names.js"
+import { dayOf } from "../../../src/stores/cassandra/CassandraBuckets.js"
 import * as CassandraMigrator from "../../../src/stores/cassandra/CassandraMigrator.js"
 import * as CassandraStore from "../../../src/stores/cassandra/CassandraStore.js"
 import { isOutcomeUnknown } from "../../../src/stores/cassandra/Driver.js"
@@ -42,6 +44,24 @@ const rawClient = Effect.acquireRelease(
   }),
   (c) => Effect.promise(() => c.shutdown()),
 )
+
+/** A job event of `jobType` written now. */
+const eventOf = (jobType: JobType) =>
+  Effect.map(
+    makeEventId,
+    (id) =>
+      new JobEvent({
+        id,
+        at: new Date(),
+        jobType,
+        kind: "overlap",
+        instance: "a",
+        reason: "still running",
+        count: 1,
+        from: new Date(),
+        to: new Date(),
+      }),
+  )
 
 const elapsedSince = (start: number) => Date.now() - start
 
@@ -572,7 +592,7 @@ describeCassandra("CassandraStore", () => {
   )
 
   it.live(
-    "statuses and cron slots expire after the retention (server-side TTL), the last slot of a job type not",
+    "statuses, job events and cron slots expire after the retention (server-side TTL), the last slot of a job type not",
     () =>
       Effect.scoped(
         Effect.gen(function* () {
@@ -582,6 +602,12 @@ describeCassandra("CassandraStore", () => {
           const { jobType } = names()
           const status = yield* statusAt(jobType, yield* makeJobId, Date.now())
           yield* statuses.save(status)
+          const event = yield* eventOf(jobType)
+          yield* statuses.recordEvent(event)
+          assert.deepStrictEqual(
+            (yield* statuses.events({ jobType, limit: 10 })).map((e) => e.id),
+            [event.id],
+          )
           // A cron slot expires with the statuses, but the job type's last slot (catch-up's memory) not.
           const slot = Date.now() - 60_000
           assert.isTrue(yield* locks.claimSlot({ jobType, slot, instance: "a", claimId: "a" }))
@@ -591,9 +617,49 @@ describeCassandra("CassandraStore", () => {
           assert.deepStrictEqual(yield* statuses.history(jobType, status.jobId, 10), [])
           assert.deepStrictEqual(yield* statuses.list(jobType, { limit: 10 }), [])
           assert.deepStrictEqual(yield* statuses.listPending(jobType, { limit: 10 }), [])
+          assert.deepStrictEqual(yield* statuses.events({ jobType, limit: 10 }), [])
           assert.deepStrictEqual(yield* locks.lastSlot(jobType), Option.some(slot))
         }),
       ),
+  )
+
+  it.live("a stored job event that does not decode is a StoreError naming it", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { statusRepository: statuses, client } = yield* stores()
+        const { jobType } = names()
+        const good = yield* eventOf(jobType)
+        yield* statuses.recordEvent(good)
+        // A kind this version does not know (written by a newer one, or by hand).
+        const bad = yield* makeEventId
+        yield* Effect.promise(() =>
+          client.execute(
+            `INSERT INTO "${target!.keyspace}".events_by_type (job_type, day, id, at, kind, instance, reason, count, from_at, to_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL 600`,
+            [
+              jobType,
+              dayOf(timestampOf(bad)),
+              bad,
+              new Date(),
+              "no-such-kind",
+              "a",
+              "",
+              1,
+              new Date(),
+              new Date(),
+            ],
+            { prepare: true },
+          ),
+        )
+        const { error } = yield* failureOf(statuses.events({ jobType, limit: 10 }))
+        assert.match(error.message, new RegExp(`job event ${bad} does not decode`))
+        // Below it (a cursor past the bad row), the rest still reads.
+        assert.deepStrictEqual(
+          (yield* statuses.events({ jobType, limit: 10, before: bad })).map((e) => e.id),
+          [good.id],
+        )
+      }),
+    ),
   )
 
   it.live(

@@ -3,7 +3,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { v7 } from "uuid"
 import { AuditEntry } from "../../../src/domain/Audit.js"
-import { AuditId } from "../../../src/domain/Ids.js"
+import { AuditId, EventId } from "../../../src/domain/Ids.js"
+import { JobEvent } from "../../../src/domain/JobEvent.js"
 import type { JobType } from "../../../src/domain/Names.js"
 import { LockRepository } from "../../../src/ports/LockRepository.js"
 import { StatusRepository } from "../../../src/ports/StatusRepository.js"
@@ -28,11 +29,25 @@ const auditEntryAt = (at: number, jobType: JobType) =>
     outcome: "started",
   })
 
+/** A job event written at `at` (its id of that time), about the hour before. */
+const eventAt = (at: number, jobType: JobType) =>
+  new JobEvent({
+    id: Schema.decodeSync(EventId)(v7({ msecs: at })),
+    at: new Date(at),
+    jobType,
+    kind: "slot-missed",
+    instance: "a",
+    reason: "store unreachable",
+    count: 3,
+    from: new Date(at - 3_600_000),
+    to: new Date(at - 60_000),
+  })
+
 /**
  * Issue 14.7: catch-up reads the last claimed slot of a job type, so retention must never delete
  * it. A monthly job (rarer than the 14-day retention) that was down over its slot is caught up on
  * memory and Cassandra (cron_last_slot has no TTL); before this, not on SQLite. Audit log entries
- * older than the cutoff go, like statuses.
+ * and job events older than the cutoff go, like statuses.
  */
 const suite = (dialect: Dialect) =>
   it.scoped("retention keeps each job type's last claimed slot, however old, and deletes the rest", () =>
@@ -47,6 +62,11 @@ const suite = (dialect: Dialect) =>
       const newEntry = auditEntryAt(epoch + 60 * day, audited)
       yield* statuses.record(oldEntry)
       yield* statuses.record(newEntry)
+      // Job events the same way, by when they were written (`at`), not the slots they are about.
+      const oldEvent = eventAt(epoch + 59 * day, audited)
+      const newEvent = eventAt(epoch + 60 * day, audited)
+      yield* statuses.recordEvent(oldEvent)
+      yield* statuses.recordEvent(newEvent)
       const monthly = `monthly-${dialect.name}` as JobType
       const hourly = `hourly-${dialect.name}` as JobType
       // The monthly job's one slot, 60 days before the cutoff; the hourly job's slots on both sides.
@@ -57,6 +77,10 @@ const suite = (dialect: Dialect) =>
       assert.deepStrictEqual(
         (yield* statuses.auditLog({ jobType: audited, limit: 10 })).map((e) => e.id),
         [newEntry.id],
+      )
+      assert.deepStrictEqual(
+        (yield* statuses.events({ jobType: audited, limit: 10 })).map((e) => e.id),
+        [newEvent.id],
       )
       assert.deepStrictEqual(yield* repo.lastSlot(monthly), Option.some(epoch))
       assert.deepStrictEqual(yield* repo.lastSlot(hourly), Option.some(epoch + 71 * day))
