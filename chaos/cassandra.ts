@@ -166,7 +166,21 @@ export const exportCassandra = async (
       slot: Number(row.get("slot")),
       instance: row.get("instance") as string,
     }))
-    fs.writeFileSync(file, JSON.stringify({ executions, slots }))
+    // Overlapped slots are events, not statuses: the checker counts them as accounted for.
+    const overlaps = (await all("SELECT job_type, kind, count, from_at, to_at FROM events_by_type")).flatMap(
+      (row) =>
+        row.get("kind") === "overlap"
+          ? [
+              {
+                job_type: row.get("job_type") as string,
+                count: Number(row.get("count")),
+                from: time(row.get("from_at"))!,
+                to: time(row.get("to_at"))!,
+              },
+            ]
+          : [],
+    )
+    fs.writeFileSync(file, JSON.stringify({ executions, slots, overlaps }))
   } finally {
     await client.shutdown()
   }

@@ -32,7 +32,7 @@ export interface Violations {
   tokenNotIncreasing: number
   /** A write the ledger accepted although a newer token had written before (replayed from its log). */
   staleAccepted: number
-  /** A cron slot with two executions (store) or two executions writing for it (ledger). */
+  /** A cron slot with two executions (store), two executions writing for it (ledger), or fired twice (a run and an overlap event, or two overlap events). */
   slotRunTwice: number
   /** A cron slot with no execution while a worker was healthy and the store reachable. */
   slotMissed: number
@@ -174,15 +174,39 @@ export interface ExecutionRow {
   instance: string | null
 }
 
-/** The statuses and slot claims: store.json (exported from Cassandra or PostgreSQL by chaos/run.ts) or chaos.db. */
+/** An overlap event (JobEvent kind "overlap"): `count` slots from `from` to `to` skipped, the lock held. */
+export interface OverlapRow {
+  job_type: string
+  count: number
+  from: number
+  to: number
+}
+
+/** The slots of chaos-cron that overlap events account for. */
+export const overlappedSlots = (overlaps: ReadonlyArray<OverlapRow>): Set<number> =>
+  new Set(overlaps.flatMap(slotsOfOverlap))
+
+/** The chaos-cron slots one overlap event covers (see overlappedSlots). */
+export const slotsOfOverlap = (o: OverlapRow): Array<number> => {
+  if (o.job_type !== "chaos-cron") return []
+  // One slot each (JobEvents does not coalesce overlaps); a coalesced one would name its ends only.
+  return o.from === o.to ? [o.from] : [o.from, o.to]
+}
+
+/** The statuses, slot claims and overlaps: store.json (exported from Cassandra or PostgreSQL by chaos/run.ts) or chaos.db. */
 const readStore = (dir: string) => {
   const exported = path.join(dir, "store.json")
   if (fs.existsSync(exported)) {
     const x = JSON.parse(fs.readFileSync(exported, "utf8")) as {
       executions: Array<ExecutionRow>
       slots: Array<{ job_type: string; slot: number; instance: string }>
+      overlaps?: Array<OverlapRow>
     }
-    return { executions: x.executions, slots: x.slots.filter((s) => s.job_type === "chaos-cron") }
+    return {
+      executions: x.executions,
+      slots: x.slots.filter((s) => s.job_type === "chaos-cron"),
+      overlaps: x.overlaps ?? [],
+    }
   }
   const conn = new Database(path.join(dir, "chaos.db"), { readonly: true, fileMustExist: true })
   const executions = conn.prepare("SELECT * FROM ha_executions").all() as Array<ExecutionRow>
@@ -192,8 +216,13 @@ const readStore = (dir: string) => {
     slot: number
     instance: string
   }>
+  const overlaps = conn
+    .prepare(
+      'SELECT job_type, count, from_at AS "from", to_at AS "to" FROM ha_events WHERE kind = \'overlap\'',
+    )
+    .all() as Array<OverlapRow>
   conn.close()
-  return { executions, slots }
+  return { executions, slots, overlaps }
 }
 
 export const check = (options: CheckOptions): CheckReport => {
@@ -221,7 +250,9 @@ export const check = (options: CheckOptions): CheckReport => {
     .filter((l) => l.trim().length > 0)
     .map((l) => JSON.parse(l) as LedgerEntry)
     .sort((a, b) => a.seq - b.seq)
-  const { executions, slots } = readStore(dir)
+  const store = readStore(dir)
+  const { executions, slots } = store
+  const overlapped = overlappedSlots(store.overlaps)
 
   const v: Violations = {
     overlap: 0,
@@ -391,6 +422,18 @@ export const check = (options: CheckOptions): CheckReport => {
         `slot ${new Date(slot).toISOString()} has ${xs.length} executions: ${xs.map((x) => x.job_state).join(", ")}`,
       )
     }
+  // Fired more than once: every firing of a slot runs it or records an overlap, and the slot claim
+  // lets one instance fire it. A run and an overlap of one slot, or two overlaps, are two firings
+  // (without the claim, the instances that lose the lock race only overlap).
+  const firings = new Map<number, number>()
+  for (const [slot, xs] of perSlot) firings.set(slot, xs.length)
+  for (const o of store.overlaps)
+    for (const slot of slotsOfOverlap(o)) firings.set(slot, (firings.get(slot) ?? 0) + 1)
+  for (const [slot, n] of firings)
+    if (n > 1 && (perSlot.get(slot)?.length ?? 0) <= 1) {
+      v.slotRunTwice++
+      note(`slot ${new Date(slot).toISOString()} fired ${n} times (executions and overlap events)`)
+    }
   const ledgerSlots = new Map<number, Set<string>>()
   for (const e of entries)
     if (e.lockType === "chaos-cron" && e.scheduledAt !== null && e.kind === "start")
@@ -417,7 +460,8 @@ export const check = (options: CheckOptions): CheckReport => {
     const quorumUp = faults.some(
       (f) => quorumUpFault(f) && f.start <= slot - claimantOffset && slot - claimantOffset <= f.end,
     )
-    if (perSlot.has(slot)) {
+    // Run, or skipped because the previous run still held the lock (an overlap event): accounted for.
+    if (perSlot.has(slot) || overlapped.has(slot)) {
       ran++
       if (quorumUp) {
         quorumUpSlots.due++

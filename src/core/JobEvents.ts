@@ -39,6 +39,13 @@ export interface JobEventLog {
 /** Events waiting for the store at most; an outage long enough to exceed it loses the oldest. */
 export const MaxPendingEvents = 1000
 
+/**
+ * Every kind but `overlap`: an overlapped slot is accounted for one by one (a slot runs or is an
+ * overlap, once — what the chaos checker counts); overlaps happen while the store answers, so they
+ * do not pile up in an outage, and a long run blocks one slot per period.
+ */
+const coalesces = (kind: JobEventKind) => kind !== "overlap"
+
 /** An equal decision this long after the newest event's last occurrence still grows that event. */
 export const CoalesceWindowMs = 10 * 60_000
 
@@ -48,7 +55,7 @@ interface Pending {
   readonly kind: JobEventKind
   readonly reason: string
   count: number
-  readonly from: number
+  from: number
   to: number
   /** In the queue (again): a later occurrence re-queues a written event rather than adding one. */
   queued: boolean
@@ -86,12 +93,15 @@ export const make = (
         const reason = truncateUtf8(input.reason, MaxEventReasonBytes)
         const last = newest.get(input.jobType)
         if (
+          coalesces(input.kind) &&
           last !== undefined &&
           last.kind === input.kind &&
           last.reason === reason &&
           at - last.to <= CoalesceWindowMs
         ) {
           last.count++
+          // Slots fire on their own fibers: after a stall they may be decided out of order.
+          last.from = Math.min(last.from, at)
           last.to = Math.max(last.to, at)
           if (!last.queued) enqueue(last)
           return

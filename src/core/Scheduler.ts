@@ -20,7 +20,6 @@ import { StatusRepository } from "../ports/StatusRepository.js"
 import { bounded, boundLocks, boundStatuses } from "../ports/StoreBounds.js"
 import type { ResolvedJob } from "./Job.js"
 import { JobManager } from "./JobManager.js"
-import * as StatusTransitions from "./StatusTransitions.js"
 
 /** @deprecated Import it from Errors (kept here for one release). */
 export { SchedulingPreconditionsFailed }
@@ -92,7 +91,6 @@ export const make = (options: SchedulerOptions = {}) =>
     const manager = yield* JobManager
     const locks = boundLocks(yield* LockRepository)
     const statuses = boundStatuses(yield* StatusRepository)
-    const transitions = StatusTransitions.make(statuses)
     const scope = yield* Effect.scope
     const misfireMs = Duration.toMillis(Duration.decode(options.misfireThreshold ?? "1 minute"))
     const scheduled = yield* Deferred.make<boolean, SchedulingPreconditionsFailed>()
@@ -213,7 +211,6 @@ export const make = (options: SchedulerOptions = {}) =>
         const result = yield* manager.trigger(job.type, { source, scheduledAt: slot })
         if (result._tag === "Locked") {
           yield* Metric.increment(Metric.tagged(JobMetrics.skippedSlots, "job_type", job.type))
-          yield* transitions.skipped({ job, slot, source, instance: manager.instance, holder: result })
           yield* event({
             jobType: job.type,
             kind: "overlap",

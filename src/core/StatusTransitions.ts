@@ -15,17 +15,17 @@
  *     otherwise ("interrupted").
  * - `startFailed`: FAILED ("start failed: ..."). The runner, when the lock could not be asked for or
  *   the RUNNING status was not written; the supervisor may retry the trigger.
- * - `skipped`: SKIPPED ("overlap: ... still holds lock ..."). The scheduler, for a claimed cron slot
- *   whose lock another execution holds.
  * - `dead`: DEAD ("no lease held for this execution ..."). The supervisor, for a PENDING execution
  *   without a lease whose last status is old.
  *
- * The result (PENDING, SUCCESS, FAILED) always follows from the state (`statusAt`).
+ * The result (PENDING, SUCCESS, FAILED) always follows from the state (`statusAt`). A cron slot
+ * skipped because its lock was held (an overlap) is not an execution and gets no status: it is a
+ * job event (JobEvents), so it never becomes a job's latest execution nor counts as a success.
  */
 import { Cause, Clock, Duration, Effect, Exit, Schedule, type Schema, type Scope } from "effect"
 import { encodeContent } from "../domain/Content.js"
 import { type ContentError, failureMessage, StoreError } from "../domain/Errors.js"
-import { type JobId, makeJobId, makeTriggerId, type TriggerId } from "../domain/Ids.js"
+import type { JobId, TriggerId } from "../domain/Ids.js"
 import { isJobOutcome } from "../domain/JobOutcome.js"
 import type { JobState, TriggerSource } from "../domain/JobState.js"
 import { type JobStatus, statusAt } from "../domain/JobStatus.js"
@@ -138,34 +138,6 @@ export const noMoreRetries = (subject: Pick<ExecutionSubject, "job" | "attempt">
   subject.job.continuous?._tag !== "Some" &&
   subject.attempt > (subject.job.retries ?? 0)
 
-/** A claimed cron slot whose lock another execution holds. */
-export interface Overlap {
-  readonly job: Pick<ResolvedJob, "type" | "lockType">
-  readonly slot: number
-  readonly source: TriggerSource
-  readonly instance: string
-  readonly holder: { readonly jobType: string; readonly jobId: string }
-}
-
-/** The SKIPPED status of a cron slot whose lock was held: a new trigger and job id, attempt 1. */
-export const skippedStatus = (
-  now: number,
-  ids: { readonly triggerId: TriggerId; readonly jobId: JobId },
-  overlap: Overlap,
-): JobStatus =>
-  statusAt(now, {
-    triggerId: ids.triggerId,
-    jobType: overlap.job.type,
-    jobId: ids.jobId,
-    lockType: overlap.job.lockType,
-    jobState: "SKIPPED",
-    attempt: 1,
-    triggerSource: overlap.source,
-    reason: `overlap: ${overlap.holder.jobType} ${overlap.holder.jobId} still holds lock ${overlap.job.lockType}`,
-    scheduledAt: new Date(overlap.slot),
-    instance: overlap.instance,
-  })
-
 /** The DEAD status of an execution whose latest status is `latest`: its fields, a new state and reason. */
 export const deadStatus = (now: number, latest: JobStatus): JobStatus =>
   statusAt(now, {
@@ -203,8 +175,6 @@ export interface ExecutionTransitions {
 
 export interface StatusTransitions {
   readonly execution: (subject: ExecutionSubject) => ExecutionTransitions
-  /** SKIPPED for a claimed cron slot whose lock was held (the scheduler). */
-  readonly skipped: (overlap: Overlap) => Effect.Effect<void, StoreError>
   /** DEAD for a pending execution without a lease (the supervisor), stamped `now`. */
   readonly dead: (latest: JobStatus, now: number) => Effect.Effect<void, StoreError>
 }
@@ -287,13 +257,6 @@ export const make = (statuses: StatusRepository["Type"]): StatusTransitions => {
 
   return {
     execution,
-    skipped: (overlap) =>
-      Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis
-        const triggerId = yield* makeTriggerId
-        const jobId = yield* makeJobId
-        yield* statuses.save(skippedStatus(now, { triggerId, jobId }, overlap))
-      }),
     dead: (latest, now) => statuses.save(deadStatus(now, latest)),
   }
 }

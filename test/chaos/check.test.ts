@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { claimantWindowMs, hitAround } from "../../chaos/check.js"
+import { claimantWindowMs, hitAround, overlappedSlots } from "../../chaos/check.js"
 import type { Fault } from "../../chaos/run.js"
 
 // The checker's excuse for an unrun cron slot: it must excuse a claimant killed while its claim could
@@ -23,5 +23,25 @@ describe("chaos checker: which faults excuse an unrun slot", () => {
     expect(hitAround([kill(slot + 1_000, 7)], worker, slot, claimantWindowMs)).toBe(false)
     const stall: Fault = { kind: "stall", start: slot - 500, end: slot + 4_000 }
     expect(hitAround([stall], worker, slot, 2_000)).toBe(true)
+  })
+})
+
+// An overlapped slot is an event, not a status: the checker must count it as accounted for, and no
+// more slots than the event names (a coalesced event would name only its ends).
+describe("chaos checker: which slots overlap events account for", () => {
+  const event = (from: number, to: number, count: number, job_type = "chaos-cron") => ({
+    job_type,
+    count,
+    from,
+    to,
+  })
+
+  it("an overlap event accounts for its slot; a coalesced one only for its ends, not what lies between", () => {
+    expect([...overlappedSlots([event(10_000, 10_000, 1)])]).toEqual([10_000])
+    expect([...overlappedSlots([event(10_000, 13_000, 4)])].sort()).toEqual([10_000, 13_000])
+  })
+
+  it("another job type's overlaps account for nothing", () => {
+    expect(overlappedSlots([event(10_000, 10_000, 1, "supervisor")]).size).toBe(0)
   })
 })

@@ -207,24 +207,37 @@ describe("a hung acquisition at a cron slot", () => {
     }),
   )
 
-  it.scoped("a slot that falls while the previous one is still starting is SKIPPED (overlap)", () =>
-    Effect.gen(function* () {
-      const stores = yield* memoryStores
-      const faulty = FaultyStore.make(stores)
-      yield* nodeOn(faulty.stores, [frequent], { instance: "a", startTimeout: "25 seconds" })
-      yield* faulty.arm("acquire", { mode: "hang" })
-      yield* seconds(60)
-      const rows = yield* executionsOf(stores, "frequent")
-      const bySlot = new Map(rows.map((r) => [r.scheduledAt!.getTime() / 1000, r] as const))
-      // 10 s hangs until its start times out at 35 s; 20 s and 30 s find it still starting.
-      assert.strictEqual(bySlot.get(10)?.jobState, "FAILED")
-      for (const slot of [20, 30]) {
-        assert.strictEqual(bySlot.get(slot)?.jobState, "SKIPPED", `slot ${slot}`)
-        assert.match(bySlot.get(slot)?.reason ?? "", /^overlap: frequent .* still holds lock frequent/)
-      }
-      assert.strictEqual(bySlot.get(40)?.jobState, "FINISHED")
-      assert.strictEqual(bySlot.get(50)?.jobState, "FINISHED")
-    }),
+  it.scoped(
+    "a slot that falls while the previous one is still starting is an overlap (an event, no run)",
+    () =>
+      Effect.gen(function* () {
+        const stores = yield* memoryStores
+        const faulty = FaultyStore.make(stores)
+        const { manager } = yield* nodeOn(faulty.stores, [frequent], {
+          instance: "a",
+          startTimeout: "25 seconds",
+        })
+        yield* faulty.arm("acquire", { mode: "hang" })
+        yield* seconds(60)
+        const rows = yield* executionsOf(stores, "frequent")
+        const bySlot = new Map(rows.map((r) => [r.scheduledAt!.getTime() / 1000, r] as const))
+        // 10 s hangs until its start times out at 35 s; 20 s and 30 s find it still starting.
+        assert.strictEqual(bySlot.get(10)?.jobState, "FAILED")
+        for (const slot of [20, 30]) assert.isUndefined(bySlot.get(slot), `slot ${slot}`)
+        yield* manager.eventLog.flush
+        const overlaps = (yield* manager.events("frequent")).filter((e) => e.kind === "overlap")
+        // Both slots found the same holder: one event each (overlaps account for slots one by one).
+        assert.deepStrictEqual(
+          overlaps.map((e) => [e.count, e.from.getTime() / 1000]),
+          [
+            [1, 30],
+            [1, 20],
+          ],
+        )
+        assert.match(overlaps[0]!.reason, /^frequent .* still held lock frequent$/)
+        assert.strictEqual(bySlot.get(40)?.jobState, "FINISHED")
+        assert.strictEqual(bySlot.get(50)?.jobState, "FINISHED")
+      }),
   )
 })
 

@@ -143,29 +143,40 @@ describe("Scheduler", () => {
     }
   })
 
-  it.scoped("a slot during a running execution gives one SKIPPED(overlap) row, not a second run", () =>
-    Effect.gen(function* () {
-      const stores = yield* memoryStores
-      const runs = yield* Ref.make(0)
-      const slow = Job.make({
-        type: "slow",
-        cron: "0/10 * * * * ?",
-        run: Effect.zipRight(
-          Ref.update(runs, (n) => n + 1),
-          Effect.sleep("15 seconds"),
-        ),
-      })
-      const a = yield* nodeOn(stores, [slow], { instance: "a" })
-      yield* nodeOn(stores, [slow], { instance: "b" })
-      yield* stepBy("1 second", 25)
-      const rows = yield* all(a.manager, "slow")
-      const skipped = rows.filter((r) => r.jobState === "SKIPPED")
-      assert.strictEqual(skipped.length, 1)
-      assert.strictEqual(skipped[0]!.scheduledAt?.toISOString(), iso(20_000))
-      assert.match(skipped[0]!.reason!, /^overlap: slow .* still holds lock slow$/)
-      assert.strictEqual(yield* Ref.get(runs), 1)
-      assert.deepStrictEqual(slotsOf(rows, "FINISHED"), [iso(10_000)])
-    }),
+  it.scoped(
+    "a slot during a running execution: no second run, no status row, an overlap event; latest stays the running one",
+    () =>
+      Effect.gen(function* () {
+        const stores = yield* memoryStores
+        const runs = yield* Ref.make(0)
+        const slow = Job.make({
+          type: "slow",
+          cron: "0/10 * * * * ?",
+          run: Effect.zipRight(
+            Ref.update(runs, (n) => n + 1),
+            Effect.sleep("15 seconds"),
+          ),
+        })
+        const a = yield* nodeOn(stores, [slow], { instance: "a" })
+        yield* nodeOn(stores, [slow], { instance: "b" })
+        yield* stepBy("1 second", 21)
+        // At 21 s the 10 s run is still busy and the 20 s slot found its lock held: the job's latest
+        // execution is the running one, not a SKIPPED (success) row for the overlapped slot.
+        const latest = yield* a.manager.latest("slow")
+        assert.strictEqual(latest._tag === "Some" && latest.value.jobState, "RUNNING")
+        yield* stepBy("1 second", 4)
+        const rows = yield* all(a.manager, "slow")
+        assert.deepStrictEqual(slotsOf(rows), [iso(10_000)])
+        assert.strictEqual(yield* Ref.get(runs), 1)
+        assert.deepStrictEqual(slotsOf(rows, "FINISHED"), [iso(10_000)])
+        yield* a.manager.eventLog.flush
+        const events = yield* a.manager.events("slow")
+        assert.deepStrictEqual(
+          events.map((e) => [e.kind, e.from.toISOString()]),
+          [["overlap", iso(20_000)]],
+        )
+        assert.match(events[0]!.reason, /^slow .* still held lock slow$/)
+      }),
   )
 
   describe("a store unreachable at slot time", () => {

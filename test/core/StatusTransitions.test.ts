@@ -245,36 +245,6 @@ describe("StatusTransitions", () => {
     )
   })
 
-  it.effect("skipped: a new trigger and job id, attempt 1, SKIPPED/SUCCESS naming the holder", () =>
-    Effect.gen(function* () {
-      yield* TestClock.setTime(120_250)
-      const { repo, saved } = recorder()
-      const holder = { jobType: "other", jobId: yield* makeJobId }
-      yield* StatusTransitions.make(repo).skipped({
-        job: report,
-        slot: 120_000,
-        source: "cron",
-        instance: "node-b",
-        holder,
-      })
-      const [row] = saved
-      assert.deepInclude(row, {
-        jobType: report.type,
-        lockType: report.lockType,
-        jobState: "SKIPPED",
-        jobResult: "SUCCESS",
-        attempt: 1,
-        triggerSource: "cron",
-        instance: "node-b",
-        reason: `overlap: other ${holder.jobId} still holds lock reports`,
-      })
-      assert.strictEqual(row!.scheduledAt?.getTime(), 120_000)
-      assert.strictEqual(row!.jobStatusTs.getTime(), 120_250)
-      assert.notStrictEqual(row!.jobId, holder.jobId)
-      assert.notStrictEqual<string>(row!.triggerId, row!.jobId)
-    }),
-  )
-
   it.effect("dead: the latest status's fields, DEAD/FAILED, stamped with the supervisor's time", () =>
     Effect.gen(function* () {
       const { repo, saved } = recorder()
