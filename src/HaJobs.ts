@@ -1,4 +1,5 @@
 import { Layer } from "effect"
+import * as Expectations from "./core/Expectations.js"
 import type { Any, Requirements } from "./core/Job.js"
 import * as JobManager from "./core/JobManager.js"
 import * as Scheduler from "./core/Scheduler.js"
@@ -10,6 +11,8 @@ import * as StoreProbe from "./ports/StoreProbe.js"
 
 export interface HaJobsOptions extends JobManager.JobManagerOptions {
   readonly scheduler?: Scheduler.SchedulerOptions | undefined
+  /** How deadlines (`expect`) and overruns (`maxDuration`) are checked. */
+  readonly expectations?: Expectations.ExpectationsOptions | undefined
   /** The supervisor job (dead executions, retries); `false` leaves it out. */
   readonly supervisor?: Supervisor.SupervisorOptions | false | undefined
 }
@@ -17,13 +20,14 @@ export interface HaJobsOptions extends JobManager.JobManagerOptions {
 /**
  * Everything an instance runs: the manager with your jobs and the supervisor, and the scheduler
  * that fires their cron slots. Provide a store layer (MemoryStore.layer, SqliteStore.layer(...), ...) for the repositories.
- * It also outputs the store's probe, which `/health` runs.
+ * It also outputs the store's probe, which `/health` runs, and the deadline and overrun checks
+ * (Expectations), which `/health` and `/metrics` show.
  */
 export const layer = <const Jobs extends Iterable<Any<any>>>(
   jobs: Jobs,
   options: HaJobsOptions = {},
 ): Layer.Layer<
-  JobManager.JobManager | Scheduler.Scheduler | StoreProbe.StoreProbe,
+  JobManager.JobManager | Scheduler.Scheduler | StoreProbe.StoreProbe | Expectations.Expectations,
   InvalidJobDefinition,
   LockRepository | StatusRepository | Exclude<Requirements<Jobs>, JobManager.Provided>
 > => {
@@ -34,5 +38,8 @@ export const layer = <const Jobs extends Iterable<Any<any>>>(
     InvalidJobDefinition,
     LockRepository | StatusRepository | Exclude<Requirements<Jobs>, JobManager.Provided>
   >
-  return Scheduler.layer(options.scheduler).pipe(Layer.provideMerge(manager), Layer.merge(StoreProbe.layer))
+  return Layer.merge(Scheduler.layer(options.scheduler), Expectations.layer(options.expectations)).pipe(
+    Layer.provideMerge(manager),
+    Layer.merge(StoreProbe.layer),
+  )
 }

@@ -10,8 +10,10 @@
  */
 
 export * as Backfill from "./core/Backfill.js"
+export * as Expectations from "./core/Expectations.js"
 export * as Job from "./core/Job.js"
 export * as JobContext from "./core/JobContext.js"
+export * as JobEvents from "./core/JobEvents.js"
 export * as JobManager from "./core/JobManager.js"
 export * as JobParams from "./core/JobParams.js"
 export * as JobRunner from "./core/JobRunner.js"
@@ -25,6 +27,7 @@ export * as Errors from "./domain/Errors.js"
 export * from "./domain/Errors.js"
 export * as Ids from "./domain/Ids.js"
 export * from "./domain/Ids.js"
+export * as JobEvent from "./domain/JobEvent.js"
 export * as JobOutcome from "./domain/JobOutcome.js"
 export * as JobState from "./domain/JobState.js"
 export * as JobStatus from "./domain/JobStatus.js"

@@ -45,6 +45,17 @@ export interface Job<A = unknown, E = unknown, R = never> {
   /** Delay before each retry; its n-th delay is waited before retry n. Defaults to exponential from 1 minute. */
   readonly retryBackoff?: Schedule.Schedule<unknown, unknown> | undefined
   /**
+   * What the operator expects: `successWithin` — no successful execution for that long makes the
+   * job type *overdue* (a gauge, `/health`, the dashboard; a dead man's switch inside the library).
+   * Counted from the last success, or from the instance's start when none is known.
+   */
+  readonly expect?: { readonly successWithin: Duration.DurationInput } | undefined
+  /**
+   * An execution running longer than this is *overrunning* (a gauge, `/health`, the dashboard). It is
+   * not stopped: cancel it, or make the job itself give up.
+   */
+  readonly maxDuration?: Duration.DurationInput | undefined
+  /**
    * Keep one execution running somewhere in the cluster (a queue consumer): every instance checks
    * the lock every `watchEvery` (default 500 ms) and starts the job when nobody holds it. A user's cancel sticks
    * until the next manual trigger; after a failure it waits `restartDelay`. Not retried by the
@@ -81,6 +92,9 @@ export interface ResolvedJob {
     readonly watchEvery: Duration.Duration
     readonly restartDelay: Duration.Duration
   }>
+  /** `expect.successWithin`, when set. */
+  readonly successWithin: Option.Option<Duration.Duration>
+  readonly maxDuration: Option.Option<Duration.Duration>
   readonly definition: Any<any>
 }
 
@@ -115,6 +129,17 @@ export const resolve = (job: Any<any>): Either.Either<ResolvedJob, InvalidJobDef
   const acceptableDelay = Duration.decodeUnknown(job.acceptableDelay ?? DefaultAcceptableDelay)
   if (Option.isNone(acceptableDelay))
     return fail(`acceptableDelay "${String(job.acceptableDelay)}" is not a duration`)
+  const positive = (what: string, input: Duration.DurationInput | undefined) => {
+    if (input === undefined) return Either.right(Option.none<Duration.Duration>())
+    const d = Duration.decodeUnknown(input)
+    return Option.isSome(d) && Duration.toMillis(d.value) > 0
+      ? Either.right(Option.some(d.value))
+      : Either.left(`${what} "${String(input)}" must be a positive duration`)
+  }
+  const successWithin = positive("expect.successWithin", job.expect?.successWithin)
+  if (Either.isLeft(successWithin)) return fail(successWithin.left)
+  const maxDuration = positive("maxDuration", job.maxDuration)
+  if (Either.isLeft(maxDuration)) return fail(maxDuration.left)
   let continuous = Option.none<{ watchEvery: Duration.Duration; restartDelay: Duration.Duration }>()
   if (job.continuous) {
     const c = job.continuous === true ? {} : job.continuous
@@ -137,6 +162,8 @@ export const resolve = (job: Any<any>): Either.Either<ResolvedJob, InvalidJobDef
     retries,
     retryBackoff: job.retryBackoff ?? DefaultRetryBackoff,
     continuous,
+    successWithin: successWithin.right,
+    maxDuration: maxDuration.right,
     definition: job,
   })
 }

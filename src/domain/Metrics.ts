@@ -42,7 +42,23 @@ export const scheduleLag = Metric.histogram(
   "Delay between a cron slot and its firing, in milliseconds",
 )
 
-/** Slots recorded SKIPPED because the previous run still held the lock, tagged job_type. */
+/** When a job type's newest successful execution ended (epoch seconds; 0: none known), tagged job_type. Set for job types with `expect` or `maxDuration` (Expectations). */
+export const lastSuccessTimestamp = Metric.gauge("ha_jobs_last_success_timestamp_seconds", {
+  description:
+    "When the job type's newest successful execution ended, in seconds since the epoch (0: none known)",
+})
+
+/** 1 while a job type has had no success within its `expect.successWithin`, else 0; tagged job_type. */
+export const overdue = Metric.gauge("ha_jobs_overdue", {
+  description: "1 while the job type has not succeeded within its expect.successWithin",
+})
+
+/** Executions of a job type running longer than its `maxDuration`, tagged job_type. */
+export const overrunning = Metric.gauge("ha_jobs_overrunning", {
+  description: "Executions of the job type running longer than its maxDuration",
+})
+
+/** Slots not run because the previous run still held the lock (each an `overlap` job event), tagged job_type. */
 export const skippedSlots = Metric.counter("ha_jobs_skipped_slots_total", {
   description: "Cron slots skipped because the lock was held (overlap)",
   incremental: true,

@@ -249,7 +249,21 @@ export class MetricsGroup extends HttpApiGroup.make("metrics")
 
 /** Unauthenticated, for load balancers and orchestrators. */
 export class HealthGroup extends HttpApiGroup.make("health")
-  .add(HttpApiEndpoint.get("health", "/health").addSuccess(HealthReport).addError(Unhealthy))
+  .add(
+    HttpApiEndpoint.get("health", "/health")
+      .setUrlParams(
+        Schema.Struct({
+          overdue: Schema.optional(
+            Schema.Literal("fail").annotations({
+              description:
+                '"fail": answer 503 while a job type is overdue (for probes that only read the status code)',
+            }),
+          ),
+        }),
+      )
+      .addSuccess(HealthReport)
+      .addError(Unhealthy),
+  )
   .annotate(OpenApi.Title, "Health")
   .annotate(OpenApi.Description, "200 when the store answers and the scheduler runs, else 503") {}
 

@@ -229,6 +229,29 @@ export const HealthReport = Schema.Struct({
     message: Schema.optional(Schema.String),
   }),
   instance: Schema.String,
+  expectations: Schema.optional(
+    Schema.Struct({
+      overdue: Schema.Array(
+        Schema.Struct({
+          jobType: Schema.String,
+          lastSuccessAt: Schema.NullOr(Iso),
+          overdueSince: Iso,
+          successWithin: Schema.String,
+        }),
+      ).annotations({ description: "Job types without a success within their expect.successWithin" }),
+      overrunning: Schema.Array(
+        Schema.Struct({
+          jobType: Schema.String,
+          jobId: Schema.String,
+          startedAt: Iso,
+          maxDuration: Schema.String,
+        }),
+      ).annotations({ description: "Executions running longer than their job's maxDuration" }),
+    }),
+  ).annotations({
+    description:
+      "Deadlines and overruns (HaJobs.layer's Expectations): informational — overdue is not unhealthy unless asked with ?overdue=fail",
+  }),
 }).annotations({ identifier: "Health" })
 export type HealthReport = typeof HealthReport.Type
 

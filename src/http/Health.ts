@@ -1,5 +1,6 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Duration, Effect, Option } from "effect"
+import { Expectations } from "../core/Expectations.js"
 import { JobManager } from "../core/JobManager.js"
 import { Scheduler } from "../core/Scheduler.js"
 import { LockWait } from "../ports/StoreBounds.js"
@@ -35,6 +36,38 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "health", (handlers) =>
           : { status: s.status },
     )
 
+    // Deadlines and overruns as last checked (no store read here); absent without HaJobs.layer.
+    const expectations = yield* Effect.serviceOption(Expectations)
+    const expectationsReport = Option.match(expectations, {
+      onNone: () => Effect.succeed(undefined),
+      onSome: (e) =>
+        Effect.map(e.current, (all): HealthReport["expectations"] => ({
+          overdue: all.flatMap((x) =>
+            Option.isSome(x.overdueSince) && Option.isSome(x.successWithin)
+              ? [
+                  {
+                    jobType: x.jobType,
+                    lastSuccessAt: Option.match(x.lastSuccessAt, {
+                      onNone: () => null,
+                      onSome: (d) => d.toISOString(),
+                    }),
+                    overdueSince: x.overdueSince.value.toISOString(),
+                    successWithin: Duration.format(x.successWithin.value),
+                  },
+                ]
+              : [],
+          ),
+          overrunning: all.flatMap((x) =>
+            x.overrunning.map((o) => ({
+              jobType: x.jobType,
+              jobId: o.jobId,
+              startedAt: o.startedAt.toISOString(),
+              maxDuration: Option.match(x.maxDuration, { onNone: () => "", onSome: Duration.format }),
+            })),
+          ),
+        })),
+    })
+
     // The store's probe (a one-row read and a conditional write; HaJobs.layer provides it), else a
     // one-row read through the manager for an app built without HaJobs.layer.
     const probe = yield* Effect.serviceOption(StoreProbe)
@@ -66,18 +99,23 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "health", (handlers) =>
       }),
     )
 
-    return handlers.handle("health", () =>
+    return handlers.handle("health", ({ urlParams }) =>
       Effect.gen(function* () {
         const store = yield* storeCheck
         const schedulerState = yield* schedulerReport
+        const expected = yield* expectationsReport
+        // Overdue is not unhealthy (the instance works; a job did not succeed), unless asked.
+        const overdueFails = urlParams.overdue === "fail" && (expected?.overdue.length ?? 0) > 0
         const up =
           store.status === "UP" &&
-          (schedulerState.status === "running" || schedulerState.status === "disabled")
+          (schedulerState.status === "running" || schedulerState.status === "disabled") &&
+          !overdueFails
         const report: HealthReport = {
           status: up ? "UP" : "DOWN",
           store,
           scheduler: schedulerState,
           instance: manager.instance,
+          ...(expected === undefined ? {} : { expectations: expected }),
         }
         if (up) return report
         const problems = [
@@ -86,6 +124,9 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "health", (handlers) =>
             : undefined,
           schedulerState.status === "starting" ? "scheduler starting" : undefined,
           schedulerState.status === "failed" ? `scheduler failed: ${schedulerState.message}` : undefined,
+          overdueFails
+            ? `overdue: ${expected!.overdue.map((o) => `${o.jobType} (no success within ${o.successWithin})`).join(", ")}`
+            : undefined,
         ].filter((p) => p !== undefined)
         return yield* new Unhealthy({ ...report, message: problems.join("; ") })
       }),

@@ -74,3 +74,45 @@ describe("/health checks that the store can write", () => {
     expect(body.message).toContain("acquire failed: attempt to write a readonly database")
   })
 })
+
+describe("/health lists overdue and overrunning jobs; overdue fails it only when asked", () => {
+  it("informational by default (200), 503 with ?overdue=fail; an overrunning execution is listed by id", async () => {
+    app = await startServer({
+      stores: MemoryStore.layer,
+      jobs: [
+        // Never succeeds: overdue 300 ms after the instance started.
+        Job.make({
+          type: "feed",
+          retries: 0,
+          expect: { successWithin: "300 millis" },
+          run: Effect.fail("down"),
+        }),
+        Job.make({ type: "export", maxDuration: "200 millis", run: Effect.never }),
+      ],
+      haJobs: { expectations: { checkEvery: "100 millis" } },
+    })
+    const started = await (await app.fetch("/jobs/export", { method: "POST" })).json()
+    const health = async (query = "") => {
+      const res = await app!.fetch(`/health${query}`)
+      return { status: res.status, body: await res.json() }
+    }
+    // Generous: the checks run every 100 ms; a loaded machine may be slow.
+    let seen = await health()
+    for (let i = 0; i < 100 && (seen.body.expectations?.overdue.length ?? 0) === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      seen = await health()
+    }
+    expect(seen.status).toBe(200)
+    expect(seen.body.status).toBe("UP")
+    expect(seen.body.expectations.overdue).toEqual([
+      { jobType: "feed", lastSuccessAt: null, overdueSince: expect.any(String), successWithin: "300ms" },
+    ])
+    expect(seen.body.expectations.overrunning).toEqual([
+      { jobType: "export", jobId: started.jobId, startedAt: expect.any(String), maxDuration: "200ms" },
+    ])
+    const strict = await health("?overdue=fail")
+    expect(strict.status).toBe(503)
+    expect(strict.body.message).toContain("overdue: feed (no success within 300ms)")
+    expect((await health("?overdue=maybe")).status).toBe(400)
+  })
+})

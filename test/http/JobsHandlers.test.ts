@@ -449,6 +449,8 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
       store: { status: "UP", name: "the store" },
       scheduler: { status: "running" },
       instance: "test",
+      // No job here declares `expect` or `maxDuration`: nothing overdue or overrunning.
+      expectations: { overdue: [], overrunning: [] },
     })
   })
 
