@@ -4,7 +4,10 @@ import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as Job from "../../src/core/Job.js"
 import * as JobParams from "../../src/core/JobParams.js"
+import { makeEventId } from "../../src/domain/Ids.js"
+import { JobEvent } from "../../src/domain/JobEvent.js"
 import { JobOutcome } from "../../src/domain/JobOutcome.js"
+import type { JobType } from "../../src/domain/Names.js"
 import { memoryStores, type Stores } from "../support/harness.js"
 import { makeSwitchableStores, startServer, type Target } from "../support/httpHarness.js"
 import { seedRuns } from "../support/httpSeed.js"
@@ -426,6 +429,52 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
     await page.locator("#details #content").waitFor()
     expect(await page.locator("img").count()).toBe(0)
     await shot("xss")
+  })
+
+  it("shows a job type's events: why slots did not run, a coalesced run with its count and range, markup as text", async () => {
+    const at = Date.now()
+    const event = (kind: JobEvent["kind"], reason: string, count: number, from: number, to: number) =>
+      Effect.runPromise(
+        Effect.flatMap(makeEventId, (id) =>
+          stores.statusRepository.recordEvent(
+            new JobEvent({
+              id,
+              at: new Date(at),
+              jobType: "nightly-report" as JobType,
+              kind,
+              instance: "node-b",
+              reason,
+              count,
+              from: new Date(from),
+              to: new Date(to),
+            }),
+          ),
+        ),
+      )
+    await open("#/type/export-products")
+    await page.locator("#events-empty").waitFor()
+    await event(
+      "slot-missed",
+      "the store did not take the slot's claim in time: connection refused",
+      12,
+      at - 60_000,
+      at - 49_000,
+    )
+    await event("overlap", payload, 1, at - 30_000, at - 30_000)
+    await open("#/type/nightly-report")
+    const rows = page.locator("#events tbody tr")
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(2)
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-kind")))).toEqual([
+      "overlap",
+      "slot-missed",
+    ])
+    const missed = rows.nth(1)
+    expect(await missed.locator(".count").textContent()).toBe("12")
+    expect(await missed.locator("time").count()).toBe(2) // a run: its first and last slot
+    expect(await missed.locator(".reason").textContent()).toContain("connection refused")
+    expect(await rows.nth(0).locator(".reason").textContent()).toBe(payload)
+    expect(await page.locator("img").count()).toBe(0)
+    await shot("events")
   })
 
   it("pages through the history with the cursor, draws the timeline and folds the JSON tree", async () => {

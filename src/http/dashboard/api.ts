@@ -20,6 +20,8 @@ export type JobList = Json<typeof Schemas.JobList>
 export type History = Json<typeof Schemas.History>
 /** POST /jobs/:type, 201 */
 export type Triggered = Json<typeof Schemas.Triggered>
+/** GET /jobs/:type/events */
+export type JobEventList = Json<typeof Schemas.JobEventList>
 /** GET /audit */
 export type AuditList = Json<typeof Schemas.AuditList>
 /** The data of an /events `audit` frame. */

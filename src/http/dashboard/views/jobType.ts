@@ -1,13 +1,14 @@
 // One job type: its state and buttons, schedule, timeline, a page of its history, and maybe the
 // execution the hash names.
 import { actionsFor } from "../actions.js"
-import { call, errorText, type JobList } from "../api.js"
+import { call, errorText, type JobEventList, type JobList } from "../api.js"
 import { badge, h, setMain, timeEl } from "../dom.js"
 import { loadSummary, type Paging, state } from "../state.js"
 import { timeline } from "../timeline.js"
 import { enc } from "../urls.js"
 import { renderDetails } from "./details.js"
 import { historyTable } from "./history.js"
+import { eventsSection } from "./jobEvents.js"
 import { pausedLine, scheduleText } from "./overview.js"
 import { renderTabs } from "./tabs.js"
 
@@ -24,8 +25,9 @@ export const renderType = async (type: string, jobId: string | null, keepDetails
       : { type, cursors: [undefined], limit: state.page.limit, data: null }
   state.page = page
   const before = page.cursors.at(-1)
-  const [list] = await Promise.all([
+  const [list, events] = await Promise.all([
     call<JobList>("GET", `jobs/${enc(type)}?limit=${page.limit}${before ? `&before=${enc(before)}` : ""}`),
+    call<JobEventList>("GET", `jobs/${enc(type)}/events?limit=20`),
     before === undefined ? Promise.resolve() : loadSummary(type),
   ])
   const shown = document.getElementById("details")
@@ -86,6 +88,7 @@ export const renderType = async (type: string, jobId: string | null, keepDetails
       h("h2", { text: "Timeline" }),
       jobs.length ? timeline(jobs) : h("p", { class: "muted", text: "no executions yet" }),
     ),
+    eventsSection(events.ok ? events.body : null),
     h(
       "div",
       { class: "section" },
