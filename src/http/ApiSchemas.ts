@@ -97,6 +97,21 @@ export const JobList = Schema.Struct({
     description:
       'The JSON Schema of the params a manual run takes (POST with {"params": ...}); null: the job takes none',
   }),
+  expectations: Schema.optional(
+    Schema.NullOr(
+      Schema.Struct({
+        successWithin: Schema.NullOr(Schema.String),
+        maxDuration: Schema.NullOr(Schema.String),
+        lastSuccessAt: Schema.NullOr(Iso),
+        overdueSince: Schema.NullOr(Iso).annotations({ description: "Set while the job type is overdue" }),
+        overrunning: Schema.Array(Schema.String).annotations({
+          description: "Ids of executions past maxDuration",
+        }),
+      }),
+    ),
+  ).annotations({
+    description: "The job's expect.successWithin and maxDuration as last checked; null: it declares neither",
+  }),
 }).annotations({ identifier: "JobList" })
 
 /**

@@ -1,6 +1,7 @@
 import { HttpApiBuilder, HttpApp, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Option, ParseResult, Schema } from "effect"
+import { Duration, Effect, Option, ParseResult, Schema } from "effect"
 import type { BackfillPlan } from "../core/Backfill.js"
+import { Expectations } from "../core/Expectations.js"
 import { DefaultListLimit, JobManager, MaxListLimit, type PauseChange } from "../core/JobManager.js"
 import * as JobParams from "../core/JobParams.js"
 import { Scheduler } from "../core/Scheduler.js"
@@ -100,8 +101,27 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
   Effect.gen(function* () {
     const manager = yield* JobManager
     const scheduler = yield* Scheduler
+    const expectations = yield* Effect.serviceOption(Expectations)
     const settings = yield* HttpSettings
     const urls = makeUrls(settings.basePath)
+    /** The job type's deadline and overruns as last checked (no store read); null when it declares none. */
+    const expectationJson = (jobType: string) =>
+      Option.match(expectations, {
+        onNone: () => Effect.succeed(null),
+        onSome: (e) =>
+          Effect.map(e.current, (all) => {
+            const x = all.find((y) => y.jobType === jobType)
+            if (x === undefined) return null
+            const iso = Option.match({ onNone: () => null, onSome: (d: Date) => d.toISOString() })
+            return {
+              successWithin: Option.match(x.successWithin, { onNone: () => null, onSome: Duration.format }),
+              maxDuration: Option.match(x.maxDuration, { onNone: () => null, onSome: Duration.format }),
+              lastSuccessAt: iso(x.lastSuccessAt),
+              overdueSince: iso(x.overdueSince),
+              overrunning: x.overrunning.map((o) => o.jobId),
+            }
+          }),
+      })
 
     return handlers
       .handle("types", () => Effect.succeed({ jobTypes: manager.jobTypes, readOnly: settings.readOnly }))
@@ -211,6 +231,7 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
               onSome: toPauseJson,
             }),
             params: Option.getOrNull(JobParams.jsonSchema(job)),
+            expectations: yield* expectationJson(job.type),
           }
         }).pipe(toHttpErrors),
       )

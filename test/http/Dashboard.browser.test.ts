@@ -42,7 +42,13 @@ const jobs = [
     ),
   }),
   Job.make({ type: "export-products", lockType: "products", run: Effect.sleep("300 millis") }),
-  Job.make({ type: "nightly-report", cron: "0 30 1 * * ?", run: Effect.succeed({ rows: 42 }) }),
+  // Its last success is a day old (seeded): overdue, shown with a red badge.
+  Job.make({
+    type: "nightly-report",
+    cron: "0 30 1 * * ?",
+    expect: { successWithin: "2 hours" },
+    run: Effect.succeed({ rows: 42 }),
+  }),
   Job.make({
     type: "xss-probe",
     run: Effect.succeed(
@@ -136,7 +142,12 @@ beforeAll(async () => {
         "--no-first-run",
       ],
     }),
-    startServer({ stores, jobs, http: { basePath, eventsInterval: "200 millis" } }),
+    startServer({
+      stores,
+      jobs,
+      http: { basePath, eventsInterval: "200 millis" },
+      haJobs: { expectations: { checkEvery: "500 millis" } },
+    }),
   ])
 })
 afterAll(async () => {
@@ -179,6 +190,14 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
     expect(await nightly.getAttribute("class")).toContain("s-DEAD")
     expect(await nightly.locator(".badge").first().textContent()).toBe("DEAD")
     expect(await nightly.locator(".schedule").textContent()).toBe("At 01:30 (UTC)")
+    // No success within its expect.successWithin (2 hours; the seeded last one is a day old): a red
+    // badge on its card and its page (until the backfill test below runs it); none without a deadline.
+    await nightly.locator(".badge.overdue").waitFor({ timeout: 15_000 })
+    expect(await nightly.locator(".badge.overdue").getAttribute("title")).toContain("no success within 2h")
+    expect(await page.locator('.card[data-type="import-products"] .badge.overdue').count()).toBe(0)
+    await open("#/type/nightly-report")
+    await page.locator("#type-header .badge.overdue").waitFor({ timeout: 15_000 })
+    await open()
     const imports = page.locator('.card[data-type="import-products"] .schedule')
     expect(await imports.textContent()).toBe("At 02:00, Monday through Friday (Europe/Berlin)")
     expect(await page.locator('.card[data-type="xss-probe"] .badge').first().textContent()).toBe("NO RUNS")

@@ -133,6 +133,7 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
       cronDescription: null,
       timeZone: null,
       nextRuns: [],
+      expectations: null, // it declares no expect or maxDuration
       latest: `/jobs/idle/${ids[2]}`,
       next: `/jobs/idle?limit=2&before=${ids[1]}`,
     })

@@ -9,7 +9,7 @@ import { enc } from "../urls.js"
 import { renderDetails } from "./details.js"
 import { historyTable } from "./history.js"
 import { eventsSection } from "./jobEvents.js"
-import { pausedLine, scheduleText } from "./overview.js"
+import { expectationBadges, pausedLine, scheduleText } from "./overview.js"
 import { renderTabs } from "./tabs.js"
 
 const pageSizes = [20, 50, 100]
@@ -57,7 +57,7 @@ export const renderType = async (type: string, jobId: string | null, keepDetails
     h(
       "div",
       { class: "section", id: "type-header", dataset: { type } },
-      h("h2", {}, `${type} `, badge(latest?.jobState)),
+      h("h2", {}, `${type} `, badge(latest?.jobState), " ", ...expectationBadges(summary)),
       pausedLine(summary),
       actionsFor(type),
     ),

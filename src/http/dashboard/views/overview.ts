@@ -22,6 +22,31 @@ export const pausedLine = (summary: JobList | undefined) => {
   )
 }
 
+/**
+ * Red badges for a job type that has not succeeded within its `expect.successWithin` (overdue) or
+ * has executions past its `maxDuration` (overrunning), with the deadline in the title.
+ */
+export const expectationBadges = (summary: JobList | undefined) => {
+  const e = summary?.expectations
+  if (!e) return []
+  return [
+    e.overdueSince
+      ? h("span", {
+          class: "badge overdue",
+          text: "OVERDUE",
+          title: `no success within ${e.successWithin} (since ${e.overdueSince})`,
+        })
+      : null,
+    e.overrunning.length > 0
+      ? h("span", {
+          class: "badge overrunning",
+          text: `OVERRUNNING ${e.overrunning.length}`,
+          title: `running longer than ${e.maxDuration}: ${e.overrunning.join(", ")}`,
+        })
+      : null,
+  ]
+}
+
 /** The cron in English, with its time zone. */
 export const scheduleText = (summary: JobList | undefined) =>
   summary?.cron
@@ -40,6 +65,7 @@ const renderCard = (type: string) => {
       h("a", { href: typeHref(type), text: type }),
       badge(latest?.jobState),
       latest ? badge(latest.jobResult) : null,
+      ...expectationBadges(summary),
     ),
     pausedLine(summary),
     h(
