@@ -49,7 +49,7 @@ export const importOnce = Effect.gen(function* () {
   const result = yield* manager.trigger("product-import")
   if (result._tag !== "Started") return yield* Effect.dieMessage(`import did not start: ${result._tag}`)
   yield* manager.awaitExecution(result.jobId)
-  return yield* manager.history("product-import", result.jobId)
+  return (yield* manager.history("product-import", result.jobId)).statuses
 })
 
 export const ExampleLayer = JobManager.layerWithRunner([productImport]).pipe(

@@ -31,7 +31,16 @@ import {
   type StoreError,
   UnknownJobType,
 } from "../domain/Errors.js"
-import { AuditId, EventId, JobId, makeAuditId, makeJobId, makeTriggerId, TriggerId } from "../domain/Ids.js"
+import {
+  AuditId,
+  EventId,
+  HistoryCursor,
+  JobId,
+  makeAuditId,
+  makeJobId,
+  makeTriggerId,
+  TriggerId,
+} from "../domain/Ids.js"
 import type { JobEvent } from "../domain/JobEvent.js"
 import type { TriggerSource } from "../domain/JobState.js"
 import type { JobStatus } from "../domain/JobStatus.js"
@@ -39,7 +48,7 @@ import type { JobType, LockType } from "../domain/Names.js"
 import { inForce, MaxNoteBytes, Pause, samePause } from "../domain/Pause.js"
 import { TriggerResult } from "../domain/TriggerResult.js"
 import { LockRepository } from "../ports/LockRepository.js"
-import { StatusRepository } from "../ports/StatusRepository.js"
+import { type HistoryPage, StatusRepository } from "../ports/StatusRepository.js"
 import { bounded, boundLocks, boundStatuses } from "../ports/StoreBounds.js"
 import type { BackfillOptions, BackfillPlan } from "./Backfill.js"
 import * as Backfill from "./Backfill.js"
@@ -188,11 +197,15 @@ export class JobManager extends Context.Tag("effect-ha-jobs/JobManager")<
       jobType: string,
       jobId: string,
     ) => Effect.Effect<Option.Option<JobStatus>, UnknownJobType | InvalidInput | StoreError>
-    /** Every status of one execution, newest first. */
+    /**
+     * The statuses of one execution, newest first: at most `limit` (default and most 1,000), from
+     * `before` (the previous page's `next`) on.
+     */
     readonly history: (
       jobType: string,
       jobId: string,
-    ) => Effect.Effect<ReadonlyArray<JobStatus>, UnknownJobType | InvalidInput | StoreError>
+      options?: { readonly limit?: number | undefined; readonly before?: string | undefined },
+    ) => Effect.Effect<HistoryPage, UnknownJobType | InvalidInput | StoreError>
     /**
      * Runs the job type's past cron slots in [from, to] that nobody claimed (at most
      * MaxBackfillSlots), one after another in the background on this instance, each claimed first
@@ -687,10 +700,15 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
           const resolved = yield* job(jobType)
           return yield* statuses.get(resolved.type, yield* decode(JobId, "jobId", jobId))
         }),
-      history: (jobType, jobId) =>
+      history: (jobType, jobId, opts = {}) =>
         Effect.gen(function* () {
           const resolved = yield* job(jobType)
-          return yield* statuses.history(resolved.type, yield* decode(JobId, "jobId", jobId), MaxListLimit)
+          const id = yield* decode(JobId, "jobId", jobId)
+          // One execution's history usually fits one page: the default is the most, not a list's 20.
+          const limit = yield* limitOf(opts.limit ?? MaxListLimit)
+          const before =
+            opts.before === undefined ? undefined : yield* decode(HistoryCursor, "before", opts.before)
+          return yield* statuses.history(resolved.type, id, { limit, before })
         }),
       backfill: (jobType, options) =>
         Effect.gen(function* () {

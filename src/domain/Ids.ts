@@ -48,3 +48,19 @@ export const timestampOf = (id: string): number => Number.parseInt(id.slice(0, 8
 export const EventId = TimeOrderedUuid("event id").pipe(Schema.brand("EventId"))
 export type EventId = typeof EventId.Type
 export const makeEventId: Effect.Effect<EventId> = nextUuid as Effect.Effect<EventId>
+
+/**
+ * A position in one execution's status history, made by the store (a page's `next`) and given back
+ * to read the statuses written before it. Opaque to callers: the SQL stores' row id, Cassandra's
+ * status id (a time-ordered UUID), the memory store's index. A store refuses one it did not make.
+ */
+export const HistoryCursor = Schema.Lowercase.pipe(
+  Schema.filter(
+    (s) =>
+      /^\d{1,15}$/.test(s) ||
+      (validate(s) && version(s) === 7) ||
+      `history cursor "${s}" is not one a history page gave as its next page: start without it`,
+  ),
+  Schema.brand("HistoryCursor"),
+)
+export type HistoryCursor = typeof HistoryCursor.Type

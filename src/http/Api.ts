@@ -199,12 +199,21 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
   .add(
     HttpApiEndpoint.get("history", "/jobs/:jobType/:jobId/history")
       .setPath(ExecutionPath)
+      .setUrlParams(
+        Schema.Struct({
+          limit: Schema.optional(QueryParam("1..1000, default 1000")),
+          before: Schema.optional(QueryParam("Cursor: the previous page's next")),
+        }),
+      )
       .addSuccess(History)
       .addError(JobTypeNotFound)
       .addError(InvalidParameter)
       .addError(ExecutionNotFound)
       .addError(StoreUnavailable)
-      .annotate(OpenApi.Description, "Every status written for the execution, newest first."),
+      .annotate(
+        OpenApi.Description,
+        "The statuses written for the execution, newest first, 1,000 a page unless `limit` says fewer; `next` is the next page.",
+      ),
   )
   .add(
     HttpApiEndpoint.get("audit", "/audit")

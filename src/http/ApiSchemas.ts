@@ -228,7 +228,10 @@ export const JobEventList = Schema.Struct({
 }).annotations({ identifier: "JobEventList" })
 
 export const History = Schema.Struct({
-  history: Schema.Array(StatusJson).annotations({ description: "Every status, newest first" }),
+  history: Schema.Array(StatusJson).annotations({ description: "Statuses, newest first" }),
+  next: Schema.NullOr(Schema.String).annotations({
+    description: "URL of the next (older) page: a long execution's progress can fill many",
+  }),
 }).annotations({ identifier: "History" })
 
 export const HealthReport = Schema.Struct({

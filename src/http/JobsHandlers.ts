@@ -290,13 +290,23 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
           return toStatusJson(status.value)
         }).pipe(toHttpErrors),
       )
-      .handle("history", ({ path }) =>
+      .handle("history", ({ path, urlParams }) =>
         Effect.gen(function* () {
           yield* manager.job(path.jobType)
           const jobId = yield* checkJobId("jobId", path.jobId)
-          const history = yield* manager.history(path.jobType, jobId)
-          if (history.length === 0) return yield* notFound(path.jobType, jobId)
-          return { history: history.map((s) => toStatusJson(s)) }
+          const raw = yield* single("limit", urlParams.limit)
+          const limit = raw === undefined ? MaxListLimit : yield* parseLimit(raw)
+          const before = yield* single("before", urlParams.before)
+          const page = yield* manager.history(path.jobType, jobId, { limit, before })
+          // A page past the oldest status is empty but the execution exists: only the first is 404.
+          if (page.statuses.length === 0 && before === undefined) return yield* notFound(path.jobType, jobId)
+          return {
+            history: page.statuses.map((s) => toStatusJson(s)),
+            next: Option.match(page.next, {
+              onNone: () => null,
+              onSome: (cursor) => urls.historyPage(path.jobType, jobId, limit, cursor),
+            }),
+          }
         }).pipe(toHttpErrors),
       )
   }),

@@ -8,6 +8,8 @@ export const makeUrls = (basePath: string) => {
       `${basePath}/audit?${jobType === undefined ? "" : `jobType=${encodeURIComponent(jobType)}&`}limit=${limit}&before=${encodeURIComponent(before)}`,
     eventsPage: (jobType: string, limit: number, before: string) =>
       `${jobs(jobType)}/events?limit=${limit}&before=${encodeURIComponent(before)}`,
+    historyPage: (jobType: string, jobId: string, limit: number, before: string) =>
+      `${jobs(jobType)}/${encodeURIComponent(jobId)}/history?limit=${limit}&before=${encodeURIComponent(before)}`,
     page: (jobType: string, limit: number, before: string) =>
       `${jobs(jobType)}?limit=${limit}&before=${encodeURIComponent(before)}`,
   }

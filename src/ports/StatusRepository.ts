@@ -1,7 +1,7 @@
 import { Context, type Effect, type Option } from "effect"
 import type { AuditEntry } from "../domain/Audit.js"
-import type { StoreError } from "../domain/Errors.js"
-import type { AuditId, EventId, JobId } from "../domain/Ids.js"
+import { InvalidInput, type StoreError } from "../domain/Errors.js"
+import type { AuditId, EventId, HistoryCursor, JobId } from "../domain/Ids.js"
 import type { JobEvent } from "../domain/JobEvent.js"
 import type { JobStatus } from "../domain/JobStatus.js"
 import type { JobType } from "../domain/Names.js"
@@ -12,6 +12,20 @@ export interface ListOptions {
   /** Cursor: only executions started before this one (strictly smaller job id). */
   readonly before?: JobId | undefined
 }
+
+/** One page of an execution's status history, newest first. */
+export interface HistoryPage {
+  readonly statuses: ReadonlyArray<JobStatus>
+  /** Where the next (older) page starts: none when this page holds the oldest status. */
+  readonly next: Option.Option<HistoryCursor>
+}
+
+/** A history cursor some other store made (each store makes its own kind: HistoryCursor). */
+export const foreignCursor = (cursor: string | undefined) =>
+  new InvalidInput({
+    field: "before",
+    message: `history cursor "${cursor}" was not made by this store: start without it and follow each page's next`,
+  })
 
 /**
  * The store port for statuses: an append-only history per execution and the latest status of each
@@ -30,12 +44,15 @@ export class StatusRepository extends Context.Tag("effect-ha-jobs/StatusReposito
     ) => Effect.Effect<ReadonlyArray<JobStatus>, StoreError>
     /** Latest status of one execution. */
     readonly get: (jobType: JobType, jobId: JobId) => Effect.Effect<Option.Option<JobStatus>, StoreError>
-    /** Every status written for one execution, newest first, at most `limit`. */
+    /**
+     * The statuses written for one execution, newest first, at most `limit` (callers validate
+     * 1..1000); `before` (a page's `next`) pages. A cursor this store did not make is InvalidInput.
+     */
     readonly history: (
       jobType: JobType,
       jobId: JobId,
-      limit: number,
-    ) => Effect.Effect<ReadonlyArray<JobStatus>, StoreError>
+      options: { readonly limit: number; readonly before?: HistoryCursor | undefined },
+    ) => Effect.Effect<HistoryPage, StoreError | InvalidInput>
     /**
      * Executions whose latest status is PENDING (RUNNING, PREPARING), newest job id first, paged
      * like `list`, so a supervisor can cover all of them in bounded queries.

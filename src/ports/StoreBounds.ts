@@ -75,7 +75,11 @@ export const mapStatuses = (repo: StatusRepository["Type"], around: AroundCall):
     save: (status) => around("save")(repo.save(status)),
     list: (jobType, options) => around("list")(repo.list(jobType, options)),
     get: (jobType, jobId) => around("get")(repo.get(jobType, jobId)),
-    history: (jobType, jobId, limit) => around("history")(repo.history(jobType, jobId, limit)),
+    // `around` knows store errors only: a refused cursor passes through it as a value.
+    history: (jobType, jobId, options) =>
+      around("history")(Effect.either(repo.history(jobType, jobId, options))).pipe(
+        Effect.flatMap((page) => page),
+      ),
     listPending: (jobType, options) => around("listPending")(repo.listPending(jobType, options)),
     record: (entry) => around("record")(repo.record(entry)),
     auditLog: (options) => around("auditLog")(repo.auditLog(options)),

@@ -5,6 +5,7 @@ import { type AuditAction, AuditEntry, MaxAuditDetailBytes } from "../../src/dom
 import {
   AuditId,
   EventId,
+  type HistoryCursor,
   type JobId,
   makeAuditId,
   makeEventId,
@@ -575,9 +576,67 @@ export const storeContract = (harness: StoreHarness) => {
             written.push(s)
             yield* statuses.save(s)
           }
-          assert.deepStrictEqual(yield* statuses.history(jobType, jobId, 100), [...written].reverse())
-          assert.deepStrictEqual(yield* statuses.history(jobType, jobId, 2), [written[3]!, written[2]!])
+          const all = yield* statuses.history(jobType, jobId, { limit: 100 })
+          assert.deepStrictEqual(all.statuses, [...written].reverse())
+          assert.isTrue(Option.isNone(all.next))
+          const two = yield* statuses.history(jobType, jobId, { limit: 2 })
+          assert.deepStrictEqual(two.statuses, [written[3]!, written[2]!])
+          assert.isTrue(Option.isSome(two.next))
           assert.deepStrictEqual(yield* statuses.get(jobType, jobId), Option.some(written[3]!))
+        }),
+      )
+
+      run(
+        "history pages by cursor: every status once, even with statuses appended between pages",
+        Effect.gen(function* () {
+          const statuses = yield* StatusRepository
+          const { jobType } = names()
+          const jobId = yield* makeJobId
+          const written: Array<JobStatus> = []
+          const append = (i: number) =>
+            Effect.gen(function* () {
+              const s = yield* statusOf(jobType, jobId, "RUNNING", 1_000 + i, { content: { step: i } })
+              written.push(s)
+              yield* statuses.save(s)
+            })
+          for (let i = 0; i < 7; i++) yield* append(i)
+          const seen: Array<JobStatus> = []
+          let page = yield* statuses.history(jobType, jobId, { limit: 3 })
+          seen.push(...page.statuses)
+          // Progress written while someone pages: it belongs before the first page, not in a later one.
+          yield* append(7)
+          let pages = 1
+          while (Option.isSome(page.next)) {
+            page = yield* statuses.history(jobType, jobId, { limit: 3, before: page.next.value })
+            seen.push(...page.statuses)
+            pages++
+          }
+          assert.strictEqual(pages, 3)
+          assert.deepStrictEqual(seen, written.slice(0, 7).reverse())
+          // An exact fit ends without an empty page after it.
+          const first = yield* statuses.history(jobType, jobId, { limit: 4 })
+          const rest = yield* statuses.history(jobType, jobId, {
+            limit: 4,
+            before: Option.getOrThrow(first.next),
+          })
+          assert.strictEqual(rest.statuses.length, 4)
+          assert.isTrue(Option.isNone(rest.next))
+        }),
+      )
+
+      run(
+        "history refuses a cursor of another store's kind as InvalidInput",
+        Effect.gen(function* () {
+          const statuses = yield* StatusRepository
+          const { jobType } = names()
+          const jobId = yield* makeJobId
+          for (let i = 0; i < 3; i++)
+            yield* statuses.save(yield* statusOf(jobType, jobId, "RUNNING", 1_000 + i))
+          const own = Option.getOrThrow((yield* statuses.history(jobType, jobId, { limit: 1 })).next)
+          // The other kind: an integer where this store makes UUIDs, a UUID where it makes integers.
+          const foreign = (/^\d+$/.test(own) ? yield* makeJobId : "12") as string as HistoryCursor
+          const refused = yield* Effect.flip(statuses.history(jobType, jobId, { limit: 1, before: foreign }))
+          assert.strictEqual(refused._tag, "InvalidInput")
         }),
       )
 
@@ -622,7 +681,8 @@ export const storeContract = (harness: StoreHarness) => {
           const { jobType } = names()
           assert.deepStrictEqual(yield* statuses.list(jobType, { limit: 10 }), [])
           assert.isTrue(Option.isNone(yield* statuses.get(jobType, yield* makeJobId)))
-          assert.deepStrictEqual(yield* statuses.history(jobType, yield* makeJobId, 10), [])
+          const none = yield* statuses.history(jobType, yield* makeJobId, { limit: 10 })
+          assert.deepStrictEqual(none, { statuses: [], next: Option.none() })
         }),
       )
     })

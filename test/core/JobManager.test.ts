@@ -56,7 +56,7 @@ describe("JobManager", () => {
       assert.strictEqual(running.jobState, "RUNNING")
       assert.strictEqual(running.jobResult, "PENDING")
       yield* TestClock.adjust("2 seconds")
-      const history = yield* manager.history("product-import", started.jobId)
+      const { statuses: history } = yield* manager.history("product-import", started.jobId)
       assert.deepStrictEqual(
         history.map((s) => [s.jobState, s.jobResult]),
         [
@@ -148,7 +148,7 @@ describe("JobManager", () => {
       const started = yield* manager.trigger("reporter")
       yield* TestClock.adjust("1 second")
       if (started._tag !== "Started") return assert.fail("not started")
-      const history = yield* manager.history("reporter", started.jobId)
+      const { statuses: history } = yield* manager.history("reporter", started.jobId)
       assert.deepStrictEqual(
         history.map((s) => [s.jobState, s.content]),
         [

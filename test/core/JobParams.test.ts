@@ -39,7 +39,7 @@ describe("run now with params", () => {
       const [params] = yield* Ref.get(seen)
       assert.deepStrictEqual(params, Option.some({ day: new Date("2026-11-01") }))
       const [run] = yield* manager.list("report")
-      const history = yield* manager.history("report", run!.jobId)
+      const { statuses: history } = yield* manager.history("report", run!.jobId)
       assert.isAbove(history.length, 1)
       // The schema's encoding of the decoded value: one spelling of the day, unknown keys gone.
       for (const s of history) assert.deepStrictEqual(s.params, { day: "2026-11-01T00:00:00.000Z" })

@@ -67,7 +67,8 @@ const seed = (stores: Stores) =>
   Effect.runPromise(
     Effect.all([
       seedRuns(stores, "import-products", "products", [
-        { startedAgo: 300, seconds: 95, state: "FINISHED", content: { imported: 1210 } },
+        // 130 progress statuses: more than one page (100) of the execution's statuses.
+        { startedAgo: 300, seconds: 95, state: "FINISHED", content: { imported: 1210 }, progress: 130 },
         { startedAgo: 240, seconds: 101, state: "FINISHED", content: { imported: 1262 } },
         {
           startedAgo: 180,
@@ -523,6 +524,19 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
     expect(await top.getAttribute("open")).toBeNull()
     await top.locator("summary").first().click()
     expect(await top.getAttribute("open")).not.toBeNull()
+
+    // The oldest run wrote 132 statuses: a page of 100, the rest on demand, each once.
+    const [oldest] = (await api("GET", "/jobs/import-products?limit=20")).body.jobs.slice(-1)
+    await open(`#/type/import-products/${oldest.jobId}`)
+    const statuses = page.locator("#statuses tbody tr")
+    await expect.poll(() => statuses.count()).toBe(100)
+    await page.locator("#statuses-older").click()
+    await expect.poll(() => statuses.count()).toBe(132)
+    expect(await page.locator("#statuses-older").isHidden()).toBe(true)
+    const times = await statuses.evaluateAll((trs) =>
+      trs.map((tr) => tr.querySelector("time")?.getAttribute("datetime")),
+    )
+    expect(new Set(times).size).toBe(132)
   })
 
   it("never leaves its base path: every request went to /ops/ha-jobs/...", async () => {

@@ -91,6 +91,19 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
     const history = await json(`${location}/history`)
     expect(history.res.status).toBe(200)
     expect(history.body.history.map((s: any) => s.jobState)).toEqual(["FINISHED", "RUNNING"])
+    expect(history.body.next).toBeNull()
+    // Paged: `next` is the URL of the older page, which ends the history.
+    const first = await json(`${location}/history?limit=1`)
+    expect(first.body.history.map((s: any) => s.jobState)).toEqual(["FINISHED"])
+    expect(first.body.next).toMatch(new RegExp(`^${location}/history\\?limit=1&before=`))
+    const second = await json(first.body.next)
+    expect(second.body.history.map((s: any) => s.jobState)).toEqual(["RUNNING"])
+    expect(second.body.next).toBeNull()
+    for (const query of ["before=nope", "limit=0", `before=${validId}`]) {
+      const bad = await json(`${location}/history?${query}`)
+      expect(bad.res.status, query).toBe(400)
+      expect(bad.body.message, query).toMatch(/history cursor|between 1 and 1000|not made by this store/)
+    }
   })
 
   it("409 names the holder's own job type when two job types share a lock; DELETE cancels it", async () => {

@@ -20,10 +20,10 @@ export const testEnv = Layer.mergeAll(
 export const makeSwitchableStores = Effect.gen(function* () {
   const inner = yield* MemoryStore.make
   const down = yield* Ref.make(false)
-  const guard = <A, R>(operation: string, effect: Effect.Effect<A, StoreError, R>) =>
+  const guard = <A, E, R>(operation: string, effect: Effect.Effect<A, E, R>) =>
     Effect.flatMap(
       Ref.get(down),
-      (isDown): Effect.Effect<A, StoreError, R> =>
+      (isDown): Effect.Effect<A, E | StoreError, R> =>
         isDown
           ? Effect.fail(new StoreError({ operation, message: "connection refused (injected)" }))
           : effect,
@@ -49,7 +49,7 @@ export const makeSwitchableStores = Effect.gen(function* () {
       list: (jt, o) => guard("list", s.list(jt, o)),
       listPending: (jt, o) => guard("listPending", s.listPending(jt, o)),
       get: (jt, id) => guard("get", s.get(jt, id)),
-      history: (jt, id, n) => guard("history", s.history(jt, id, n)),
+      history: (jt, id, o) => guard("history", s.history(jt, id, o)),
       record: (e) => guard("record", s.record(e)),
       auditLog: (o) => guard("auditLog", s.auditLog(o)),
       recordEvent: (e) => guard("recordEvent", s.recordEvent(e)),

@@ -14,6 +14,8 @@ export interface PastRun {
   readonly content?: unknown
   readonly reason?: string
   readonly source?: TriggerSource
+  /** RUNNING statuses with progress content written between the start and the end. */
+  readonly progress?: number
 }
 
 /** Writes executions that happened earlier (RUNNING, then the final state), as the runner would. */
@@ -35,6 +37,17 @@ export const seedRuns = (stores: Stores, jobType: string, lockType: string, runs
       }
       const statuses = [
         new JobStatus({ ...base, jobState: "RUNNING", jobResult: "PENDING", jobStatusTs: new Date(start) }),
+        ...Array.from(
+          { length: run.progress ?? 0 },
+          (_, p) =>
+            new JobStatus({
+              ...base,
+              jobState: "RUNNING",
+              jobResult: "PENDING",
+              jobStatusTs: new Date(start + ((p + 1) * run.seconds * 1000) / ((run.progress ?? 0) + 1)),
+              content: { step: p + 1 },
+            }),
+        ),
         ...(run.state === "RUNNING"
           ? []
           : [

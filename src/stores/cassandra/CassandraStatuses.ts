@@ -2,13 +2,20 @@ import type cassandra from "cassandra-driver"
 import { Clock, Duration, Effect, Metric, Option } from "effect"
 import { AuditEntry } from "../../domain/Audit.js"
 import { CqlFailure, describeCause, StoreError } from "../../domain/Errors.js"
-import { type AuditId, type EventId, type JobId, makeJobId, timestampOf } from "../../domain/Ids.js"
+import {
+  type AuditId,
+  type EventId,
+  type HistoryCursor,
+  type JobId,
+  makeJobId,
+  timestampOf,
+} from "../../domain/Ids.js"
 import { JobEvent } from "../../domain/JobEvent.js"
 import { type ColumnCodecs, fromColumns, type JobStatus, toColumns } from "../../domain/JobStatus.js"
 import { cassandraBatchUnlogged } from "../../domain/Metrics.js"
 import type { JobType } from "../../domain/Names.js"
 import { columnNames, statusFields } from "../../domain/StatusFields.js"
-import type { StatusRepository } from "../../ports/StatusRepository.js"
+import { foreignCursor, type StatusRepository } from "../../ports/StatusRepository.js"
 import {
   ClockSkewAllowance,
   dayOf,
@@ -184,7 +191,8 @@ export const makeStatuses = (session: Session): StatusRepository["Type"] => {
     listPending: `SELECT ${selected} FROM ${pending} WHERE job_type = ? LIMIT ?`,
     listPendingBefore: `SELECT ${selected} FROM ${pending} WHERE job_type = ? AND job_id < ? LIMIT ?`,
     get: `SELECT ${withId} FROM ${byDay} WHERE job_type = ? AND day = ? AND job_id = ?`,
-    history: `SELECT ${selected} FROM ${history} WHERE job_type = ? AND job_id = ? LIMIT ?`,
+    history: `SELECT ${withId} FROM ${history} WHERE job_type = ? AND job_id = ? LIMIT ?`,
+    historyBefore: `SELECT ${withId} FROM ${history} WHERE job_type = ? AND job_id = ? AND status_id < ? LIMIT ?`,
     insertAuditByDay: `INSERT INTO ${auditByDay} (day, ${auditColumns}) VALUES (${markers(9)}) USING TTL ?`,
     insertAuditByType: `INSERT INTO ${auditByType} (job_type, day, id, at, instance, action, identity, detail, outcome) VALUES (${markers(9)}) USING TTL ?`,
     auditByDay: `SELECT ${auditColumns} FROM ${auditByDay} WHERE day = ? LIMIT ?`,
@@ -342,8 +350,28 @@ export const makeStatuses = (session: Session): StatusRepository["Type"] => {
       return Option.fromNullable(mergeNewestFirst(fresh, former, 1)[0]?.status)
     })
 
-  const historyOf: StatusRepository["Type"]["history"] = (jobType: JobType, jobId: JobId, limit: number) =>
-    limit < 1 ? Effect.succeed([]) : read("status history", q.history, [jobType, jobId, Math.floor(limit)])
+  // The cursor is the status id (the clustering key, newest first); one row more than asked for
+  // says whether there is a next page.
+  const historyOf: StatusRepository["Type"]["history"] = (
+    jobType: JobType,
+    jobId: JobId,
+    { limit, before },
+  ) =>
+    Effect.gen(function* () {
+      if (before !== undefined && !/^[0-9a-f]{8}-/.test(before)) return yield* foreignCursor(before)
+      const n = Math.floor(limit)
+      if (n < 1) return { statuses: [], next: Option.none() }
+      const rows = yield* before === undefined
+        ? readLatest("status history", q.history, [jobType, jobId, n + 1])
+        : readLatest("status history", q.historyBefore, [jobType, jobId, before, n + 1])
+      const page = rows.slice(0, n)
+      const last = page.at(-1)
+      return {
+        statuses: page.map((r) => r.status),
+        next:
+          rows.length > n && last !== undefined ? Option.some(last.statusId as HistoryCursor) : Option.none(),
+      }
+    })
 
   /**
    * Both rows of an entry in one batch, like a status's (writeStatus). Its day is the UTC day of its

@@ -1,6 +1,6 @@
 import { Duration, Effect, Layer, Option, Ref } from "effect"
 import type { AuditEntry } from "../../domain/Audit.js"
-import type { AuditId, EventId, JobId } from "../../domain/Ids.js"
+import type { AuditId, EventId, HistoryCursor, JobId } from "../../domain/Ids.js"
 import type { JobEvent } from "../../domain/JobEvent.js"
 import type { JobStatus } from "../../domain/JobStatus.js"
 import type { JobType, LockType } from "../../domain/Names.js"
@@ -11,7 +11,7 @@ import {
   LockRepository,
   type RenewResult,
 } from "../../ports/LockRepository.js"
-import { type ListOptions, StatusRepository } from "../../ports/StatusRepository.js"
+import { foreignCursor, type ListOptions, StatusRepository } from "../../ports/StatusRepository.js"
 import { storeContext } from "../../ports/StoreProbe.js"
 
 interface Lease extends LockHolder {
@@ -169,10 +169,19 @@ export const make: Effect.Effect<{
       Effect.map(Ref.get(statuses), (map) =>
         Option.fromNullable(map.get(jobType)?.get(jobId)?.history.at(-1)),
       ),
-    history: (jobType, jobId, limit) =>
-      Effect.map(Ref.get(statuses), (map) =>
-        [...(map.get(jobType)?.get(jobId)?.history ?? [])].reverse().slice(0, limit),
-      ),
+    // The cursor is an index into the execution's history, oldest first: appends never move it.
+    history: (jobType, jobId, { limit, before }) =>
+      Effect.gen(function* () {
+        if (before !== undefined && !/^\d+$/.test(before)) return yield* foreignCursor(before)
+        const end = before === undefined ? Number.POSITIVE_INFINITY : Number(before)
+        const all = (yield* Ref.get(statuses)).get(jobType)?.get(jobId)?.history ?? []
+        const upTo = Math.min(end, all.length)
+        const from = Math.max(0, upTo - Math.max(0, Math.floor(limit)))
+        return {
+          statuses: all.slice(from, upTo).reverse(),
+          next: from > 0 && upTo > from ? Option.some(String(from) as HistoryCursor) : Option.none(),
+        }
+      }),
     record: (entry) => Ref.update(audit, (map) => new Map(map).set(entry.id, entry)),
     auditLog: ({ jobType, limit, before }) =>
       Effect.map(Ref.get(audit), (map) =>

@@ -2,11 +2,12 @@ import type { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
 import { AuditEntry } from "../../domain/Audit.js"
 import { StoreError } from "../../domain/Errors.js"
+import type { HistoryCursor } from "../../domain/Ids.js"
 import { JobEvent } from "../../domain/JobEvent.js"
 import { type ColumnCodecs, fromColumns, type JobStatus, toColumns } from "../../domain/JobStatus.js"
 import type { JobType } from "../../domain/Names.js"
 import { columnNames, statusFields } from "../../domain/StatusFields.js"
-import { type ListOptions, StatusRepository } from "../../ports/StatusRepository.js"
+import { foreignCursor, type ListOptions, StatusRepository } from "../../ports/StatusRepository.js"
 
 // PostgreSQL returns BIGINT columns as strings, SQLite as numbers: every number goes through Number().
 /** The SQL columns of each storage (StatusFields.ts): times as epoch milliseconds, JSON as text. */
@@ -129,13 +130,27 @@ export const make = (sql: SqlClient.SqlClient) => {
         Effect.flatMap(decodeRows("get")),
         Effect.map((rows) => Option.fromNullable(rows[0])),
       ),
-    history: (jobType, jobId, limit) =>
-      sql<StatusRow>`
-        SELECT * FROM ha_status_history WHERE job_type = ${jobType} AND job_id = ${jobId}
-        ORDER BY id DESC LIMIT ${limit}`.pipe(
-        StoreError.refail("history"),
-        Effect.flatMap(decodeRows("history")),
-      ),
+    // The cursor is the row id (ha_status_history.id, increasing in write order); one row more than
+    // asked for says whether there is a next page.
+    history: (jobType, jobId, { limit, before }) =>
+      Effect.gen(function* () {
+        if (before !== undefined && !/^\d+$/.test(before)) return yield* foreignCursor(before)
+        const n = Math.max(0, Math.floor(limit))
+        const rows = yield* sql<StatusRow>`
+          SELECT * FROM ha_status_history WHERE job_type = ${jobType} AND job_id = ${jobId}
+            ${before === undefined ? sql`` : sql`AND id < ${Number(before)}`}
+          ORDER BY id DESC LIMIT ${n + 1}`.pipe(StoreError.refail("history"))
+        const page = rows.slice(0, n)
+        const statuses = yield* decodeRows("history")(page)
+        const last = page.at(-1)
+        return {
+          statuses,
+          next:
+            rows.length > n && last !== undefined
+              ? Option.some(String(last.id) as HistoryCursor)
+              : Option.none(),
+        }
+      }),
     // The same entry recorded again (a retry whose first answer was lost) is kept once.
     record: (entry) =>
       sql`INSERT INTO ha_audit ${sql.insert(auditRow(entry))} ON CONFLICT (id) DO NOTHING`.pipe(

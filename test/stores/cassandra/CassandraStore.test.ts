@@ -614,7 +614,7 @@ describeCassandra("CassandraStore", () => {
           assert.deepStrictEqual(yield* statuses.get(jobType, status.jobId), Option.some(status))
           yield* Effect.sleep("3 seconds")
           assert.isTrue(Option.isNone(yield* statuses.get(jobType, status.jobId)))
-          assert.deepStrictEqual(yield* statuses.history(jobType, status.jobId, 10), [])
+          assert.deepStrictEqual((yield* statuses.history(jobType, status.jobId, { limit: 10 })).statuses, [])
           assert.deepStrictEqual(yield* statuses.list(jobType, { limit: 10 }), [])
           assert.deepStrictEqual(yield* statuses.listPending(jobType, { limit: 10 }), [])
           assert.deepStrictEqual(yield* statuses.events({ jobType, limit: 10 }), [])
