@@ -56,6 +56,11 @@ export interface Job<A = unknown, E = unknown, R = never> {
    */
   readonly maxDuration?: Duration.DurationInput | undefined
   /**
+   * At most one progress status (`JobContext.progress`) written per this interval; the newest
+   * content of the calls in between is written when it ends. Unset: every call writes.
+   */
+  readonly progressEvery?: Duration.DurationInput | undefined
+  /**
    * Keep one execution running somewhere in the cluster (a queue consumer): every instance checks
    * the lock every `watchEvery` (default 500 ms) and starts the job when nobody holds it. A user's cancel sticks
    * until the next manual trigger; after a failure it waits `restartDelay`. Not retried by the
@@ -95,6 +100,7 @@ export interface ResolvedJob {
   /** `expect.successWithin`, when set. */
   readonly successWithin: Option.Option<Duration.Duration>
   readonly maxDuration: Option.Option<Duration.Duration>
+  readonly progressEvery: Option.Option<Duration.Duration>
   readonly definition: Any<any>
 }
 
@@ -140,6 +146,8 @@ export const resolve = (job: Any<any>): Either.Either<ResolvedJob, InvalidJobDef
   if (Either.isLeft(successWithin)) return fail(successWithin.left)
   const maxDuration = positive("maxDuration", job.maxDuration)
   if (Either.isLeft(maxDuration)) return fail(maxDuration.left)
+  const progressEvery = positive("progressEvery", job.progressEvery)
+  if (Either.isLeft(progressEvery)) return fail(progressEvery.left)
   let continuous = Option.none<{ watchEvery: Duration.Duration; restartDelay: Duration.Duration }>()
   if (job.continuous) {
     const c = job.continuous === true ? {} : job.continuous
@@ -164,6 +172,7 @@ export const resolve = (job: Any<any>): Either.Either<ResolvedJob, InvalidJobDef
     continuous,
     successWithin: successWithin.right,
     maxDuration: maxDuration.right,
+    progressEvery: progressEvery.right,
     definition: job,
   })
 }

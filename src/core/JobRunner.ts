@@ -27,6 +27,7 @@ import type { ResolvedJob } from "./Job.js"
 import { JobContext } from "./JobContext.js"
 import type { TriggerParams } from "./JobParams.js"
 import { Lease, monotonicMillis } from "./Lease.js"
+import * as Progress from "./Progress.js"
 import type { Ending } from "./StatusTransitions.js"
 import * as StatusTransitions from "./StatusTransitions.js"
 
@@ -168,6 +169,13 @@ export const make = Effect.gen(function* () {
 
         const stop = yield* Deferred.make<StopReason>()
         const lastContent = yield* Ref.make<unknown>(undefined)
+        // Trailing progress writes (progressEvery) live until the final status is written, not after.
+        const progressScope = yield* Scope.make()
+        const writeProgress: Progress.WriteProgress = (json) => transition.progress(token, json)
+        const progress = Option.match(job.progressEvery, {
+          onNone: () => writeProgress,
+          onSome: (every) => Progress.throttled(every, writeProgress, progressScope),
+        })
         const controller = new AbortController()
         const context = JobContext.of({
           jobType: job.type,
@@ -183,12 +191,13 @@ export const make = Effect.gen(function* () {
           progress: (content) =>
             encodeContent(content, { maxBytes: job.maxContentBytes }).pipe(
               Effect.tap((json) => Ref.set(lastContent, json)),
-              Effect.flatMap((json) => transition.progress(token, json)),
+              Effect.flatMap(progress),
             ),
         })
 
         const finish = (ending: Ending) =>
           Effect.gen(function* () {
+            yield* Scope.close(progressScope, Exit.void)
             const written = yield* transition.finished(token, ending, yield* Ref.get(lastContent))
             if (ending._tag !== "Lost") yield* Effect.exit(lease.release)
             yield* Metric.increment(
@@ -243,7 +252,9 @@ export const make = Effect.gen(function* () {
           }
           return yield* finish(ending)
         }).pipe(
-          Effect.ensuring(Scope.close(leaseScope, Exit.void)),
+          Effect.ensuring(
+            Effect.zipRight(Scope.close(progressScope, Exit.void), Scope.close(leaseScope, Exit.void)),
+          ),
           Effect.annotateLogs({
             jobType: job.type,
             jobId,

@@ -165,6 +165,59 @@ describe("JobManager", () => {
     }),
   )
 
+  it.scoped(
+    "progressEvery: one progress write per interval, the newest content trailing; none after the end",
+    () =>
+      Effect.gen(function* () {
+        const stores = yield* memoryStores
+        const job = Job.make({
+          type: "chatty",
+          progressEvery: "1 second",
+          run: Effect.gen(function* () {
+            const ctx = yield* JobContext
+            for (let step = 1; step <= 10; step++) yield* ctx.progress({ step })
+            yield* Effect.sleep("3 seconds")
+            yield* ctx.progress({ step: 11 })
+            yield* Effect.sleep("500 millis")
+            yield* ctx.progress({ step: 12 })
+            yield* ctx.progress({ step: 13 })
+            return { done: true }
+          }),
+        })
+        const manager = yield* managerOn(stores, [job])
+        const started = yield* manager.trigger("chatty")
+        if (started._tag !== "Started") return assert.fail("not started")
+        const contents = Effect.map(manager.history("chatty", started.jobId), (page) =>
+          page.statuses.map((s) => [s.jobState, s.content]),
+        )
+        yield* TestClock.adjust("1 second")
+        // Step 1 at once, steps 2-10 as one trailing write of the newest when the second ended.
+        assert.deepStrictEqual(yield* contents, [
+          ["RUNNING", { step: 10 }],
+          ["RUNNING", { step: 1 }],
+          ["RUNNING", undefined],
+        ])
+        yield* TestClock.adjust("2500 millis")
+        // Step 11 came 2 s after the last write: at once. Steps 12-13 were still waiting at the end:
+        // dropped, never written after the final status.
+        yield* TestClock.adjust("5 seconds")
+        assert.deepStrictEqual(yield* contents, [
+          ["FINISHED", { done: true }],
+          ["RUNNING", { step: 11 }],
+          ["RUNNING", { step: 10 }],
+          ["RUNNING", { step: 1 }],
+          ["RUNNING", undefined],
+        ])
+      }),
+  )
+
+  it.effect("progressEvery must be a positive duration", () =>
+    Effect.gen(function* () {
+      const refused = Job.resolve(Job.make({ type: "bad", progressEvery: "0 seconds", run: Effect.void }))
+      assert.isTrue(refused._tag === "Left" && refused.left.message.includes("progressEvery"))
+    }),
+  )
+
   it.scoped("a result that cannot be encoded ends FAILED with the reason", () =>
     Effect.gen(function* () {
       const stores = yield* memoryStores
