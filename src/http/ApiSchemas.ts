@@ -84,6 +84,18 @@ export const PauseJson = Schema.Struct({
   blockManual: Schema.Boolean.annotations({ description: "Manual triggers are refused too" }),
 }).annotations({ identifier: "Pause" })
 
+/** A job type against its expect.successWithin and maxDuration, as last checked (Expectations). */
+export const ExpectationJson = Schema.Struct({
+  successWithin: Schema.NullOr(Schema.String),
+  maxDuration: Schema.NullOr(Schema.String),
+  lastSuccessAt: Schema.NullOr(Iso),
+  overdueSince: Schema.NullOr(Iso).annotations({ description: "Set while the job type is overdue" }),
+  overrunning: Schema.Array(Schema.String).annotations({
+    description: "Ids of executions past maxDuration",
+  }),
+}).annotations({ identifier: "Expectation" })
+export type ExpectationJson = typeof ExpectationJson.Type
+
 export const JobList = Schema.Struct({
   jobs: Schema.Array(StatusJson).annotations({ description: "Latest status per execution, newest first" }),
   cron: Schema.NullOr(Schema.String),
@@ -97,19 +109,7 @@ export const JobList = Schema.Struct({
     description:
       'The JSON Schema of the params a manual run takes (POST with {"params": ...}); null: the job takes none',
   }),
-  expectations: Schema.optional(
-    Schema.NullOr(
-      Schema.Struct({
-        successWithin: Schema.NullOr(Schema.String),
-        maxDuration: Schema.NullOr(Schema.String),
-        lastSuccessAt: Schema.NullOr(Iso),
-        overdueSince: Schema.NullOr(Iso).annotations({ description: "Set while the job type is overdue" }),
-        overrunning: Schema.Array(Schema.String).annotations({
-          description: "Ids of executions past maxDuration",
-        }),
-      }),
-    ),
-  ).annotations({
+  expectations: Schema.optional(Schema.NullOr(ExpectationJson)).annotations({
     description: "The job's expect.successWithin and maxDuration as last checked; null: it declares neither",
   }),
 }).annotations({ identifier: "JobList" })
@@ -283,12 +283,18 @@ export const EventStream = Schema.String.pipe(
   description:
     'Server-sent events: `status` ({"jobType","latest"}) when a job type\'s latest execution changes, ' +
     '`store` ({"ok","message"}) when the store becomes unreachable or recovers, ' +
-    "`audit` (an audit log entry) for each operator action written since the stream opened",
+    "`audit` (an audit log entry) for each operator action written since the stream opened, " +
+    "`jobEvent` (a job event, as GET /jobs/:jobType/events lists it) for each one recorded or grown (coalesced: same id, higher count) since the stream opened, " +
+    '`expectation` ({"jobType","expectations"}) when a job type with expect.successWithin or maxDuration becomes overdue or overrunning, or stops being so',
 })
 
 /** The data of an EventStream `status` frame (Events.ts writes it; the dashboard reads it). */
 export type StatusEvent = { readonly jobType: string; readonly latest: StatusJson | null }
 /** The data of an EventStream `audit` frame: one new audit log entry. */
 export type AuditEvent = typeof AuditEntryJson.Encoded
+/** The data of an EventStream `jobEvent` frame: one new or grown job event. */
+export type JobEventFrame = typeof JobEventJson.Encoded
+/** The data of an EventStream `expectation` frame: a job type's standing changed. */
+export type ExpectationEvent = { readonly jobType: string; readonly expectations: ExpectationJson }
 /** The data of an EventStream `store` frame. */
 export type StoreEvent = { readonly ok: true } | { readonly ok: false; readonly message: string }

@@ -1,11 +1,24 @@
 import { Headers, HttpApiBuilder, HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Context, Duration, Effect, Either, Fiber, Layer, Queue, RcRef, type Scope, Stream } from "effect"
+import {
+  Context,
+  Duration,
+  Effect,
+  Either,
+  Fiber,
+  Layer,
+  Option,
+  Queue,
+  RcRef,
+  type Scope,
+  Stream,
+} from "effect"
+import { Expectations } from "../core/Expectations.js"
 import { JobManager } from "../core/JobManager.js"
 import { HaJobsApi } from "./Api.js"
 import { TooManyEventStreams } from "./ApiErrors.js"
-import type { AuditEvent, StatusEvent, StoreEvent } from "./ApiSchemas.js"
+import type { AuditEvent, ExpectationEvent, JobEventFrame, StatusEvent, StoreEvent } from "./ApiSchemas.js"
 import { HttpSettings } from "./Settings.js"
-import { toAuditJson, toStatusJson } from "./StatusEncoding.js"
+import { toAuditJson, toExpectationJson, toJobEventJson, toStatusJson } from "./StatusEncoding.js"
 
 /** Comment lines keep idle connections open through proxies. */
 export const HeartbeatInterval = Duration.seconds(15)
@@ -13,6 +26,8 @@ export const HeartbeatInterval = Duration.seconds(15)
 const IdleTimeToLive = Duration.seconds(10)
 /** Audit entries read per poll: more written within one interval than this are not all streamed (GET /audit has them). */
 const AuditPerPoll = 20
+/** Job events read per job type per poll: more recorded within one interval are not all streamed (GET /jobs/:jobType/events has them). */
+const JobEventsPerPoll = 20
 /** Store reads in flight at once per poll. */
 const PollConcurrency = 4
 /** Seconds a client refused for the cap is told to wait (Retry-After). */
@@ -25,6 +40,8 @@ interface EventPayloads {
   readonly status: StatusEvent
   readonly store: StoreEvent
   readonly audit: AuditEvent
+  readonly jobEvent: JobEventFrame
+  readonly expectation: ExpectationEvent
 }
 /** The first frame; `retry` is how long EventSource waits before reconnecting when a stream ends. */
 const Connected = ": connected\nretry: 2000\n\n"
@@ -46,9 +63,10 @@ interface Subscriber {
 }
 
 /**
- * The core has no change feed, so one shared poller reads each job type's latest status every
- * `eventsInterval` while someone listens, and publishes what changed. Its cost is one bounded read
- * per job type per interval, however many dashboards are open: each frame is serialized once, and
+ * The core has no change feed, so one shared poller reads each job type's latest status and newest
+ * job events every `eventsInterval` while someone listens, and publishes what changed (deadlines and
+ * overruns come from Expectations' last check, without a read). Its cost is two bounded reads per
+ * job type per interval, however many dashboards are open: each frame is serialized once, and
  * publishing it is one pass offering the same string to every client's queue. Heartbeats come from
  * the same hub (one timer), so an idle client costs its queue and its socket only.
  *
@@ -75,6 +93,8 @@ export class EventHub extends Context.Tag("effect-ha-jobs/http/EventHub")<
 export const make = Effect.gen(function* () {
   const manager = yield* JobManager
   const settings = yield* HttpSettings
+  // Deadlines and overruns as last checked (no store read); absent without HaJobs.layer.
+  const expectations = yield* Effect.serviceOption(Expectations)
 
   const poller = yield* RcRef.make({
     idleTimeToLive: IdleTimeToLive,
@@ -105,8 +125,12 @@ export const make = Effect.gen(function* () {
         Effect.forEach([...subscribers], (s) => end(s, s.connection?.blocked() ?? false), { discard: true }),
       )
 
-      // jobType -> [change key, frame]; written by the poll fiber only.
+      // jobType -> [change key, frame]; written by the poll fiber only. A new subscriber gets these.
       const current = new Map<string, readonly [string, string]>()
+      const standing = new Map<string, readonly [string, string]>()
+      // jobType -> event id -> count, of the newest events read: a new id, or a higher count (a
+      // coalesced event that grew), is news. Unset until a job type's first poll, which only sets it.
+      const seenEvents = new Map<string, ReadonlyMap<string, number>>()
       let storeFrame: string | undefined
       // The newest audit entry id seen: entries after it are new. Unset until the first poll, which
       // only sets it (a stream starts with the state, not with the past).
@@ -133,6 +157,34 @@ export const make = Effect.gen(function* () {
               yield* publish(frame("audit", toAuditJson(entry)))
           if (lastAudit === undefined || newest > lastAudit) lastAudit = newest
         }
+        const events = yield* Effect.forEach(
+          manager.jobTypes,
+          (jobType) =>
+            Effect.map(
+              Effect.either(manager.events(jobType, { limit: JobEventsPerPoll })),
+              (r) => [jobType, r] as const,
+            ),
+          { concurrency: PollConcurrency },
+        )
+        for (const [jobType, result] of events) {
+          if (Either.isLeft(result)) continue
+          const seen = seenEvents.get(jobType)
+          if (seen !== undefined)
+            for (const event of [...result.right].reverse())
+              if ((seen.get(event.id) ?? 0) < event.count)
+                yield* publish(frame("jobEvent", toJobEventJson(event)))
+          seenEvents.set(jobType, new Map(result.right.map((e) => [e.id, e.count])))
+        }
+        if (Option.isSome(expectations))
+          for (const x of yield* expectations.value.current) {
+            const json = toExpectationJson(x)
+            // Only a change of standing is news (lastSuccessAt moves with every success: status frames tell that).
+            const key = `${json.overdueSince ?? ""}|${json.overrunning.join(",")}`
+            if (standing.get(x.jobType)?.[0] === key) continue
+            const next = frame("expectation", { jobType: x.jobType, expectations: json })
+            standing.set(x.jobType, [key, next])
+            yield* publish(next)
+          }
         for (const [jobType, result] of results) {
           if (Either.isLeft(result)) continue
           const latest = result.right._tag === "Some" ? toStatusJson(result.right.value, false) : null
@@ -154,7 +206,11 @@ export const make = Effect.gen(function* () {
         /** Registers `s` and returns the frames it starts with, in one step. */
         subscribe: (s: Subscriber): ReadonlyArray<string> => {
           subscribers.add(s)
-          return [Connected, ...(storeFrame ? [storeFrame] : []), ...[...current.values()].map(([, f]) => f)]
+          return [
+            Connected,
+            ...(storeFrame ? [storeFrame] : []),
+            ...[...current.values(), ...standing.values()].map(([, f]) => f),
+          ]
         },
         unsubscribe: (s: Subscriber) => subscribers.delete(s),
       }

@@ -1,5 +1,5 @@
 import { HttpApiBuilder, HttpApp, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Duration, Effect, Option, ParseResult, Schema } from "effect"
+import { Effect, Option, ParseResult, Schema } from "effect"
 import type { BackfillPlan } from "../core/Backfill.js"
 import { Expectations } from "../core/Expectations.js"
 import { DefaultListLimit, JobManager, MaxListLimit, type PauseChange } from "../core/JobManager.js"
@@ -21,7 +21,13 @@ import {
 import { TriggerRequest } from "./ApiSchemas.js"
 import { describeCron } from "./CronText.js"
 import { HttpSettings } from "./Settings.js"
-import { toAuditJson, toJobEventJson, toPauseJson, toStatusJson } from "./StatusEncoding.js"
+import {
+  toAuditJson,
+  toExpectationJson,
+  toJobEventJson,
+  toPauseJson,
+  toStatusJson,
+} from "./StatusEncoding.js"
 import { makeUrls } from "./Urls.js"
 
 /** How many upcoming cron slots a list shows. */
@@ -111,15 +117,7 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
         onSome: (e) =>
           Effect.map(e.current, (all) => {
             const x = all.find((y) => y.jobType === jobType)
-            if (x === undefined) return null
-            const iso = Option.match({ onNone: () => null, onSome: (d: Date) => d.toISOString() })
-            return {
-              successWithin: Option.match(x.successWithin, { onNone: () => null, onSome: Duration.format }),
-              maxDuration: Option.match(x.maxDuration, { onNone: () => null, onSome: Duration.format }),
-              lastSuccessAt: iso(x.lastSuccessAt),
-              overdueSince: iso(x.overdueSince),
-              overrunning: x.overrunning.map((o) => o.jobId),
-            }
+            return x === undefined ? null : toExpectationJson(x)
           }),
       })
 

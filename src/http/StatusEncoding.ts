@@ -1,11 +1,12 @@
-import { Option } from "effect"
+import { Duration, Option } from "effect"
+import type { JobExpectation } from "../core/Expectations.js"
 import type { AuditEntry } from "../domain/Audit.js"
 import { timestampOf } from "../domain/Ids.js"
 import type { JobEvent } from "../domain/JobEvent.js"
 import type { JobStatus } from "../domain/JobStatus.js"
 import type { Pause } from "../domain/Pause.js"
 import { fieldEntries, type StatusField, statusFields } from "../domain/StatusFields.js"
-import { StatusJson } from "./ApiSchemas.js"
+import { type ExpectationJson, StatusJson } from "./ApiSchemas.js"
 
 const units = [
   ["day", 86_400_000],
@@ -86,3 +87,15 @@ export const toPauseJson = (pause: Pause) => ({
   until: Option.match(pause.until, { onNone: () => null, onSome: (d) => d.toISOString() }),
   blockManual: pause.blockManual,
 })
+
+/** A job type's standing against its expectations, as GET /jobs/:jobType and the event stream show it. */
+export const toExpectationJson = (x: JobExpectation): ExpectationJson => {
+  const iso = Option.match({ onNone: () => null, onSome: (d: Date) => d.toISOString() })
+  return {
+    successWithin: Option.match(x.successWithin, { onNone: () => null, onSome: Duration.format }),
+    maxDuration: Option.match(x.maxDuration, { onNone: () => null, onSome: Duration.format }),
+    lastSuccessAt: iso(x.lastSuccessAt),
+    overdueSince: iso(x.overdueSince),
+    overrunning: x.overrunning.map((o) => o.jobId),
+  }
+}

@@ -49,6 +49,8 @@ const jobs = [
     expect: { successWithin: "2 hours" },
     run: Effect.succeed({ rows: 42 }),
   }),
+  // Runs past its maxDuration: OVERRUNNING while it runs, set and cleared by live events.
+  Job.make({ type: "slow-sync", maxDuration: "1 second", run: Effect.sleep("8 seconds") }),
   Job.make({
     type: "xss-probe",
     run: Effect.succeed(
@@ -179,11 +181,12 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
   it("lists every job type with its latest state (coloured, DEAD included) and the schedule in English", async () => {
     await open()
     const cards = page.locator(".card")
-    await expect.poll(() => cards.count()).toBe(5)
+    await expect.poll(() => cards.count()).toBe(6)
     expect(await page.locator(".card h3 a").allTextContents()).toEqual([
       "import-products",
       "export-products",
       "nightly-report",
+      "slow-sync",
       "xss-probe",
       "sales-report",
     ])
@@ -433,6 +436,18 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
     await expect.poll(() => card.locator(".badge").first().textContent(), { timeout: 5_000 }).toBe("WARNING")
   })
 
+  it("updates live: OVERRUNNING appears while a run is past its maxDuration and goes when it ends", async () => {
+    await open()
+    const card = page.locator('.card[data-type="slow-sync"]')
+    expect(await card.locator(".badge.overrunning").count()).toBe(0)
+    expect((await api("POST", "/jobs/slow-sync")).status).toBe(201)
+    // No status changes between its start and its end (8 s): only the expectation event redraws.
+    await card.locator(".badge.overrunning").waitFor({ timeout: 7_000 })
+    expect(await card.locator(".badge").first().textContent()).toBe("RUNNING")
+    await card.locator(".badge.overrunning").waitFor({ state: "detached", timeout: 20_000 })
+    expect(await card.locator(".badge").first().textContent()).toBe("FINISHED")
+  }, 40_000)
+
   it("shows content and reasons holding markup as text, and runs no script", async () => {
     const [latest] = (await api("GET", "/jobs/xss-probe?limit=1")).body.jobs
     await open(`#/type/xss-probe/${latest.jobId}`)
@@ -495,6 +510,10 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
     expect(await rows.nth(0).locator(".reason").textContent()).toBe(payload)
     expect(await page.locator("img").count()).toBe(0)
     await shot("events")
+    // Recorded while the page is open: the list grows without a reload.
+    await event("misfire", "found 3 minutes late: the process was paused", 1, Date.now(), Date.now())
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(3)
+    expect(await rows.first().getAttribute("data-kind")).toBe("misfire")
   })
 
   it("pages through the history with the cursor, draws the timeline and folds the JSON tree", async () => {
@@ -574,7 +593,7 @@ describe.skipIf(skip)("the dashboard with a token and read-only mode", () => {
       await page.locator("#token-panel:not([hidden])").waitFor()
       await page.fill("#token-input", "s3cret")
       await page.locator("#token-form button[type=submit]").click()
-      await expect.poll(() => page.locator(".card").count()).toBe(5)
+      await expect.poll(() => page.locator(".card").count()).toBe(jobs.length)
       expect(await page.locator("#read-only").isHidden()).toBe(false)
       await expect.poll(() => page.locator("#live").textContent()).toBe("live")
       await page.locator('nav#tabs a[data-tab="nightly-report"]').click()

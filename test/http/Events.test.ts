@@ -2,6 +2,9 @@ import * as http from "node:http"
 import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import * as Job from "../../src/core/Job.js"
+import { makeEventId } from "../../src/domain/Ids.js"
+import { JobEvent } from "../../src/domain/JobEvent.js"
+import type { JobType } from "../../src/domain/Names.js"
 import { StatusRepository } from "../../src/ports/StatusRepository.js"
 import { memoryStores, type Stores } from "../support/harness.js"
 import { eventually, startServer, type Target } from "../support/httpHarness.js"
@@ -92,6 +95,89 @@ describe("/events streams", () => {
     const next = await Promise.all(Array.from({ length: 5 }, () => open(target)))
     expect(next.map((o) => o.res.statusCode).sort()).toEqual([200, 200, 200, 200, 503])
     for (const o of next) o.res.resume()
+  }, 30_000)
+
+  it("streams job events (new, and grown by coalescing) and changes of overdue / overrunning", async () => {
+    const stores = Effect.runSync(memoryStores)
+    app = await startServer({
+      stores,
+      jobs: [...jobs, Job.make({ type: "slow", maxDuration: "100 millis", run: Effect.never })],
+      http: { eventsInterval: "50 millis" },
+      haJobs: { expectations: { checkEvery: "100 millis" } },
+    })
+    const target = app
+    const eventOf = (id: JobEvent["id"], count: number) =>
+      new JobEvent({
+        id,
+        at: new Date(),
+        jobType: "import" as JobType,
+        kind: "slot-missed",
+        instance: "other",
+        reason: "store unreachable",
+        count,
+        from: new Date(Date.now() - 60_000),
+        to: new Date(),
+      })
+    const record = (e: JobEvent) => Effect.runPromise(stores.statusRepository.recordEvent(e))
+    // Recorded before the stream opened: the past, not news.
+    const old = Effect.runSync(makeEventId)
+    await record(eventOf(old, 1))
+
+    const stream = await open(target)
+    expect(stream.res.statusCode).toBe(200)
+    const frames: Array<{ event: string; data: any }> = []
+    let pending = ""
+    stream.res.setEncoding("utf8")
+    stream.res.on("data", (d: string) => {
+      pending += d
+      for (let i = pending.indexOf("\n\n"); i >= 0; i = pending.indexOf("\n\n")) {
+        const block = pending.slice(0, i)
+        pending = pending.slice(i + 2)
+        const event = /^event: (.*)$/m.exec(block)?.[1]
+        const data = /^data: (.*)$/m.exec(block)?.[1]
+        if (event !== undefined && data !== undefined) frames.push({ event, data: JSON.parse(data) })
+      }
+    })
+    const of = (event: string) => frames.filter((f) => f.event === event).map((f) => f.data)
+
+    const id = Effect.runSync(makeEventId)
+    await record(eventOf(id, 1))
+    await eventually(
+      async () => expect(of("jobEvent").map((e) => [e.id, e.count])).toEqual([[id, 1]]),
+      10_000,
+    )
+    await record(eventOf(id, 2))
+    await eventually(
+      async () =>
+        expect(of("jobEvent").map((e) => [e.id, e.count])).toEqual([
+          [id, 1],
+          [id, 2],
+        ]),
+      10_000,
+    )
+    expect(of("jobEvent")[1]).toMatchObject({
+      jobType: "import",
+      kind: "slot-missed",
+      reason: "store unreachable",
+    })
+    expect(of("jobEvent").some((e) => e.id === old)).toBe(false)
+
+    const started = await target.fetch("/jobs/slow", { method: "POST" })
+    const { jobId } = (await started.json()) as { jobId: string }
+    await eventually(
+      async () =>
+        expect(of("expectation").filter((e) => e.expectations.overrunning.includes(jobId))).toHaveLength(1),
+      10_000,
+    )
+    expect(of("expectation").at(-1)).toMatchObject({
+      jobType: "slow",
+      expectations: { maxDuration: "100ms" },
+    })
+    await (await target.fetch("/jobs/slow", { method: "DELETE" })).arrayBuffer()
+    await eventually(
+      async () => expect(of("expectation").at(-1).expectations.overrunning).toEqual([]),
+      10_000,
+    )
   }, 30_000)
 
   it("drops a client that does not read, while one that reads keeps getting frames", async () => {

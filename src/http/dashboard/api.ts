@@ -36,6 +36,10 @@ export type Pause = Json<typeof Schemas.PauseJson>
 export type AlreadyRunning = Json<typeof Errors.JobAlreadyRunning>
 /** Every error answers at least `{"status":"KO","message":...}`; the dashboard shows the message. */
 export type ErrorBody = Pick<Json<typeof Errors.StoreUnavailable>, "message">
+/** The data of an /events `jobEvent` frame. */
+export type JobEventFrame = Schemas.JobEventFrame
+/** The data of an /events `expectation` frame. */
+export type ExpectationEvent = Schemas.ExpectationEvent
 /** The data of the /events frames. */
 export type StatusEvent = Schemas.StatusEvent
 export type StoreEvent = Schemas.StoreEvent

@@ -1,7 +1,8 @@
 // Live updates: the server-sent events of /events, read with fetch (not EventSource) so the token
 // goes in a header. A status event redraws what it concerns; a store event sets the pill; an audit
-// event (a pause elsewhere) reloads its job type's summary.
-import type { AuditEvent, StatusEvent, StoreEvent } from "./api.js"
+// event (a pause elsewhere) reloads its job type's summary; a job event redraws its job type's page
+// (its events list); an expectation event sets or clears the OVERDUE / OVERRUNNING badges.
+import type { AuditEvent, ExpectationEvent, JobEventFrame, StatusEvent, StoreEvent } from "./api.js"
 import { $ } from "./dom.js"
 import { notify } from "./feedback.js"
 import { loadSummary, state } from "./state.js"
@@ -30,8 +31,24 @@ const changedJobs = new Set<string>()
 const onStatus = ({ jobType, latest }: StatusEvent) => {
   const summary = state.summaries.get(jobType)
   if (summary) state.summaries.set(jobType, { ...summary, jobs: latest ? [latest] : [] })
-  pending.add(jobType)
   if (latest) changedJobs.add(latest.jobId)
+  redraw(jobType)
+}
+
+/** A decision about a slot: only its job type's page lists events. */
+const onJobEvent = ({ jobType }: JobEventFrame) => {
+  if (state.view.type === jobType) redraw(jobType)
+}
+
+const onExpectation = ({ jobType, expectations }: ExpectationEvent) => {
+  const summary = state.summaries.get(jobType)
+  if (summary) state.summaries.set(jobType, { ...summary, expectations })
+  redraw(jobType)
+}
+
+/** Redraws what shows `jobType`, once for a burst of events. */
+const redraw = (jobType: string) => {
+  pending.add(jobType)
   clearTimeout(flushTimer)
   flushTimer = setTimeout(async () => {
     const types = [...pending]
@@ -90,6 +107,8 @@ const handleBlock = (block: string) => {
   if (event === "status") onStatus(payload as StatusEvent)
   else if (event === "store") onStore(payload as StoreEvent)
   else if (event === "audit") void onAudit(payload as AuditEvent)
+  else if (event === "jobEvent") onJobEvent(payload as JobEventFrame)
+  else if (event === "expectation") onExpectation(payload as ExpectationEvent)
 }
 
 let connection: AbortController | null = null
