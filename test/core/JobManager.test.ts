@@ -211,12 +211,10 @@ describe("JobManager", () => {
       }),
   )
 
-  it.effect("progressEvery must be a positive duration", () =>
-    Effect.gen(function* () {
-      const refused = Job.resolve(Job.make({ type: "bad", progressEvery: "0 seconds", run: Effect.void }))
-      assert.isTrue(refused._tag === "Left" && refused.left.message.includes("progressEvery"))
-    }),
-  )
+  it("progressEvery must be a positive duration", () => {
+    const refused = Job.resolve(Job.make({ type: "bad", progressEvery: "0 seconds", run: Effect.void }))
+    assert.isTrue(refused._tag === "Left" && refused.left.message.includes("progressEvery"))
+  })
 
   it.scoped("a result that cannot be encoded ends FAILED with the reason", () =>
     Effect.gen(function* () {
