@@ -516,6 +516,55 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
     expect(await rows.first().getAttribute("data-kind")).toBe("misfire")
   })
 
+  it("draws trends: a bar per ended run as long as its duration, and each day's successes and failures", async () => {
+    const { jobs: runs } = (await api("GET", "/jobs/import-products?limit=200")).body
+    const ended = runs.filter((j: any) => j.jobResult !== "PENDING")
+    const ms = (j: any) => Date.parse(j.jobStatusTs) - Date.parse(j.startTime)
+    await open("#/type/import-products")
+    const bars = page.locator("#durations rect.bar")
+    await expect.poll(() => bars.count()).toBe(ended.length)
+    const heights = await bars.evaluateAll((rs) =>
+      rs.map((r) => [Number(r.getAttribute("data-ms")), Number(r.getAttribute("height"))]),
+    )
+    // Oldest left: the bars are the ended runs in start order, each with its own duration.
+    expect(heights.map(([d]) => d)).toEqual([...ended].reverse().map(ms))
+    // Taller is longer: the longest run has the tallest bar, a 0-second one a sliver.
+    const longest = Math.max(...heights.map(([d]) => d!))
+    const tallest = Math.max(...heights.map(([, y]) => y!))
+    expect(heights.find(([d]) => d === longest)![1]).toBe(tallest)
+    expect(Math.min(...heights.map(([, y]) => y!))).toBeLessThan(tallest / 10)
+
+    const perDay = new Map<string, { ok: number; failed: number }>()
+    for (const j of ended) {
+      const day = j.jobStatusTs.slice(0, 10)
+      const c = perDay.get(day) ?? { ok: 0, failed: 0 }
+      if (j.jobResult === "SUCCESS") c.ok++
+      else c.failed++
+      perDay.set(day, c)
+    }
+    const cells = await page
+      .locator("#days rect.day")
+      .evaluateAll((rs) =>
+        rs.map((r) => [
+          r.getAttribute("data-date")!,
+          Number(r.getAttribute("data-ok")),
+          Number(r.getAttribute("data-failed")),
+          r.getAttribute("class")!,
+        ]),
+      )
+    expect(cells).toHaveLength(14)
+    expect(cells.at(-1)![0]).toBe(new Date().toISOString().slice(0, 10))
+    for (const [date, ok, failed, cls] of cells) {
+      const want = perDay.get(date as string) ?? { ok: 0, failed: 0 }
+      expect([ok, failed], date as string).toEqual([want.ok, want.failed])
+      const kind =
+        want.ok + want.failed === 0 ? "none" : want.failed === 0 ? "ok" : want.ok === 0 ? "bad" : "mixed"
+      expect(cls).toContain(`day-${kind}`)
+    }
+    expect(cells.some(([, , failed]) => (failed as number) > 0)).toBe(true)
+    await page.locator("#trends").screenshot({ path: `${artifacts}/dashboard-trends.png` })
+  })
+
   it("pages through the history with the cursor, draws the timeline and folds the JSON tree", async () => {
     await open("#/type/export-products")
     const rows = page.locator("#history tbody tr")

@@ -1,10 +1,11 @@
-// One job type: its state and buttons, schedule, timeline, a page of its history, and maybe the
-// execution the hash names.
+// One job type: its state and buttons, schedule, timeline, trends (durations, days), events, a page
+// of its history, and maybe the execution the hash names.
 import { actionsFor } from "../actions.js"
 import { call, errorText, type JobEventList, type JobList } from "../api.js"
 import { badge, h, setMain, timeEl } from "../dom.js"
 import { loadSummary, type Paging, state } from "../state.js"
 import { timeline } from "../timeline.js"
+import { dayStrip, durationChart, TrendExecutions } from "../trends.js"
 import { enc } from "../urls.js"
 import { renderDetails } from "./details.js"
 import { historyTable } from "./history.js"
@@ -25,9 +26,10 @@ export const renderType = async (type: string, jobId: string | null, keepDetails
       : { type, cursors: [undefined], limit: state.page.limit, data: null }
   state.page = page
   const before = page.cursors.at(-1)
-  const [list, events] = await Promise.all([
+  const [list, events, recent] = await Promise.all([
     call<JobList>("GET", `jobs/${enc(type)}?limit=${page.limit}${before ? `&before=${enc(before)}` : ""}`),
     call<JobEventList>("GET", `jobs/${enc(type)}/events?limit=20`),
+    call<JobList>("GET", `jobs/${enc(type)}?limit=${TrendExecutions}`),
     before === undefined ? Promise.resolve() : loadSummary(type),
   ])
   const shown = document.getElementById("details")
@@ -87,6 +89,22 @@ export const renderType = async (type: string, jobId: string | null, keepDetails
       { class: "section" },
       h("h2", { text: "Timeline" }),
       jobs.length ? timeline(jobs) : h("p", { class: "muted", text: "no executions yet" }),
+    ),
+    h(
+      "div",
+      { class: "section", id: "trends" },
+      h("h2", { text: "Trends" }),
+      recent.ok && recent.body.jobs.length
+        ? [
+            h("h3", { text: "Durations" }),
+            durationChart(recent.body.jobs),
+            h("h3", { text: "Per day" }),
+            dayStrip(recent.body.jobs, recent.body.next === null),
+          ]
+        : h("p", {
+            class: "muted",
+            text: recent.ok ? "no executions yet" : errorText("Loading trends", recent),
+          }),
     ),
     eventsSection(events.ok ? events.body : null),
     h(
