@@ -64,6 +64,16 @@ export class LockRepository extends Context.Tag("effect-ha-jobs/LockRepository")
     /** The current, unexpired holder. */
     readonly holder: (lockType: LockType) => Effect.Effect<Option.Option<LockHolder>, StoreError>
     /**
+     * The current holder and how long its lease has left by the store's clock (milliseconds, more
+     * than 0; a store that keeps whole seconds rounds up). For display: nothing decides on it.
+     */
+    readonly lease: (
+      lockType: LockType,
+    ) => Effect.Effect<
+      Option.Option<{ readonly holder: LockHolder; readonly expiresInMs: number }>,
+      StoreError
+    >
+    /**
      * Asks the holder of `lockType` to cancel if it runs `jobType`; it sees the request at its next
      * renewal. Returns the holder that was asked, if any.
      */

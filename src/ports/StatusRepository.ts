@@ -2,6 +2,7 @@ import { Context, type Effect, type Option } from "effect"
 import type { AuditEntry } from "../domain/Audit.js"
 import { InvalidInput, type StoreError } from "../domain/Errors.js"
 import type { AuditId, EventId, HistoryCursor, JobId } from "../domain/Ids.js"
+import type { InstanceSeen } from "../domain/Instance.js"
 import type { JobEvent } from "../domain/JobEvent.js"
 import type { JobStatus } from "../domain/JobStatus.js"
 import type { JobType } from "../domain/Names.js"
@@ -29,8 +30,9 @@ export const foreignCursor = (cursor: string | undefined) =>
 
 /**
  * The store port for statuses: an append-only history per execution and the latest status of each
- * execution, listed newest-started first; the audit log of operator actions; and each job type's
- * events (the library's decisions about slots and triggers that are not executions).
+ * execution, listed newest-started first; the audit log of operator actions; each job type's
+ * events (the library's decisions about slots and triggers that are not executions); and the
+ * instances' heartbeats.
  */
 export class StatusRepository extends Context.Tag("effect-ha-jobs/StatusRepository")<
   StatusRepository,
@@ -77,6 +79,23 @@ export class StatusRepository extends Context.Tag("effect-ha-jobs/StatusReposito
      * grew). Kept as long as statuses are.
      */
     readonly recordEvent: (event: JobEvent) => Effect.Effect<void, StoreError>
+    /**
+     * An instance's heartbeat: it is alive now, by the store's clock (`seenAt`). The same instance
+     * announcing again replaces its row.
+     */
+    readonly announce: (beat: {
+      readonly instance: string
+      readonly startedAt: Date
+      readonly everyMs: number
+    }) => Effect.Effect<void, StoreError>
+    /**
+     * The instances seen within InstanceRetentionMs, by name, and the store's time now (to tell who
+     * is gone without trusting the reader's clock).
+     */
+    readonly instances: Effect.Effect<
+      { readonly now: Date; readonly instances: ReadonlyArray<InstanceSeen> },
+      StoreError
+    >
     /** A job type's events, newest id first; `before` (an event id) pages. At most `limit` (1..1000). */
     readonly events: (options: {
       readonly jobType: JobType

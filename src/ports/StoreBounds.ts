@@ -60,6 +60,7 @@ export const mapLocks = (repo: LockRepository["Type"], around: AroundCall): Lock
     renew: (key, ttl) => around("renew")(repo.renew(key, ttl)),
     release: (key) => around("release")(repo.release(key)),
     holder: (lockType) => around("holder")(repo.holder(lockType)),
+    lease: (lockType) => around("lease")(repo.lease(lockType)),
     requestCancel: (lockType, jobType) => around("requestCancel")(repo.requestCancel(lockType, jobType)),
     claimSlot: (claim) => around("claimSlot")(repo.claimSlot(claim)),
     slotClaim: (jobType, slot) => around("slotClaim")(repo.slotClaim(jobType, slot)),
@@ -84,6 +85,8 @@ export const mapStatuses = (repo: StatusRepository["Type"], around: AroundCall):
     record: (entry) => around("record")(repo.record(entry)),
     auditLog: (options) => around("auditLog")(repo.auditLog(options)),
     recordEvent: (event) => around("recordEvent")(repo.recordEvent(event)),
+    announce: (beat) => around("announce")(repo.announce(beat)),
+    instances: around("instances")(repo.instances),
     events: (options) => around("events")(repo.events(options)),
   })
 

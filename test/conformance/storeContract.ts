@@ -197,6 +197,26 @@ export const storeContract = (harness: StoreHarness) => {
       )
 
       run(
+        "lease: the holder and its time left by the store's clock; none once released",
+        Effect.gen(function* () {
+          const locks = yield* LockRepository
+          const { lockType, jobType } = names()
+          const jobId = yield* makeJobId
+          assert.isTrue(Option.isNone(yield* locks.lease(lockType)))
+          const acquired = yield* locks.acquire({ lockType, jobType, jobId, ttl: Duration.seconds(30) })
+          if (acquired._tag !== "Acquired") return assert.fail("not acquired")
+          const lease = yield* locks.lease(lockType)
+          if (Option.isNone(lease)) return assert.fail("no lease")
+          assert.deepStrictEqual(lease.value.holder, { lockType, jobType, jobId, token: acquired.token })
+          // Up to the ttl (a store of whole seconds may round up by one and add its margin of one).
+          assert.isAbove(lease.value.expiresInMs, 0)
+          assert.isAtMost(lease.value.expiresInMs, 32_000)
+          assert.isTrue(yield* locks.release({ lockType, jobId, token: acquired.token }))
+          assert.isTrue(Option.isNone(yield* locks.lease(lockType)))
+        }),
+      )
+
+      run(
         "renew succeeds only for the holder with its token",
         Effect.gen(function* () {
           const locks = yield* LockRepository
@@ -811,6 +831,39 @@ export const storeContract = (harness: StoreHarness) => {
             all.filter((id) => ours.has(id)),
             newestFirst,
           )
+        }),
+      )
+    })
+
+    describe("instances", () => {
+      run(
+        "announce keeps each instance's last heartbeat, stamped by the store's clock; instances lists them",
+        Effect.gen(function* () {
+          const statuses = yield* StatusRepository
+          const { jobType: a, other: b } = names()
+          const startedAt = new Date(Date.now() - 60_000)
+          yield* statuses.announce({ instance: a, startedAt, everyMs: 10_000 })
+          yield* statuses.announce({ instance: b, startedAt, everyMs: 5_000 })
+          const first = yield* statuses.instances
+          const mine = (all: typeof first) => all.instances.filter((i) => i.instance === a || i.instance === b)
+          assert.deepStrictEqual(
+            mine(first).map((i) => [i.instance, i.startedAt.getTime(), i.everyMs]),
+            [
+              [a, startedAt.getTime(), 10_000],
+              [b, startedAt.getTime(), 5_000],
+            ].sort(([x], [y]) => ((x as string) < (y as string) ? -1 : 1)),
+          )
+          // Seen by the store's clock, not after the store's now; not long before it either.
+          for (const i of mine(first)) {
+            assert.isAtMost(i.seenAt.getTime(), first.now.getTime() + 1)
+            assert.isBelow(first.now.getTime() - i.seenAt.getTime(), 60_000)
+          }
+          const before = mine(first).find((i) => i.instance === a)!.seenAt.getTime()
+          yield* statuses.announce({ instance: a, startedAt, everyMs: 20_000 })
+          const again = mine(yield* statuses.instances).filter((i) => i.instance === a)
+          assert.strictEqual(again.length, 1)
+          assert.strictEqual(again[0]!.everyMs, 20_000)
+          assert.isAtLeast(again[0]!.seenAt.getTime(), before)
         }),
       )
     })

@@ -38,6 +38,8 @@ const recorder = (attempt: (n: number) => Effect.Effect<void, StoreError> = () =
     auditLog: unused,
     recordEvent: unused,
     events: unused,
+    announce: unused,
+    instances: Effect.dieMessage("not used by the transitions"),
   })
   return { repo, saved, calls: () => calls }
 }

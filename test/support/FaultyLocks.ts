@@ -19,6 +19,7 @@ export interface Call {
     | "renew"
     | "release"
     | "holder"
+    | "lease"
     | "requestCancel"
     | "claimSlot"
     | "slotClaim"
@@ -75,6 +76,7 @@ export const makeFaultyLocks = Effect.gen(function* () {
     renew,
     release: (k) => unlessDown("release", inner.release(k)),
     holder: (l) => unlessDown("holder", inner.holder(l)),
+    lease: (l) => unlessDown("lease", inner.lease(l)),
     requestCancel: (l, j) => unlessDown("requestCancel", inner.requestCancel(l, j)),
     claimSlot: (c) => unlessDown("claimSlot", inner.claimSlot(c)),
     slotClaim: (j, s) => unlessDown("slotClaim", inner.slotClaim(j, s)),

@@ -36,6 +36,7 @@ export const makeSwitchableStores = Effect.gen(function* () {
       renew: (k, t) => guard("renew", l.renew(k, t)),
       release: (k) => guard("release", l.release(k)),
       holder: (lt) => guard("holder", l.holder(lt)),
+      lease: (lt) => guard("lease", l.lease(lt)),
       requestCancel: (lt, jt) => guard("requestCancel", l.requestCancel(lt, jt)),
       claimSlot: (c) => guard("claimSlot", l.claimSlot(c)),
       slotClaim: (jt, slot) => guard("slotClaim", l.slotClaim(jt, slot)),
@@ -53,6 +54,8 @@ export const makeSwitchableStores = Effect.gen(function* () {
       record: (e) => guard("record", s.record(e)),
       auditLog: (o) => guard("auditLog", s.auditLog(o)),
       recordEvent: (e) => guard("recordEvent", s.recordEvent(e)),
+      announce: (b) => guard("announce", s.announce(b)),
+      instances: guard("instances", s.instances),
       events: (o) => guard("events", s.events(o)),
     }),
   }

@@ -268,6 +268,17 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
       Effect.map((s) => Option.map(s.holder, (h) => lockHolder(lockType, h))),
     )
 
+  // The lease cells' TTL is whole seconds: the time left is rounded up to one.
+  const lease: LockRepository["Type"]["lease"] = (lockType) =>
+    serialRead(lockType, "lease").pipe(
+      Effect.map((s) =>
+        Option.map(s.holder, (h) => ({
+          holder: lockHolder(lockType, h),
+          expiresInMs: Math.max(1, s.ttl ?? 1) * 1000,
+        })),
+      ),
+    )
+
   const requestCancel: LockRepository["Type"]["requestCancel"] = (lockType, jobType) =>
     Effect.gen(function* () {
       for (let attempt = 1; attempt <= 3; attempt++) {
@@ -442,6 +453,7 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
     renew,
     release,
     holder,
+    lease,
     requestCancel,
     claimSlot,
     slotClaim,

@@ -10,6 +10,7 @@ import {
   makeJobId,
   timestampOf,
 } from "../../domain/Ids.js"
+import { InstanceRetentionMs } from "../../domain/Instance.js"
 import { JobEvent } from "../../domain/JobEvent.js"
 import { type ColumnCodecs, fromColumns, type JobStatus, toColumns } from "../../domain/JobStatus.js"
 import { cassandraBatchUnlogged } from "../../domain/Metrics.js"
@@ -119,6 +120,10 @@ const decodeEvent = (row: Row): Effect.Effect<JobEvent, StoreError> =>
       ),
   })
 
+/** A bigint column as a number (the driver answers a Long). */
+const longOf = (v: unknown): number =>
+  typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : (v as cassandra.types.Long).toNumber()
+
 /** A latest-status row with its status id (time-ordered): the later of two copies wins. */
 interface Latest {
   readonly status: JobStatus
@@ -175,6 +180,7 @@ export const makeStatuses = (session: Session): StatusRepository["Type"] => {
   const auditByDay = session.table("audit_by_day")
   const auditByType = session.table("audit_by_type")
   const eventsByType = session.table("events_by_type")
+  const instances = session.table("instances")
   const retentionMs = Duration.toMillis(session.config.statusRetention)
   const ttlS = Math.ceil(retentionMs / 1000)
   const markers = (n: number) => Array.from({ length: n }, () => "?").join(", ")
@@ -202,6 +208,9 @@ export const makeStatuses = (session: Session): StatusRepository["Type"] => {
     insertEvent: `INSERT INTO ${eventsByType} (day, ${eventColumns}) VALUES (${markers(10)}) USING TTL ?`,
     events: `SELECT ${eventColumns} FROM ${eventsByType} WHERE job_type = ? AND day = ? LIMIT ?`,
     eventsBefore: `SELECT ${eventColumns} FROM ${eventsByType} WHERE job_type = ? AND day = ? AND id < ? LIMIT ?`,
+    announce: `INSERT INTO ${instances} (cluster, instance, started_at, seen_at, every_ms) VALUES (0, ?, ?, toTimestamp(now()), ?) USING TTL ${Math.ceil(InstanceRetentionMs / 1000)}`,
+    instances: `SELECT instance, started_at, seen_at, every_ms FROM ${instances} WHERE cluster = 0`,
+    now: "SELECT toTimestamp(now()) AS now FROM system.local",
   }
 
   const execute = (operation: string, query: string, params: ReadonlyArray<unknown>) =>
@@ -467,5 +476,41 @@ export const makeStatuses = (session: Session): StatusRepository["Type"] => {
       return out
     })
 
-  return { save, list, get, history: historyOf, listPending, record, auditLog, recordEvent, events }
+  // The coordinator's clock stamps each heartbeat and says what time it is now: who is gone is
+  // judged by one clock (the cluster's), not by the instances' own.
+  const announce: StatusRepository["Type"]["announce"] = ({ instance, startedAt, everyMs }) =>
+    execute("announce", q.announce, [instance, startedAt, everyMs]).pipe(Effect.asVoid)
+
+  const listInstances: StatusRepository["Type"]["instances"] = Effect.gen(function* () {
+    const [clock, rows] = yield* Effect.all(
+      [execute("instances", q.now, []), execute("instances", q.instances, [])],
+      {
+        concurrency: 2,
+      },
+    )
+    const now = clock.rows[0]?.get("now")
+    return {
+      now: now instanceof Date ? now : new Date(),
+      instances: rows.rows.map((r) => ({
+        instance: String(r.get("instance")),
+        startedAt: r.get("started_at") as Date,
+        seenAt: r.get("seen_at") as Date,
+        everyMs: longOf(r.get("every_ms")),
+      })),
+    }
+  })
+
+  return {
+    save,
+    list,
+    get,
+    history: historyOf,
+    listPending,
+    record,
+    auditLog,
+    recordEvent,
+    events,
+    announce,
+    instances: listInstances,
+  }
 }

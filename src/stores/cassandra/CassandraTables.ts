@@ -23,6 +23,8 @@ export const requiredColumns: Readonly<Record<string, ReadonlyArray<string>>> = 
   audit_by_type: ["job_type", "day", ...auditColumns.filter((c) => c !== "job_type")],
   // Job events (migrations/cassandra/0008_events.cql).
   events_by_type: ["job_type", "day", "id", "at", "kind", "instance", "reason", "count", "from_at", "to_at"],
+  // Instances' heartbeats (migrations/cassandra/0010_instances.cql).
+  instances: ["cluster", "instance", "started_at", "seen_at", "every_ms"],
 }
 
 function statusColumns(key: ReadonlyArray<string>): ReadonlyArray<string> {

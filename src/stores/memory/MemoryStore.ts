@@ -1,6 +1,7 @@
 import { Duration, Effect, Layer, Option, Ref } from "effect"
 import type { AuditEntry } from "../../domain/Audit.js"
 import type { AuditId, EventId, HistoryCursor, JobId } from "../../domain/Ids.js"
+import { InstanceRetentionMs, type InstanceSeen } from "../../domain/Instance.js"
 import type { JobEvent } from "../../domain/JobEvent.js"
 import type { JobStatus } from "../../domain/JobStatus.js"
 import type { JobType, LockType } from "../../domain/Names.js"
@@ -53,6 +54,8 @@ export const make: Effect.Effect<{
   const audit = yield* Ref.make(new Map<AuditId, AuditEntry>())
   // Job events by id (recording the same event again keeps one).
   const events = yield* Ref.make(new Map<EventId, JobEvent>())
+  // Instances by name: their last heartbeat.
+  const seen = yield* Ref.make(new Map<string, InstanceSeen>())
 
   const live = (row: LockRow | undefined, now: number): Lease | undefined =>
     row?.lease !== undefined && row.lease.expiresAt > now ? row.lease : undefined
@@ -101,6 +104,15 @@ export const make: Effect.Effect<{
       Effect.flatMap(clock.currentTimeMillis, (now) =>
         Effect.map(Ref.get(locks), (map) =>
           Option.map(Option.fromNullable(live(map.get(lockType), now)), holderOf),
+        ),
+      ),
+    lease: (lockType) =>
+      Effect.flatMap(clock.currentTimeMillis, (now) =>
+        Effect.map(Ref.get(locks), (map) =>
+          Option.map(Option.fromNullable(live(map.get(lockType), now)), (lease) => ({
+            holder: holderOf(lease),
+            expiresInMs: lease.expiresAt - now,
+          })),
         ),
       ),
     requestCancel: (lockType, jobType) =>
@@ -194,6 +206,20 @@ export const make: Effect.Effect<{
           .slice(0, Math.max(0, limit)),
       ),
     recordEvent: (event) => Ref.update(events, (map) => new Map(map).set(event.id, event)),
+    announce: ({ instance, startedAt, everyMs }) =>
+      Effect.flatMap(clock.currentTimeMillis, (now) =>
+        Ref.update(seen, (map) =>
+          new Map(map).set(instance, { instance, startedAt, everyMs, seenAt: new Date(now) }),
+        ),
+      ),
+    instances: Effect.flatMap(clock.currentTimeMillis, (now) =>
+      Effect.map(Ref.get(seen), (map) => ({
+        now: new Date(now),
+        instances: [...map.values()]
+          .filter((i) => now - i.seenAt.getTime() <= InstanceRetentionMs)
+          .sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0)),
+      })),
+    ),
     events: ({ jobType, limit, before }) =>
       Effect.map(Ref.get(events), (map) =>
         [...map.values()]

@@ -138,6 +138,23 @@ export const make = (sql: SqlClient.SqlClient, now: Now) => {
         StoreError.refail("holder"),
       ),
 
+    lease: (lockType) =>
+      Effect.flatMap(
+        now,
+        (t) =>
+          sql<HolderRow & { readonly expires_in: number | string }>`
+            SELECT lock_type, job_type, job_id, token, expires_at - ${t} AS expires_in FROM ha_locks
+            WHERE lock_type = ${lockType} AND job_id IS NOT NULL AND expires_at > ${t}`,
+      ).pipe(
+        Effect.map((rows) =>
+          Option.map(Option.fromNullable(rows[0]), (r) => ({
+            holder: holderOf(r),
+            expiresInMs: Number(r.expires_in),
+          })),
+        ),
+        StoreError.refail("lease"),
+      ),
+
     requestCancel: (lockType, jobType) =>
       Effect.gen(function* () {
         const t = yield* now

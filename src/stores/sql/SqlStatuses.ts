@@ -3,11 +3,13 @@ import { Effect, Option } from "effect"
 import { AuditEntry } from "../../domain/Audit.js"
 import { StoreError } from "../../domain/Errors.js"
 import type { HistoryCursor } from "../../domain/Ids.js"
+import { InstanceRetentionMs } from "../../domain/Instance.js"
 import { JobEvent } from "../../domain/JobEvent.js"
 import { type ColumnCodecs, fromColumns, type JobStatus, toColumns } from "../../domain/JobStatus.js"
 import type { JobType } from "../../domain/Names.js"
 import { columnNames, statusFields } from "../../domain/StatusFields.js"
 import { foreignCursor, type ListOptions, StatusRepository } from "../../ports/StatusRepository.js"
+import type { Now } from "./SqlLocks.js"
 
 // PostgreSQL returns BIGINT columns as strings, SQLite as numbers: every number goes through Number().
 /** The SQL columns of each storage (StatusFields.ts): times as epoch milliseconds, JSON as text. */
@@ -89,7 +91,7 @@ const fromEventRow = (r: StatusRow): JobEvent =>
  * execution. Job ids are time-ordered text, compared byte-wise (PostgreSQL's columns say COLLATE "C").
  * The audit log in ha_audit and job events in ha_events, one row each, by the same kind of id.
  */
-export const make = (sql: SqlClient.SqlClient) => {
+export const make = (sql: SqlClient.SqlClient, now: Now) => {
   const latest = (
     operation: string,
     jobType: JobType,
@@ -173,6 +175,33 @@ export const make = (sql: SqlClient.SqlClient) => {
           }),
         ),
       ),
+    // One row per instance, replaced; rows not seen for a day go with the next heartbeat.
+    announce: ({ instance, startedAt, everyMs }) =>
+      Effect.gen(function* () {
+        const t = yield* now
+        yield* sql`
+          INSERT INTO ha_instances (instance, started_at, seen_at, every_ms)
+          VALUES (${instance}, ${startedAt.getTime()}, ${t}, ${everyMs})
+          ON CONFLICT (instance) DO UPDATE
+          SET started_at = excluded.started_at, seen_at = excluded.seen_at, every_ms = excluded.every_ms`
+        yield* sql`DELETE FROM ha_instances WHERE seen_at < ${t} - ${InstanceRetentionMs}`
+      }).pipe(StoreError.refail("announce")),
+    instances: Effect.gen(function* () {
+      const t = yield* now
+      const [clock] = yield* sql<{ readonly now: number | string }>`SELECT ${t} AS now`
+      const at = Number(clock!.now)
+      const rows = yield* sql<StatusRow>`
+        SELECT * FROM ha_instances WHERE seen_at >= ${at - InstanceRetentionMs} ORDER BY instance`
+      return {
+        now: new Date(at),
+        instances: rows.map((r) => ({
+          instance: r.instance as string,
+          startedAt: new Date(Number(r.started_at)),
+          seenAt: new Date(Number(r.seen_at)),
+          everyMs: Number(r.every_ms),
+        })),
+      }
+    }).pipe(StoreError.refail("instances")),
     // The same event recorded again replaces it: a coalesced event grows (count, to, at) under its id.
     recordEvent: (event) =>
       sql`INSERT INTO ha_events ${sql.insert(eventRow(event))}

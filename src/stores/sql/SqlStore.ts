@@ -88,7 +88,7 @@ export const make = (
         ? Effect.succeed(sql.literal(PgNowMillis))
         : Effect.map(clock.currentTimeMillis, (ms) => sql`${ms}`)
     const locks = StoreBounds.mapLocks(SqlLocks.make(sql, now), around)
-    const statuses = StoreBounds.mapStatuses(SqlStatuses.make(sql), around)
+    const statuses = StoreBounds.mapStatuses(SqlStatuses.make(sql, now), around)
     // A database that opens and migrates may still refuse writes (a read-only or locked SQLite file,
     // a PostgreSQL user without rights on the tables): only a write tells.
     yield* StoreProbe.check(locks, statuses)
