@@ -2,6 +2,7 @@ import { Layer } from "effect"
 import * as Expectations from "./core/Expectations.js"
 import type { Any, Requirements } from "./core/Job.js"
 import * as JobManager from "./core/JobManager.js"
+import * as Membership from "./core/Membership.js"
 import * as Scheduler from "./core/Scheduler.js"
 import type { InvalidJobDefinition } from "./domain/Errors.js"
 import * as Supervisor from "./jobs/Supervisor.js"
@@ -13,6 +14,8 @@ export interface HaJobsOptions extends JobManager.JobManagerOptions {
   readonly scheduler?: Scheduler.SchedulerOptions | undefined
   /** How deadlines (`expect`) and overruns (`maxDuration`) are checked. */
   readonly expectations?: Expectations.ExpectationsOptions | undefined
+  /** The instance's heartbeat in the store (who is alive: GET /instances, the dashboard). */
+  readonly membership?: Membership.MembershipOptions | undefined
   /** The supervisor job (dead executions, retries); `false` leaves it out. */
   readonly supervisor?: Supervisor.SupervisorOptions | false | undefined
 }
@@ -20,14 +23,19 @@ export interface HaJobsOptions extends JobManager.JobManagerOptions {
 /**
  * Everything an instance runs: the manager with your jobs and the supervisor, and the scheduler
  * that fires their cron slots. Provide a store layer (MemoryStore.layer, SqliteStore.layer(...), ...) for the repositories.
- * It also outputs the store's probe, which `/health` runs, and the deadline and overrun checks
- * (Expectations), which `/health` and `/metrics` show.
+ * It also outputs the store's probe, which `/health` runs, the deadline and overrun checks
+ * (Expectations), which `/health` and `/metrics` show, and the instance's heartbeat (Membership),
+ * which `GET /instances` and the dashboard show.
  */
 export const layer = <const Jobs extends Iterable<Any<any>>>(
   jobs: Jobs,
   options: HaJobsOptions = {},
 ): Layer.Layer<
-  JobManager.JobManager | Scheduler.Scheduler | StoreProbe.StoreProbe | Expectations.Expectations,
+  | JobManager.JobManager
+  | Scheduler.Scheduler
+  | StoreProbe.StoreProbe
+  | Expectations.Expectations
+  | Membership.Membership,
   InvalidJobDefinition,
   LockRepository | StatusRepository | Exclude<Requirements<Jobs>, JobManager.Provided>
 > => {
@@ -38,8 +46,9 @@ export const layer = <const Jobs extends Iterable<Any<any>>>(
     InvalidJobDefinition,
     LockRepository | StatusRepository | Exclude<Requirements<Jobs>, JobManager.Provided>
   >
-  return Layer.merge(Scheduler.layer(options.scheduler), Expectations.layer(options.expectations)).pipe(
-    Layer.provideMerge(manager),
-    Layer.merge(StoreProbe.layer),
-  )
+  return Layer.mergeAll(
+    Scheduler.layer(options.scheduler),
+    Expectations.layer(options.expectations),
+    Membership.layer(options.membership),
+  ).pipe(Layer.provideMerge(manager), Layer.merge(StoreProbe.layer))
 }

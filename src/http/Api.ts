@@ -26,6 +26,7 @@ import {
   AuditList,
   BackfillPlanJson,
   BackfillRequest,
+  ClusterJson,
   EventStream,
   HealthReport,
   History,
@@ -231,6 +232,15 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
       .annotate(
         OpenApi.Description,
         "Every manual trigger, cancel, pause, resume and backfill (API, dashboard or library) with who did it, newest first; kept as long as statuses.",
+      ),
+  )
+  .add(
+    HttpApiEndpoint.get("instances", "/instances")
+      .addSuccess(ClusterJson)
+      .addError(StoreUnavailable)
+      .annotate(
+        OpenApi.Description,
+        "The instances' heartbeats (alive, or gone: not seen for 3 of their intervals) and which execution, on which instance, holds each lock type now, with its lease's time left.",
       ),
   )
   .middleware(Authorization)

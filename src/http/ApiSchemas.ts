@@ -234,6 +234,34 @@ export const History = Schema.Struct({
   }),
 }).annotations({ identifier: "History" })
 
+/** GET /instances: who is alive, and who holds which lock (Membership). */
+export const ClusterJson = Schema.Struct({
+  now: Iso.annotations({ description: "The store's time of the reading" }),
+  heartbeatEvery: Schema.NullOr(Schema.String).annotations({
+    description: "How often this instance announces itself; null: no heartbeat runs here (no HaJobs.layer)",
+  }),
+  instances: Schema.Array(
+    Schema.Struct({
+      instance: Schema.String,
+      startedAt: Iso,
+      lastSeen: Iso.annotations({ description: "Its last heartbeat, by the store's clock" }),
+      everyMs: Schema.Number.annotations({ description: "Its heartbeat interval" }),
+      gone: Schema.Boolean.annotations({ description: "Not seen for 3 of its intervals" }),
+      self: Schema.Boolean.annotations({ description: "The instance that answered" }),
+    }),
+  ).annotations({ description: "Instances seen within a day, by name" }),
+  locks: Schema.Array(
+    Schema.Struct({
+      lockType: Schema.String,
+      jobType: Schema.String,
+      jobId: Schema.String,
+      fencingToken: Schema.Number,
+      instance: Schema.NullOr(Schema.String).annotations({ description: "Who runs the holding execution" }),
+      expiresInMs: Schema.Number.annotations({ description: "The lease's time left, by the store's clock" }),
+    }),
+  ).annotations({ description: "The lock types of this instance's jobs that are held now" }),
+}).annotations({ identifier: "Cluster" })
+
 export const HealthReport = Schema.Struct({
   status: Schema.Literal("UP", "DOWN"),
   store: Schema.Struct({

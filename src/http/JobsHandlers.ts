@@ -1,9 +1,10 @@
 import { HttpApiBuilder, HttpApp, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Option, ParseResult, Schema } from "effect"
+import { Clock, Duration, Effect, Option, ParseResult, Schema } from "effect"
 import type { BackfillPlan } from "../core/Backfill.js"
 import { Expectations } from "../core/Expectations.js"
 import { DefaultListLimit, JobManager, MaxListLimit, type PauseChange } from "../core/JobManager.js"
 import * as JobParams from "../core/JobParams.js"
+import { Membership } from "../core/Membership.js"
 import { Scheduler } from "../core/Scheduler.js"
 import { InvalidInput, StoreError, UnknownJobType } from "../domain/Errors.js"
 import { JobId } from "../domain/Ids.js"
@@ -18,7 +19,7 @@ import {
   StoreUnavailable,
   TriggerFailed,
 } from "./ApiErrors.js"
-import { TriggerRequest } from "./ApiSchemas.js"
+import { type ClusterJson, TriggerRequest } from "./ApiSchemas.js"
 import { describeCron } from "./CronText.js"
 import { HttpSettings } from "./Settings.js"
 import {
@@ -108,6 +109,7 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
     const manager = yield* JobManager
     const scheduler = yield* Scheduler
     const expectations = yield* Effect.serviceOption(Expectations)
+    const membership = yield* Effect.serviceOption(Membership)
     const settings = yield* HttpSettings
     const urls = makeUrls(settings.basePath)
     /** The job type's deadline and overruns as last checked (no store read); null when it declares none. */
@@ -231,6 +233,38 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
             params: Option.getOrNull(JobParams.jsonSchema(job)),
             expectations: yield* expectationJson(job.type),
           }
+        }).pipe(toHttpErrors),
+      )
+      .handle("instances", () =>
+        Option.match(membership, {
+          onNone: (): Effect.Effect<typeof ClusterJson.Type, StoreError> =>
+            Effect.map(Clock.currentTimeMillis, (now) => ({
+              now: new Date(now).toISOString(),
+              heartbeatEvery: null,
+              instances: [],
+              locks: [],
+            })),
+          onSome: (m): Effect.Effect<typeof ClusterJson.Type, StoreError> =>
+            Effect.map(m.view, (view) => ({
+              now: view.now.toISOString(),
+              heartbeatEvery: Duration.format(m.heartbeatEvery),
+              instances: view.instances.map((i) => ({
+                instance: i.instance,
+                startedAt: i.startedAt.toISOString(),
+                lastSeen: i.seenAt.toISOString(),
+                everyMs: i.everyMs,
+                gone: i.gone,
+                self: i.self,
+              })),
+              locks: view.locks.map((l) => ({
+                lockType: l.lockType,
+                jobType: l.jobType,
+                jobId: l.jobId,
+                fencingToken: l.token,
+                instance: Option.getOrNull(l.instance),
+                expiresInMs: l.expiresInMs,
+              })),
+            })),
         }).pipe(toHttpErrors),
       )
       .handle("audit", ({ urlParams }) =>

@@ -845,7 +845,8 @@ export const storeContract = (harness: StoreHarness) => {
           yield* statuses.announce({ instance: a, startedAt, everyMs: 10_000 })
           yield* statuses.announce({ instance: b, startedAt, everyMs: 5_000 })
           const first = yield* statuses.instances
-          const mine = (all: typeof first) => all.instances.filter((i) => i.instance === a || i.instance === b)
+          const mine = (all: typeof first) =>
+            all.instances.filter((i) => i.instance === a || i.instance === b)
           assert.deepStrictEqual(
             mine(first).map((i) => [i.instance, i.startedAt.getTime(), i.everyMs]),
             [
@@ -858,7 +859,9 @@ export const storeContract = (harness: StoreHarness) => {
             assert.isAtMost(i.seenAt.getTime(), first.now.getTime() + 1)
             assert.isBelow(first.now.getTime() - i.seenAt.getTime(), 60_000)
           }
-          const before = mine(first).find((i) => i.instance === a)!.seenAt.getTime()
+          const before = mine(first)
+            .find((i) => i.instance === a)!
+            .seenAt.getTime()
           yield* statuses.announce({ instance: a, startedAt, everyMs: 20_000 })
           const again = mine(yield* statuses.instances).filter((i) => i.instance === a)
           assert.strictEqual(again.length, 1)

@@ -448,6 +448,32 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
     expect(await card.locator(".badge").first().textContent()).toBe("FINISHED")
   }, 40_000)
 
+  it("shows the instances, alive and gone, and which execution holds each lock with its lease's time left", async () => {
+    // Announced with a 1 ms interval long ago (by this test's clock): gone by the time it is shown.
+    await Effect.runPromise(
+      stores.statusRepository.announce({
+        instance: "node-old",
+        startedAt: new Date(Date.now() - 3_600_000),
+        everyMs: 1,
+      }),
+    )
+    const started = await api("POST", "/jobs/slow-sync")
+    expect(started.status).toBe(201)
+    await open()
+    const rows = page.locator("#instances tbody tr")
+    await expect.poll(() => rows.count()).toBe(2)
+    expect(await page.locator('#instances tr[data-instance="test"] .badge').textContent()).toBe("ALIVE")
+    expect(await page.locator('#instances tr[data-instance="test"]').textContent()).toContain("(this one)")
+    expect(await page.locator('#instances tr[data-instance="node-old"] .badge').textContent()).toBe("GONE")
+    const lock = page.locator('#locks tr[data-lock-type="slow-sync"]')
+    await lock.waitFor()
+    expect(await lock.locator("td").nth(3).textContent()).toBe("test")
+    expect(await lock.locator("td a.mono").getAttribute("href")).toContain(started.body.jobId)
+    expect(await lock.locator(".lease-left").textContent()).toMatch(/^\d+(\.\d)? s$/)
+    await page.locator("#cluster").screenshot({ path: `${artifacts}/dashboard-instances.png` })
+    expect((await api("DELETE", "/jobs/slow-sync")).status).toBe(200)
+  })
+
   it("shows content and reasons holding markup as text, and runs no script", async () => {
     const [latest] = (await api("GET", "/jobs/xss-probe?limit=1")).body.jobs
     await open(`#/type/xss-probe/${latest.jobId}`)
@@ -623,6 +649,10 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
     await page.locator("#details #content").waitFor()
     mkdirSync("docs", { recursive: true })
     await page.screenshot({ path: "docs/dashboard.png", fullPage: true })
+    // The overview with its cards and the instances, one of them holding a lock.
+    await open()
+    await page.locator("#locks").waitFor()
+    await page.screenshot({ path: "docs/dashboard-overview.png", fullPage: true })
   })
 })
 

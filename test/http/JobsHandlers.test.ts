@@ -121,6 +121,23 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
     expect(other.body.holderJobType).toBe("import-products")
     expect(other.res.headers.get("location")).toBe(holder)
 
+    // GET /instances: this instance, alive, and the lock it holds for the execution, with time left.
+    const cluster = await json("/instances")
+    expect(cluster.res.status).toBe(200)
+    expect(cluster.body.instances).toEqual([
+      expect.objectContaining({ instance: "test", gone: false, self: true, everyMs: 10_000 }),
+    ])
+    expect(cluster.body.locks).toEqual([
+      expect.objectContaining({
+        lockType: "products",
+        jobType: "import-products",
+        jobId: started.body.jobId,
+        instance: "test",
+      }),
+    ])
+    expect(cluster.body.locks[0].expiresInMs).toBeGreaterThan(0)
+    expect(cluster.body.heartbeatEvery).toBe("10s")
+
     const cancelled = await json("/jobs/import-products", { method: "DELETE" })
     expect(cancelled.res.status).toBe(200)
     expect(cancelled.body).toEqual({ status: "OK" })

@@ -22,6 +22,8 @@ export type History = Json<typeof Schemas.History>
 export type Triggered = Json<typeof Schemas.Triggered>
 /** GET /jobs/:type/events */
 export type JobEventList = Json<typeof Schemas.JobEventList>
+/** GET /instances: heartbeats and the locks held now. */
+export type Cluster = Json<typeof Schemas.ClusterJson>
 /** GET /audit */
 export type AuditList = Json<typeof Schemas.AuditList>
 /** The data of an /events `audit` frame. */

@@ -3,6 +3,7 @@ import type { JobList } from "../api.js"
 import { badge, h, setMain, shortId, stateClass, timeEl } from "../dom.js"
 import { state } from "../state.js"
 import { typeHref } from "../urls.js"
+import { clusterSection } from "./cluster.js"
 
 /** "Paused since <time> by <who>: <note>" for a paused job type, else nothing. */
 export const pausedLine = (summary: JobList | undefined) => {
@@ -98,5 +99,6 @@ export const renderOverview = () => {
     h("h2", { text: "Latest executions" }),
     state.types.length === 0 ? h("p", { class: "muted", text: "No job types are registered." }) : null,
     h("div", { class: "cards", id: "cards" }, state.types.map(renderCard)),
+    clusterSection(),
   )
 }
