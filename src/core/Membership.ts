@@ -20,6 +20,8 @@ import { JobManager } from "./JobManager.js"
 export interface MembershipOptions {
   /** How often this instance announces itself. Defaults to 10 seconds. */
   readonly heartbeatEvery?: Duration.DurationInput | undefined
+  /** false: no heartbeat (this instance is not listed; `view` still reads the others). Default true. */
+  readonly enabled?: boolean | undefined
 }
 
 export const DefaultHeartbeatEvery = Duration.seconds(10)
@@ -77,7 +79,7 @@ export const make = (options: MembershipOptions = {}) =>
     const announce = statuses
       .announce({ instance: manager.instance, startedAt, everyMs: Duration.toMillis(every) })
       .pipe(Effect.catchAll((e) => Effect.logDebug(`heartbeat not written: ${e.message}`)))
-    yield* Effect.forkScoped(Effect.repeat(announce, Schedule.spaced(every)))
+    if (options.enabled !== false) yield* Effect.forkScoped(Effect.repeat(announce, Schedule.spaced(every)))
 
     const view: Effect.Effect<ClusterView, StoreError> = Effect.gen(function* () {
       const seen = yield* statuses.instances

@@ -27,6 +27,10 @@ export interface InstanceOptions {
   readonly clockOffsetMillis?: number | undefined
 }
 
+/**
+ * As HaJobs.layer's, except `membership`: heartbeats are off unless asked for (`{ enabled: true }`).
+ * A heartbeat is a timer, and a test that moves the TestClock by days would wake it every interval.
+ */
 export interface TestClusterOptions extends Omit<HaJobs.HaJobsOptions, "instance"> {
   /** How many instances, or each one's options. Default 2. */
   readonly instances?: number | ReadonlyArray<InstanceOptions> | undefined
@@ -78,7 +82,8 @@ export const make = <const Jobs extends Iterable<Any<any>>>(
     for (const [i, spec] of specs.entries()) {
       const name = spec.name ?? `instance-${i + 1}`
       const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
-      const layer = HaJobs.layer(jobs, { ...options, instance: name }).pipe(
+      const membership = { enabled: false, ...options.membership }
+      const layer = HaJobs.layer(jobs, { ...options, membership, instance: name }).pipe(
         Layer.provide(Stores.layer(stores)),
         Layer.provide(Layer.succeedContext(outer)),
       )

@@ -470,7 +470,7 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
     expect(await lock.locator("td").nth(3).textContent()).toBe("test")
     expect(await lock.locator("td a.mono").getAttribute("href")).toContain(started.body.jobId)
     expect(await lock.locator(".lease-left").textContent()).toMatch(/^\d+(\.\d)? s$/)
-    await page.locator("#cluster").screenshot({ path: `${artifacts}/dashboard-instances.png` })
+    await shot("instances")
     expect((await api("DELETE", "/jobs/slow-sync")).status).toBe(200)
   })
 
@@ -588,7 +588,7 @@ describe.skipIf(skip)("the dashboard in Chromium, mounted at /ops/ha-jobs", () =
       expect(cls).toContain(`day-${kind}`)
     }
     expect(cells.some(([, , failed]) => (failed as number) > 0)).toBe(true)
-    await page.locator("#trends").screenshot({ path: `${artifacts}/dashboard-trends.png` })
+    await shot("trends")
   })
 
   it("pages through the history with the cursor, draws the timeline and folds the JSON tree", async () => {
