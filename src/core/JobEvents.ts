@@ -10,11 +10,12 @@
  * per-second job is one event, not 3,600. At most MaxPendingEvents wait; past that the oldest are
  * dropped, and counted.
  */
-import { Clock, Effect, Exit, Queue, type Scope } from "effect"
+import { Clock, Effect, Exit, Metric, Queue, type Scope } from "effect"
 import { failureMessage } from "../domain/Errors.js"
 import type { EventId } from "../domain/Ids.js"
 import { makeEventId } from "../domain/Ids.js"
 import { JobEvent, type JobEventKind, MaxEventReasonBytes } from "../domain/JobEvent.js"
+import * as JobMetrics from "../domain/Metrics.js"
 import type { JobType } from "../domain/Names.js"
 import type { StatusRepository } from "../ports/StatusRepository.js"
 import { truncateUtf8 } from "./Text.js"
@@ -77,15 +78,16 @@ export const make = (
     let failing = false
 
     const wake = yield* Queue.sliding<void>(1)
-    const enqueue = (p: Pending) => {
-      p.queued = true
-      pending.push(p)
-      Queue.unsafeOffer(wake, undefined)
-      if (pending.length > MaxPendingEvents) {
+    const enqueue = (p: Pending) =>
+      Effect.suspend(() => {
+        p.queued = true
+        pending.push(p)
+        Queue.unsafeOffer(wake, undefined)
+        if (pending.length <= MaxPendingEvents) return Effect.void
         pending.shift()!.queued = false
         dropped++
-      }
-    }
+        return Metric.increment(JobMetrics.eventsDropped)
+      })
 
     const emit = (input: EventInput) =>
       Effect.gen(function* () {
@@ -103,7 +105,7 @@ export const make = (
           // Slots fire on their own fibers: after a stall they may be decided out of order.
           last.from = Math.min(last.from, at)
           last.to = Math.max(last.to, at)
-          if (!last.queued) enqueue(last)
+          if (!last.queued) yield* enqueue(last)
           return
         }
         const p: Pending = {
@@ -117,7 +119,7 @@ export const make = (
           queued: false,
         }
         newest.set(input.jobType, p)
-        enqueue(p)
+        yield* enqueue(p)
       })
 
     // One flush at a time (the loop's and the closing one): an older count never overwrites a newer.

@@ -77,6 +77,12 @@ export const missedSlots = Metric.counter("ha_jobs_missed_slots_total", {
   incremental: true,
 })
 
+/** Job events dropped unwritten: more than MaxPendingEvents waited for an unreachable store (JobEvents). */
+export const eventsDropped = Metric.counter("ha_jobs_events_dropped_total", {
+  description: "Job events dropped unwritten because more than 1,000 waited for the store",
+  incremental: true,
+})
+
 /** Retries started by the supervisor, tagged job_type. */
 export const retries = Metric.counter("ha_jobs_retries_total", {
   description: "Failed triggers run again by the supervisor",

@@ -1,9 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, type Duration, Effect, Ref, Schedule, TestClock } from "effect"
+import { Clock, type Duration, Effect, Metric, Ref, Schedule, TestClock } from "effect"
 import * as Job from "../../src/core/Job.js"
+import * as JobEvents from "../../src/core/JobEvents.js"
 import type { JobManager } from "../../src/core/JobManager.js"
 import { StoreError } from "../../src/domain/Errors.js"
 import type { JobEvent } from "../../src/domain/JobEvent.js"
+import { eventsDropped } from "../../src/domain/Metrics.js"
+import type { JobType } from "../../src/domain/Names.js"
 import { memoryStores, nodeOn } from "../support/harness.js"
 
 const stepBy = (step: Duration.DurationInput, times: number) =>
@@ -218,5 +221,25 @@ describe("job events: every decision about a slot or a trigger is visible", () =
       assert.deepStrictEqual(kinds(events), ["retries-exhausted"])
       assert.include(events[0]!.reason, rows[0]!.jobId)
     }),
+  )
+  it.scoped(
+    "an outage past 1,000 waiting events drops the oldest, counted in backlog and ha_jobs_events_dropped_total",
+    () =>
+      Effect.gen(function* () {
+        const base = yield* memoryStores
+        const statuses = {
+          ...base.statusRepository,
+          recordEvent: () =>
+            Effect.fail(new StoreError({ operation: "recordEvent", message: "connection refused" })),
+        }
+        const log = yield* JobEvents.make(statuses, "a")
+        const before = (yield* Metric.value(eventsDropped)).count
+        // Overlaps never coalesce: each is one waiting event.
+        for (let i = 0; i < JobEvents.MaxPendingEvents + 5; i++)
+          yield* log.emit({ jobType: "busy" as JobType, kind: "overlap", reason: `slot ${i}` })
+        yield* TestClock.adjust("2 seconds")
+        assert.deepStrictEqual(yield* log.backlog, { pending: JobEvents.MaxPendingEvents, dropped: 5 })
+        assert.strictEqual((yield* Metric.value(eventsDropped)).count - before, 5)
+      }),
   )
 })
