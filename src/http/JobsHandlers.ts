@@ -206,12 +206,12 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
           const cursor = yield* single("before", urlParams.before)
           const before = cursor === undefined ? undefined : yield* checkJobId("before", cursor)
           const jobs = yield* manager.list(job.type, { limit, before })
-          const last = jobs.at(-1)
-          // One bounded probe, so `next` is null on the last page rather than pointing at an empty one.
-          const more =
-            last !== undefined && jobs.length === limit
-              ? (yield* manager.list(job.type, { limit: 1, before: last.jobId })).length > 0
-              : false
+          const next = yield* nextCursor(
+            jobs,
+            limit,
+            (s) => s.jobId,
+            (before) => manager.list(job.type, { limit: 1, before }),
+          )
           const newest = before === undefined ? Option.fromNullable(jobs[0]) : yield* manager.latest(job.type)
           const cron = Option.getOrNull(job.cron)
           const nextRuns = yield* scheduler.nextRuns(job, NextRunsShown)
@@ -224,7 +224,7 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
               onNone: () => null,
               onSome: (s) => urls.status(s.jobType, s.jobId),
             }),
-            next: more && last ? urls.page(job.type, limit, last.jobId) : null,
+            next: next === null ? null : urls.page(job.type, limit, next),
             nextRuns: nextRuns.map((d) => d.toISOString()),
             paused: Option.match(yield* manager.paused(job.type), {
               onNone: () => null,
@@ -273,14 +273,15 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
           const limit = yield* parseLimit(yield* single("limit", urlParams.limit))
           const before = yield* single("before", urlParams.before)
           const entries = yield* manager.auditLog({ jobType, limit, before })
-          const last = entries.at(-1)
-          const more =
-            last !== undefined && entries.length === limit
-              ? (yield* manager.auditLog({ jobType, limit: 1, before: last.id })).length > 0
-              : false
+          const next = yield* nextCursor(
+            entries,
+            limit,
+            (e) => e.id,
+            (before) => manager.auditLog({ jobType, limit: 1, before }),
+          )
           return {
             entries: entries.map(toAuditJson),
-            next: more && last ? urls.auditPage(jobType, limit, last.id) : null,
+            next: next === null ? null : urls.auditPage(jobType, limit, next),
           }
         }).pipe(toHttpErrors),
       )
@@ -289,14 +290,15 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
           const limit = yield* parseLimit(yield* single("limit", urlParams.limit))
           const before = yield* single("before", urlParams.before)
           const events = yield* manager.events(path.jobType, { limit, before })
-          const last = events.at(-1)
-          const more =
-            last !== undefined && events.length === limit
-              ? (yield* manager.events(path.jobType, { limit: 1, before: last.id })).length > 0
-              : false
+          const next = yield* nextCursor(
+            events,
+            limit,
+            (e) => e.id,
+            (before) => manager.events(path.jobType, { limit: 1, before }),
+          )
           return {
             events: events.map(toJobEventJson),
-            next: more && last ? urls.eventsPage(path.jobType, limit, last.id) : null,
+            next: next === null ? null : urls.eventsPage(path.jobType, limit, next),
           }
         }).pipe(toHttpErrors),
       )
@@ -343,6 +345,23 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
       )
   }),
 )
+
+/**
+ * The cursor of the page after `page` (its last item's), or null when there is none: a full page
+ * costs one bounded probe (`probe(cursor)`, one item), so `next` is null on the last page rather
+ * than pointing at an empty one.
+ */
+const nextCursor = <A, E>(
+  page: ReadonlyArray<A>,
+  limit: number,
+  cursorOf: (a: A) => string,
+  probe: (cursor: string) => Effect.Effect<ReadonlyArray<unknown>, E>,
+): Effect.Effect<string | null, E> => {
+  const last = page.at(-1)
+  if (last === undefined || page.length < limit) return Effect.succeed(null)
+  const cursor = cursorOf(last)
+  return Effect.map(probe(cursor), (more) => (more.length > 0 ? cursor : null))
+}
 
 /** A trigger's body is small: params are at most JobParams.MaxParamsBytes of JSON. */
 const MaxTriggerBodyBytes = 4 * JobParams.MaxParamsBytes
