@@ -49,12 +49,33 @@ export const parseCron = (
   } catch (e) {
     return fail(e instanceof Error ? e.message.replace(/^CronPattern: /, "") : String(e))
   }
+  shareAnyYear(cron)
   const next = (afterMs: number) => cron.nextRun(new Date(afterMs))?.getTime()
   const previous = (beforeMs: number) => cron.previousRuns(1, new Date(beforeMs))[0]?.getTime()
   // An expression that parses but never fires again (Feb 31st, a past year) would be a silently
   // unscheduled job.
   if (next(Date.now()) === undefined) return fail("it never fires (no matching date)")
   return Either.right({ expression, timeZone, next, previous })
+}
+
+/**
+ * croner gives every pattern a table of 10,000 years (~80 KB), read only when the expression names
+ * years (`!starYear`). For the usual "any year" it is all ones and never read, yet 10,000 job types
+ * would hold ~800 MB of them (measured: ~95 KiB of heap per idle cron job type, 80 of them this).
+ * Patterns for any year share one table. Guarded: a croner whose internals differ keeps its own.
+ */
+const AnyYear: Array<number> = Array(10_000).fill(1)
+const shareAnyYear = (cron: Cron) => {
+  const pattern = (
+    cron as unknown as { readonly _states?: { readonly pattern?: { starYear?: unknown; year?: unknown } } }
+  )._states?.pattern
+  if (
+    pattern?.starYear === true &&
+    Array.isArray(pattern.year) &&
+    pattern.year.length === AnyYear.length &&
+    pattern.year.every((v) => v === 1)
+  )
+    pattern.year = AnyYear
 }
 
 const isTimeZone = (tz: string) => {
