@@ -7,7 +7,8 @@
  * - firing lag: a run's start minus its slot, p50 / p99;
  * - store operations per slot: conditional writes (claimSlot, acquire) and reads (slotClaim, paused)
  *   per slot run, from a counting wrapper around the store;
- * - runs per slot (must be 1), start-up time, heap and RSS growth per job type.
+ * - runs per slot (must be 1), start-up time, heap and RSS growth per job type and instance (a
+ *   cron loop; RSS is noisy below 1,000 loops).
  *
  *   npx tsx bench/scale.ts [--quick] [--seconds 20]
  *
@@ -105,8 +106,8 @@ const point = (J: number, N: number) =>
       claimsPerSlot: per("claimSlot"),
       readsPerSlot: per("slotClaim") + per("paused"),
       maxRunsPerSlot: Math.max(0, ...runsPerSlot.values()),
-      heapKiBPerJob: (after.heapUsed - before.heapUsed) / 1024 / J,
-      rssKiBPerJob: (after.rss - before.rss) / 1024 / J,
+      heapKiBPerLoop: (after.heapUsed - before.heapUsed) / 1024 / (J * N),
+      rssKiBPerLoop: (after.rss - before.rss) / 1024 / (J * N),
     }
   })
 
@@ -119,7 +120,7 @@ const grid = quick
 
 const main = Effect.gen(function* () {
   const rows: Array<string> = [
-    "| job types × instances | start-up | slots run | lag p50 / p99 (ms) | conditional writes per slot | of them claims | reads per slot | runs per slot (max) | heap / RSS growth per job type |",
+    "| job types × instances | start-up | slots run | lag p50 / p99 (ms) | conditional writes per slot | of them claims | reads per slot | runs per slot (max) | heap / RSS growth per job type and instance |",
     "|---|---|---|---|---|---|---|---|---|",
   ]
   for (const J of grid.J)
@@ -131,7 +132,7 @@ const main = Effect.gen(function* () {
         continue
       }
       const r = yield* point(J, N)
-      const line = `| ${J} × ${N} | ${r.startupMs} ms | ${r.slots} | ${ms(r.lagP50)} / ${ms(r.lagP99)} | ${r.conditionalPerSlot.toFixed(2)} | ${r.claimsPerSlot.toFixed(2)} | ${r.readsPerSlot.toFixed(2)} | ${r.maxRunsPerSlot} | ${r.heapKiBPerJob.toFixed(0)} / ${r.rssKiBPerJob.toFixed(0)} KiB |`
+      const line = `| ${J} × ${N} | ${r.startupMs} ms | ${r.slots} | ${ms(r.lagP50)} / ${ms(r.lagP99)} | ${r.conditionalPerSlot.toFixed(2)} | ${r.claimsPerSlot.toFixed(2)} | ${r.readsPerSlot.toFixed(2)} | ${r.maxRunsPerSlot} | ${r.heapKiBPerLoop.toFixed(1)} / ${r.rssKiBPerLoop.toFixed(0)} KiB |`
       rows.push(line)
       console.error(line)
     }
