@@ -40,7 +40,10 @@ export const parseCron = (
   let cron: Cron
   try {
     cron = new Cron(expression.trim(), {
-      timezone: timeZone,
+      // UTC as an offset of 0: croner then computes with Date's UTC fields instead of formatting
+      // every candidate through Intl.DateTimeFormat (the time zone path), same slots, a fraction
+      // of the CPU (bench: µs per next()).
+      ...(isUtc(timeZone) ? { utcOffset: 0 } : { timezone: timeZone }),
       mode: quartz ? "6-or-7-parts" : "5-part",
       alternativeWeekdays: quartz,
       sloppyRanges: true,
@@ -77,6 +80,8 @@ const shareAnyYear = (cron: Cron) => {
   )
     pattern.year = AnyYear
 }
+
+const isUtc = (tz: string) => tz === "UTC" || tz === "Etc/UTC"
 
 const isTimeZone = (tz: string) => {
   try {
