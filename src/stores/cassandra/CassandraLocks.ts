@@ -157,20 +157,35 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
     if (state.lastToken !== null) known.set(lockType, state)
   }
 
-  const lockLwt = (operation: string, query: string, params: ReadonlyArray<unknown>) =>
+  const lockLwt = (
+    operation: string,
+    query: string,
+    params: ReadonlyArray<unknown>,
+    avoid?: ReadonlyArray<string>,
+  ) =>
     Effect.map(
-      lwt(session, operation, query, params),
+      lwt(session, operation, query, params, avoid),
       (o): Outcome => (o._tag === "NotApplied" ? { _tag: "NotApplied", state: stateOf(o.row) } : o),
     )
 
   // A linearizable read of the lock row (see CassandraLwt.serialRow).
-  const serialRead = (lockType: LockType, operation: string, retry = false) =>
-    Effect.map(serialRow(session, operation, q.read, [lockType], retry), stateOf)
+  const serialRead = (lockType: LockType, operation: string, retry = false, avoid?: ReadonlyArray<string>) =>
+    Effect.map(serialRow(session, operation, q.read, [lockType], retry, avoid), stateOf)
+
+  /** The coordinator an unknown outcome timed out on: the read that resolves it goes elsewhere. */
+  const avoiding = (failure: CqlFailure) => {
+    const host = timedOutHost(failure)
+    return host === undefined ? [] : [host]
+  }
 
   // After an unknown outcome: count it, then read at serial consistency, retrying while the node is
-  // unreachable.
+  // unreachable, through another coordinator than the one that timed out. Token-aware routing sends
+  // every request on a lock type to the same replica first: a cut-off node that is still "up" to
+  // the driver would otherwise get the read too, and every renewal of that lease, until the bound.
   const resolve = (lockType: LockType, operation: string, failure: CqlFailure) =>
-    noteUnknown(operation, lockType, failure).pipe(Effect.zipRight(serialRead(lockType, operation, true)))
+    noteUnknown(operation, lockType, failure).pipe(
+      Effect.zipRight(serialRead(lockType, operation, true, avoiding(failure))),
+    )
 
   const ttlSeconds = (operation: string, ttl: Duration.Duration) =>
     Duration.isFinite(ttl) && Duration.toMillis(ttl) > 0
@@ -219,8 +234,8 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
       }
     }).pipe(reportResolution("acquire", lockType, (r) => (r._tag === "Acquired" ? "acquired" : "held")))
 
-  const renewOnce = (key: LeaseKey, ttlS: number) =>
-    lockLwt("renew", q.renew, [ttlS, key.jobId, key.token, key.lockType, key.jobId, key.token])
+  const renewOnce = (key: LeaseKey, ttlS: number, avoid?: ReadonlyArray<string>) =>
+    lockLwt("renew", q.renew, [ttlS, key.jobId, key.token, key.lockType, key.jobId, key.token], avoid)
 
   // Not applied: the lease is not ours any more, or it is ours with a cancel request (or with the
   // cancel cell gone, which only a cancel request written with a shorter TTL can leave behind).
@@ -236,9 +251,9 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
       const state = yield* resolve(key.lockType, "renew", outcome.failure)
       if (!isOurs(state, key) || Option.exists(state.holder, (h) => h.cancelRequested !== false))
         return notRenewed(state, key)
-      // Still ours, but we cannot tell whether the extension happened: renew again. Sent later, it
-      // extends the lease at least as far as the lost attempt would have.
-      const again = yield* renewOnce(key, ttlS)
+      // Still ours, but we cannot tell whether the extension happened: renew again, through another
+      // coordinator. Sent later, it extends the lease at least as far as the lost attempt would have.
+      const again = yield* renewOnce(key, ttlS, avoiding(outcome.failure))
       if (again._tag === "Applied") return "renewed"
       if (again._tag === "NotApplied") return notRenewed(again.state, key)
       return yield* outcomeUnknown("renew", `lock type "${key.lockType}"`, again.failure)
