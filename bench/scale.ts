@@ -2,19 +2,22 @@
  * `npm run bench:scale`: many cron job types on many instances, in one process on one memory store
  * (issue 19, first part: where the store load and the lag come from). Per point (J job types × N
  * instances), every job type fires once a minute at its own second (J/60 per second), for
- * `--seconds` (default 20; the first 5 are start-up and not counted). Measured:
+ * `--seconds` (default 30, 25 with --quick; the first 12 — a heartbeat and a bit, until every
+ * instance knows the others — are not counted). Measured:
  *
  * - firing lag: a run's start minus its slot, p50 / p99;
  * - store operations per slot: conditional writes (claimSlot, acquire) and reads (slotClaim, paused)
- *   per slot run, from a counting wrapper around the store;
+ *   per slot run, from a counting wrapper around the store (instances other than a job type's
+ *   preferred firer read the slot's claim once, a handoff after the slot);
+ * - CPU of the process (all N instances) over the counted window;
  * - runs per slot (must be 1), start-up time, heap and RSS growth per job type and instance (a
  *   cron loop; RSS is noisy below 1,000 loops).
  *
- *   npx tsx bench/scale.ts [--quick] [--seconds 20]
+ *   npm run bench:scale -- [--quick] [--seconds 30] [--jobs J --instances N]
  *
- * --quick: J ∈ {100, 1,000} × N ∈ {1, 3, 10}. Without: J ∈ {100, 1,000, 10,000} × N ∈ {1, 3, 10, 30},
- * points with J × N above 30,000 cron loops skipped (one process). Real processes and the other
- * stores are the next step (issue 19).
+ * --quick: J ∈ {100, 1,000} × N ∈ {1, 10}. Without: J ∈ {100, 1,000, 10,000} × N ∈ {1, 3, 10, 30,
+ * 100}, points with J × N above 100,000 cron loops skipped (one process). Real processes and the
+ * other stores are the next step (issue 19).
  */
 import { Duration, Effect, Exit, Layer, Option, Scope } from "effect"
 import * as Job from "../src/core/Job.js"
@@ -30,9 +33,10 @@ const arg = (name: string) => {
   return i === -1 ? undefined : process.argv[i + 1]
 }
 const quick = process.argv.includes("--quick")
-const seconds = Number(arg("--seconds") ?? 20)
-const warmupMs = 5_000
-const MaxLoops = 30_000
+const seconds = Number(arg("--seconds") ?? (quick ? 25 : 30))
+// One heartbeat (10 s) and a bit: until then an instance's live set may lack the ones started after it.
+const warmupMs = 12_000
+const MaxLoops = 100_000
 
 const counted = ["claimSlot", "acquire", "slotClaim", "paused", "renew", "release"] as const
 type Counted = (typeof counted)[number]
@@ -56,7 +60,7 @@ const point = (J: number, N: number) =>
       ...l,
       claimSlot: (c) => count("claimSlot")(l.claimSlot(c)),
       acquire: (r) => count("acquire")(l.acquire(r)),
-      slotClaim: (j, s) => count("slotClaim")(l.slotClaim(j, s)),
+      slotClaim: (j, s, o) => count("slotClaim")(l.slotClaim(j, s, o)),
       paused: (j) => count("paused")(l.paused(j)),
       renew: (k, t) => count("renew")(l.renew(k, t)),
       release: (k) => count("release")(l.release(k)),
@@ -88,8 +92,11 @@ const point = (J: number, N: number) =>
     const startupMs = Date.now() - started
     yield* Effect.sleep(warmupMs)
     counting = true
-    yield* Effect.sleep(Duration.millis(Math.max(0, seconds * 1000 - warmupMs)))
+    const cpuBefore = process.cpuUsage()
+    const countedMs = Math.max(0, seconds * 1000 - warmupMs)
+    yield* Effect.sleep(Duration.millis(countedMs))
     counting = false
+    const cpu = process.cpuUsage(cpuBefore)
     global.gc?.()
     const after = process.memoryUsage()
     yield* Scope.close(scope, Exit.void)
@@ -106,33 +113,32 @@ const point = (J: number, N: number) =>
       claimsPerSlot: per("claimSlot"),
       readsPerSlot: per("slotClaim") + per("paused"),
       maxRunsPerSlot: Math.max(0, ...runsPerSlot.values()),
+      cpuPercent: ((cpu.user + cpu.system) / 1000 / countedMs) * 100,
       heapKiBPerLoop: (after.heapUsed - before.heapUsed) / 1024 / (J * N),
       rssKiBPerLoop: (after.rss - before.rss) / 1024 / (J * N),
     }
   })
 
-const grid = quick
-  ? {
-      J: arg("--jobs") ? [Number(arg("--jobs"))] : [100, 1_000],
-      N: arg("--instances") ? [Number(arg("--instances"))] : [1, 3, 10],
-    }
-  : { J: [100, 1_000, 10_000], N: [1, 3, 10, 30] }
+const grid = {
+  J: arg("--jobs") ? [Number(arg("--jobs"))] : quick ? [100, 1_000] : [100, 1_000, 10_000],
+  N: arg("--instances") ? [Number(arg("--instances"))] : quick ? [1, 10] : [1, 3, 10, 30, 100],
+}
 
 const main = Effect.gen(function* () {
   const rows: Array<string> = [
-    "| job types × instances | start-up | slots run | lag p50 / p99 (ms) | conditional writes per slot | of them claims | reads per slot | runs per slot (max) | heap / RSS growth per job type and instance |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| job types × instances | start-up | slots run | lag p50 / p99 (ms) | conditional writes per slot | of them claims | reads per slot | runs per slot (max) | CPU (one process, all instances) | heap / RSS growth per job type and instance |",
+    "|---|---|---|---|---|---|---|---|---|---|",
   ]
   for (const J of grid.J)
     for (const N of grid.N) {
       if (J * N > MaxLoops) {
         rows.push(
-          `| ${J} × ${N} | not run: ${J * N} cron loops in one process (limit ${MaxLoops}) | | | | | | | |`,
+          `| ${J} × ${N} | not run: ${J * N} cron loops in one process (limit ${MaxLoops}) | | | | | | | | |`,
         )
         continue
       }
       const r = yield* point(J, N)
-      const line = `| ${J} × ${N} | ${r.startupMs} ms | ${r.slots} | ${ms(r.lagP50)} / ${ms(r.lagP99)} | ${r.conditionalPerSlot.toFixed(2)} | ${r.claimsPerSlot.toFixed(2)} | ${r.readsPerSlot.toFixed(2)} | ${r.maxRunsPerSlot} | ${r.heapKiBPerLoop.toFixed(1)} / ${r.rssKiBPerLoop.toFixed(0)} KiB |`
+      const line = `| ${J} × ${N} | ${r.startupMs} ms | ${r.slots} | ${ms(r.lagP50)} / ${ms(r.lagP99)} | ${r.conditionalPerSlot.toFixed(2)} | ${r.claimsPerSlot.toFixed(2)} | ${r.readsPerSlot.toFixed(2)} | ${r.maxRunsPerSlot} | ${r.cpuPercent.toFixed(0)} % | ${r.heapKiBPerLoop.toFixed(1)} / ${r.rssKiBPerLoop.toFixed(0)} KiB |`
       rows.push(line)
       console.error(line)
     }

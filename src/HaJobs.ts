@@ -46,9 +46,10 @@ export const layer = <const Jobs extends Iterable<Any<any>>>(
     InvalidJobDefinition,
     LockRepository | StatusRepository | Exclude<Requirements<Jobs>, JobManager.Provided>
   >
-  return Layer.mergeAll(
-    Scheduler.layer(options.scheduler),
-    Expectations.layer(options.expectations),
-    Membership.layer(options.membership),
-  ).pipe(Layer.provideMerge(manager), Layer.merge(StoreProbe.layer))
+  // The scheduler reads the live instances from Membership (each job type's preferred firer).
+  return Layer.mergeAll(Scheduler.layer(options.scheduler), Expectations.layer(options.expectations)).pipe(
+    Layer.provideMerge(Membership.layer(options.membership)),
+    Layer.provideMerge(manager),
+    Layer.merge(StoreProbe.layer),
+  )
 }

@@ -4,11 +4,14 @@
  * `view` tells which instances are alive (one not seen for GoneAfterBeats of its intervals is gone),
  * and which instance holds which lock right now with its lease's time left.
  *
- * Nothing decides on this: leases alone decide who runs. It is for operators (GET /instances, the
- * dashboard's overview), so a failed heartbeat is logged at debug level only (the store's health is
- * reported by /health) and the loop goes on.
+ * Leases and slot claims alone decide who runs. Membership decides only who *tries first*: after
+ * each heartbeat the instance reads the live set (`live`), from which the scheduler picks each job
+ * type's preferred firer (Rendezvous.ts), so a slot costs one conditional write instead of one per
+ * instance. A stale or empty set costs writes or a second of lag, never a second run. For operators
+ * it is GET /instances and the dashboard's overview; a failed heartbeat or read is logged at debug
+ * level only (the store's health is reported by /health) and the loop goes on.
  */
-import { Context, Duration, Effect, Layer, Option, Schedule } from "effect"
+import { Context, Duration, Effect, Layer, Option, Ref, Schedule } from "effect"
 import type { StoreError } from "../domain/Errors.js"
 import { type InstanceSeen, isGone } from "../domain/Instance.js"
 import type { JobType, LockType } from "../domain/Names.js"
@@ -58,6 +61,11 @@ export class Membership extends Context.Tag("effect-ha-jobs/Membership")<
     readonly heartbeatEvery: Duration.Duration
     /** Reads the instances' heartbeats and the holders of this instance's lock types. */
     readonly view: Effect.Effect<ClusterView, StoreError>
+    /**
+     * The instances alive at the last heartbeat's read, sorted by name (a new array each time it
+     * changes); empty until the first read and while heartbeats are off.
+     */
+    readonly live: Effect.Effect<ReadonlyArray<string>>
   }
 >() {}
 
@@ -76,10 +84,23 @@ export const make = (options: MembershipOptions = {}) =>
       ),
     ]
 
+    const live = yield* Ref.make<ReadonlyArray<string>>([])
     const announce = statuses
       .announce({ instance: manager.instance, startedAt, everyMs: Duration.toMillis(every) })
       .pipe(Effect.catchAll((e) => Effect.logDebug(`heartbeat not written: ${e.message}`)))
-    if (options.enabled !== false) yield* Effect.forkScoped(Effect.repeat(announce, Schedule.spaced(every)))
+    // A failed read keeps the last set: stale, it costs extra claims or a handoff delay, no more.
+    const readLive = statuses.instances.pipe(
+      Effect.flatMap(({ now, instances }) => {
+        const names = instances.filter((i) => !isGone(i, now)).map((i) => i.instance)
+        names.sort()
+        return Ref.update(live, (old) =>
+          old.length === names.length && old.every((n, i) => n === names[i]) ? old : names,
+        )
+      }),
+      Effect.catchAll((e) => Effect.logDebug(`live instances not read: ${e.message}`)),
+    )
+    if (options.enabled !== false)
+      yield* Effect.forkScoped(Effect.repeat(Effect.zipRight(announce, readLive), Schedule.spaced(every)))
 
     const view: Effect.Effect<ClusterView, StoreError> = Effect.gen(function* () {
       const seen = yield* statuses.instances
@@ -115,7 +136,7 @@ export const make = (options: MembershipOptions = {}) =>
       }
     })
 
-    return Membership.of({ heartbeatEvery: every, view })
+    return Membership.of({ heartbeatEvery: every, view, live: Ref.get(live) })
   })
 
 export const layer = (

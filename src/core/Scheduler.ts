@@ -20,6 +20,9 @@ import { StatusRepository } from "../ports/StatusRepository.js"
 import { bounded, boundLocks, boundStatuses } from "../ports/StoreBounds.js"
 import type { ResolvedJob } from "./Job.js"
 import { JobManager } from "./JobManager.js"
+import { Membership } from "./Membership.js"
+import * as Rendezvous from "./Rendezvous.js"
+import { SlotHeap } from "./SlotHeap.js"
 
 /** @deprecated Import it from Errors (kept here for one release). */
 export { SchedulingPreconditionsFailed }
@@ -31,6 +34,15 @@ export interface SchedulerOptions {
   readonly preconditions?: Effect.Effect<void, unknown> | undefined
   /** A slot found later than this (a paused process) is not fired; catch-up covers downtime. Defaults to 1 minute. */
   readonly misfireThreshold?: Duration.DurationInput | undefined
+  /**
+   * How long the instances other than a job type's preferred firer (Rendezvous.ts, over the live
+   * instances: Membership) wait before they look whether a slot is claimed and claim it if not: the
+   * second-ranked waits this long, every other one twice as long, both at most a quarter of the
+   * slot's period. So a slot costs one conditional write while its preferred firer is alive, and
+   * runs this much late when it is not. `false`: every instance claims every slot at once (one
+   * conditional write per instance per slot; the store alone arbitrates). Defaults to 1 second.
+   */
+  readonly handoff?: Duration.DurationInput | false | undefined
 }
 
 /**
@@ -69,7 +81,11 @@ export type SchedulingState =
 export const preconditionsDelay = (attempts: number): Duration.Duration =>
   Duration.millis(Math.min(1_000 * 2 ** Math.min(attempts - 1, 20), 300_000))
 
-/** Fires cron slots: every instance schedules every cron job; the store lets each slot run once. */
+/**
+ * Fires cron slots: every instance schedules every cron job; each job type's preferred firer claims
+ * its slots at once, the others only later and only if still free (`handoff`); the store's slot
+ * claim lets each slot run once.
+ */
 export class Scheduler extends Context.Tag("effect-ha-jobs/Scheduler")<
   Scheduler,
   {
@@ -93,6 +109,11 @@ export const make = (options: SchedulerOptions = {}) =>
     const statuses = boundStatuses(yield* StatusRepository)
     const scope = yield* Effect.scope
     const misfireMs = Duration.toMillis(Duration.decode(options.misfireThreshold ?? "1 minute"))
+    const membership = yield* Membership
+    const handoffMs =
+      options.handoff === false
+        ? undefined
+        : Duration.toMillis(Duration.decode(options.handoff ?? "1 second"))
     const scheduled = yield* Deferred.make<boolean, SchedulingPreconditionsFailed>()
     const jobs = yield* Effect.forEach(manager.jobTypes, (t) => manager.job(t)).pipe(Effect.orDie)
     const cronJobs = jobs.flatMap((job) => (Option.isSome(job.cron) ? [{ job, cron: job.cron.value }] : []))
@@ -199,9 +220,48 @@ export const make = (options: SchedulerOptions = {}) =>
         ),
       )
 
-    /** Claims the slot; the claimant triggers, and records an overlap when the lock is held. */
-    const fire = (job: ResolvedJob, slot: number, source: "cron" | "catch-up", giveUpAt: number) =>
+    // This instance's rank per job type, for the live set it was computed from (same array: same set).
+    const ranks = new Map<
+      string,
+      { readonly live: ReadonlyArray<string>; readonly rank: number | undefined }
+    >()
+    const rankOf = (job: ResolvedJob) =>
+      Effect.map(membership.live, (live) => {
+        const known = ranks.get(job.type)
+        if (known !== undefined && known.live === live) return known.rank
+        const rank = Rendezvous.rank(manager.instance, live, job.type)
+        ranks.set(job.type, { live, rank })
+        return rank
+      })
+
+    /**
+     * True when the slot is this instance's to claim now: it is the job type's preferred firer (or
+     * knows no live set), or it waited its turn (`handoff`) and the slot is still unclaimed. A read
+     * that fails says nothing: the claim, which arbitrates anyway, is sent.
+     */
+    const myTurn = (job: ResolvedJob, slot: number, next: number) =>
       Effect.gen(function* () {
+        if (handoffMs === undefined) return true
+        const rank = yield* rankOf(job)
+        if (rank === undefined || rank === 0) return true
+        const step = Math.min(handoffMs, Math.max(0, next - slot) / 4)
+        yield* Effect.sleep(Duration.millis(step * Math.min(rank, 2)))
+        const claimed = yield* locks
+          .slotClaim(job.type, slot, { hint: true })
+          .pipe(bounded("slotClaim", Duration.millis(claimAttemptMs)), Effect.option)
+        return !(Option.isSome(claimed) && Option.isSome(claimed.value))
+      })
+
+    /** Claims the slot; the claimant triggers, and records an overlap when the lock is held. */
+    const fire = (
+      job: ResolvedJob,
+      slot: number,
+      source: "cron" | "catch-up",
+      giveUpAt: number,
+      next = Number.POSITIVE_INFINITY,
+    ) =>
+      Effect.gen(function* () {
+        if (source === "cron" && !(yield* myTurn(job, slot, next))) return
         if (!(yield* claim(job, slot, giveUpAt))) return
         if (source === "cron")
           yield* Metric.update(
@@ -278,31 +338,59 @@ export const make = (options: SchedulerOptions = {}) =>
         ),
       )
 
-    const loop = (job: ResolvedJob, cron: CronSchedule) =>
-      Effect.gen(function* () {
-        let after = yield* Clock.currentTimeMillis
-        while (true) {
-          const slot = cron.next(after)
-          if (slot === undefined) return yield* Effect.logInfo("the cron expression fires no more")
-          const now = yield* Clock.currentTimeMillis
-          if (slot > now) yield* Effect.sleep(Duration.millis(slot - now))
-          const firedAt = yield* Clock.currentTimeMillis
-          const giveUpAt = claimDeadline(job, slot, cron.next(slot) ?? Number.POSITIVE_INFINITY)
-          // Each slot fires on its own fiber: a slow or hung claim or start delays only its own slot,
-          // and the next slot is claimed on time (an overlap if this one still holds or starts).
-          if (firedAt - slot <= misfireMs) yield* Effect.forkIn(fire(job, slot, "cron", giveUpAt), scope)
-          else {
-            yield* countMissed(job)
-            yield* Effect.logWarning(`slot ${new Date(slot).toISOString()} missed by ${firedAt - slot} ms`)
-            yield* event({
-              jobType: job.type,
-              kind: "misfire",
-              reason: `found late, past the misfire threshold of ${misfireMs} ms (the process was paused or overloaded)`,
-              at: slot,
-            })
-          }
-          after = Math.max(slot, firedAt - misfireMs)
+    /**
+     * Fires the slots of every cron job from one fiber: it waits for the earliest upcoming slot (a
+     * heap), forks its firing, and puts the job type back with its next slot. A slot found past the
+     * misfire threshold (the process was paused) is a misfire, not a late run.
+     */
+    const dispatch = Effect.gen(function* () {
+      const heap = new SlotHeap<{
+        readonly job: ResolvedJob
+        readonly cron: CronSchedule
+        readonly slot: number
+      }>()
+      const fromNow = yield* Clock.currentTimeMillis
+      const schedule = (job: ResolvedJob, cron: CronSchedule, after: number, next = cron.next(after)) =>
+        next === undefined
+          ? Effect.logInfo("the cron expression fires no more").pipe(
+              Effect.annotateLogs({ jobType: job.type }),
+            )
+          : Effect.sync(() => heap.push({ job, cron, slot: next }))
+      for (const { job, cron } of cronJobs) yield* schedule(job, cron, fromNow)
+      while (true) {
+        const due = heap.peek()
+        if (due === undefined) return
+        const now = yield* Clock.currentTimeMillis
+        if (due.slot > now) {
+          yield* Effect.sleep(Duration.millis(due.slot - now))
+          continue
         }
+        heap.pop()
+        const { job, cron, slot } = due
+        const next = cron.next(slot)
+        // Each slot fires on its own fiber: a slow or hung claim or start delays only its own slot,
+        // and the next slot is claimed on time (an overlap if this one still holds or starts).
+        if (now - slot <= misfireMs)
+          yield* Effect.forkIn(
+            fire(job, slot, "cron", claimDeadline(job, slot, next ?? Number.POSITIVE_INFINITY), next),
+            scope,
+          )
+        else yield* misfire(job, slot, now)
+        const after = Math.max(slot, now - misfireMs)
+        yield* schedule(job, cron, after, after === slot ? next : undefined)
+      }
+    })
+
+    const misfire = (job: ResolvedJob, slot: number, firedAt: number) =>
+      Effect.gen(function* () {
+        yield* countMissed(job)
+        yield* Effect.logWarning(`slot ${new Date(slot).toISOString()} missed by ${firedAt - slot} ms`)
+        yield* event({
+          jobType: job.type,
+          kind: "misfire",
+          reason: `found late, past the misfire threshold of ${misfireMs} ms (the process was paused or overloaded)`,
+          at: slot,
+        })
       }).pipe(Effect.annotateLogs({ jobType: job.type }))
 
     /** Keeps a continuous job running somewhere: start it whenever its lock is free. */
@@ -388,9 +476,7 @@ export const make = (options: SchedulerOptions = {}) =>
         concurrency: "unbounded",
         discard: true,
       })
-      yield* Effect.forEach(cronJobs, ({ job, cron }) => Effect.forkScoped(loop(job, cron)), {
-        discard: true,
-      })
+      yield* Effect.forkScoped(dispatch)
       for (const job of jobs)
         if (Option.isSome(job.continuous))
           yield* Effect.forkScoped(
@@ -422,5 +508,5 @@ export const make = (options: SchedulerOptions = {}) =>
 
 export const layer = (
   options?: SchedulerOptions,
-): Layer.Layer<Scheduler, never, JobManager | LockRepository | StatusRepository> =>
+): Layer.Layer<Scheduler, never, JobManager | Membership | LockRepository | StatusRepository> =>
   Layer.scoped(Scheduler, make(options))

@@ -99,10 +99,14 @@ export class LockRepository extends Context.Tag("effect-ha-jobs/LockRepository")
      * Who claimed the slot, if anyone: read-only, as strong as `claimSlot` itself (a serial read on
      * Cassandra), so a claim whose answer never came (cut off by the scheduler's bound) can be
      * resolved, and a backfill can tell the slots already run.
+     * `{ hint: true }`: a cheaper read that may miss a claim being decided at that very moment but
+     * never shows one that did not win (on Cassandra a quorum read, not a Paxos round): for an
+     * instance deciding whether to send a claim at all, never instead of one.
      */
     readonly slotClaim: (
       jobType: JobType,
       slot: number,
+      options?: { readonly hint?: boolean | undefined },
     ) => Effect.Effect<Option.Option<SlotClaim>, StoreError>
     /** The latest slot ever claimed for a job type (for catch-up after downtime). */
     readonly lastSlot: (jobType: JobType) => Effect.Effect<Option.Option<number>, StoreError>

@@ -397,9 +397,12 @@ export const storeContract = (harness: StoreHarness) => {
           assert.isFalse(yield* locks.claimSlot({ jobType, slot, instance: "b", claimId: "b-1" }))
           const expected = Option.some({ instance: "a", claimId: Option.some("a-1") })
           assert.deepStrictEqual(yield* locks.slotClaim(jobType, slot), expected)
+          // A hint (the scheduler's look before a backup claim) sees a decided claim too.
+          assert.deepStrictEqual(yield* locks.slotClaim(jobType, slot, { hint: true }), expected)
           // Per job type and per slot: nothing leaks to a neighbour.
           assert.isTrue(Option.isNone(yield* locks.slotClaim(other, slot)))
           assert.isTrue(Option.isNone(yield* locks.slotClaim(jobType, slot + 1000)))
+          assert.isTrue(Option.isNone(yield* locks.slotClaim(jobType, slot + 1000, { hint: true })))
         }),
       )
 

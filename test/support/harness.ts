@@ -6,6 +6,7 @@ import type { Any } from "../../src/core/Job.js"
 import * as JobManager from "../../src/core/JobManager.js"
 import * as JobRunner from "../../src/core/JobRunner.js"
 import * as Lease from "../../src/core/Lease.js"
+import * as Membership from "../../src/core/Membership.js"
 import * as Scheduler from "../../src/core/Scheduler.js"
 import * as Supervisor from "../../src/jobs/Supervisor.js"
 import { LockRepository } from "../../src/ports/LockRepository.js"
@@ -51,6 +52,8 @@ export const nodeOn = (
   jobs: Iterable<Any<JobManager.Provided>>,
   options: JobManager.JobManagerOptions & {
     readonly scheduler?: Scheduler.SchedulerOptions
+    /** Heartbeats (the live set the scheduler picks preferred firers from). Default: off. */
+    readonly membership?: Membership.MembershipOptions
     /** Adds the supervisor job with these options. */
     readonly supervisor?: Supervisor.SupervisorOptions
   } = {},
@@ -58,8 +61,13 @@ export const nodeOn = (
   Effect.gen(function* () {
     const all = options.supervisor ? [...jobs, Supervisor.job(options.supervisor)] : [...jobs]
     const manager = yield* managerOn(stores, all, options)
+    const membership = yield* Membership.make(options.membership ?? { enabled: false }).pipe(
+      Effect.provideService(JobManager.JobManager, manager),
+      Effect.provide(storesLayer(stores)),
+    )
     const scheduler = yield* Scheduler.make(options.scheduler).pipe(
       Effect.provideService(JobManager.JobManager, manager),
+      Effect.provideService(Membership.Membership, membership),
       Effect.provide(storesLayer(stores)),
     )
     return { manager, scheduler }

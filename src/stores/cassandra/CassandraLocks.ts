@@ -402,8 +402,16 @@ export const makeLocks = (session: Session): LockRepository["Type"] => {
       ),
     )
 
-  const slotClaim: LockRepository["Type"]["slotClaim"] = (jobType, slot) =>
-    serialRow(session, "slotClaim", q.readSlot, [jobType, slot], true).pipe(
+  // A hint reads what is committed on a quorum of replicas: a claim Paxos chose is committed before
+  // its claimant is told, so a hint misses only claims still being decided.
+  const slotClaim: LockRepository["Type"]["slotClaim"] = (jobType, slot, options) =>
+    (options?.hint
+      ? session.execute(q.readSlot, [jobType, slot], { idempotent: true }).pipe(
+          Effect.map((rs) => rs.first() ?? undefined),
+          StoreError.refail("slotClaim", describeFailure),
+        )
+      : serialRow(session, "slotClaim", q.readSlot, [jobType, slot], true)
+    ).pipe(
       Effect.map((row) =>
         Option.map(Option.fromNullable(row), (r) => ({
           instance: String(r.get("instance")),
