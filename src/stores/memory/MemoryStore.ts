@@ -40,20 +40,20 @@ export const make: Effect.Effect<{
 }> = Effect.gen(function* () {
   // The store keeps its own time, like a server: callers' clocks (even skewed ones) do not matter.
   const clock = yield* Effect.clock
+  // Every map below is changed in place inside Ref.update / Ref.modify: the update function runs
+  // synchronously, so each change is atomic in the one-threaded runtime. (They were copied on every
+  // write: at 10,000 job types that was most of bench:scale's CPU.)
   const locks = yield* Ref.make(new Map<LockType, LockRow>())
   // jobType -> slot -> claimant
-  // Per job type: each claimed slot's claim id.
-  const slots = yield* Ref.make(
-    new Map<JobType, ReadonlyMap<number, { instance: string; claimId: string }>>(),
-  )
-  // jobType -> jobId -> history (oldest first); mutated only inside Ref.update for atomicity.
+  const slots = yield* Ref.make(new Map<JobType, Map<number, { instance: string; claimId: string }>>())
+  // jobType -> jobId -> history (oldest first)
   const statuses = yield* Ref.make(new Map<JobType, Map<JobId, Execution>>())
   // jobType -> its pause, kept until resumed (also past its `until`).
   const pauses = yield* Ref.make(new Map<JobType, Pause>())
   // The audit log by entry id (recording the same entry again keeps one).
   const audit = yield* Ref.make(new Map<AuditId, AuditEntry>())
-  // Job events by id (recording the same event again keeps one).
-  const events = yield* Ref.make(new Map<EventId, JobEvent>())
+  // Job events by job type, then id (recording the same event again keeps one).
+  const events = yield* Ref.make(new Map<JobType, Map<EventId, JobEvent>>())
   // Instances by name: their last heartbeat.
   const seen = yield* Ref.make(new Map<string, InstanceSeen>())
 
@@ -64,7 +64,7 @@ export const make: Effect.Effect<{
     Effect.flatMap(clock.currentTimeMillis, (now) =>
       Ref.modify(locks, (map) => {
         const [a, next] = f(map.get(lockType) ?? { lease: undefined, lastToken: 0 }, now)
-        return [a, new Map(map).set(lockType, next)] as const
+        return [a, map.set(lockType, next)] as const
       }),
     )
 
@@ -126,7 +126,7 @@ export const make: Effect.Effect<{
         const claimed = map.get(jobType) ?? new Map()
         const holder = claimed.get(slot)
         if (holder !== undefined) return [holder.claimId === claimId, map]
-        return [true, new Map(map).set(jobType, new Map(claimed).set(slot, { instance, claimId }))]
+        return [true, map.set(jobType, claimed.set(slot, { instance, claimId }))]
       }),
     slotClaim: (jobType, slot) =>
       Effect.map(Ref.get(slots), (map) =>
@@ -143,15 +143,14 @@ export const make: Effect.Effect<{
     pause: (pause) =>
       Ref.modify(pauses, (map) => [
         Option.fromNullable(map.get(pause.jobType)),
-        new Map(map).set(pause.jobType, pause),
+        map.set(pause.jobType, pause),
       ]),
     resume: (jobType) =>
       Ref.modify(pauses, (map) => {
         const ended = map.get(jobType)
         if (ended === undefined) return [Option.none(), map]
-        const next = new Map(map)
-        next.delete(jobType)
-        return [Option.some(ended), next]
+        map.delete(jobType)
+        return [Option.some(ended), map]
       }),
     paused: (jobType) => Effect.map(Ref.get(pauses), (map) => Option.fromNullable(map.get(jobType))),
   })
@@ -169,11 +168,11 @@ export const make: Effect.Effect<{
   const statusRepository = StatusRepository.of({
     save: (status) =>
       Ref.update(statuses, (map) => {
-        const next = new Map(map)
-        const executions = new Map(next.get(status.jobType) ?? [])
-        const history = executions.get(status.jobId)?.history ?? []
-        executions.set(status.jobId, { history: [...history, status] })
-        return next.set(status.jobType, executions)
+        const executions = map.get(status.jobType) ?? new Map<JobId, Execution>()
+        const execution = executions.get(status.jobId)
+        if (execution === undefined) executions.set(status.jobId, { history: [status] })
+        else execution.history.push(status)
+        return map.set(status.jobType, executions)
       }),
     list: (jobType, options) => latestOf(jobType, options, () => true),
     listPending: (jobType, options) => latestOf(jobType, options, (s) => s.jobResult === "PENDING"),
@@ -194,7 +193,7 @@ export const make: Effect.Effect<{
           next: from > 0 && upTo > from ? Option.some(String(from) as HistoryCursor) : Option.none(),
         }
       }),
-    record: (entry) => Ref.update(audit, (map) => new Map(map).set(entry.id, entry)),
+    record: (entry) => Ref.update(audit, (map) => map.set(entry.id, entry)),
     auditLog: ({ jobType, limit, before }) =>
       Effect.map(Ref.get(audit), (map) =>
         [...map.values()]
@@ -205,12 +204,13 @@ export const make: Effect.Effect<{
           .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
           .slice(0, Math.max(0, limit)),
       ),
-    recordEvent: (event) => Ref.update(events, (map) => new Map(map).set(event.id, event)),
+    recordEvent: (event) =>
+      Ref.update(events, (map) =>
+        map.set(event.jobType, (map.get(event.jobType) ?? new Map<EventId, JobEvent>()).set(event.id, event)),
+      ),
     announce: ({ instance, startedAt, everyMs }) =>
       Effect.flatMap(clock.currentTimeMillis, (now) =>
-        Ref.update(seen, (map) =>
-          new Map(map).set(instance, { instance, startedAt, everyMs, seenAt: new Date(now) }),
-        ),
+        Ref.update(seen, (map) => map.set(instance, { instance, startedAt, everyMs, seenAt: new Date(now) })),
       ),
     instances: Effect.flatMap(clock.currentTimeMillis, (now) =>
       Effect.map(Ref.get(seen), (map) => ({
@@ -222,8 +222,8 @@ export const make: Effect.Effect<{
     ),
     events: ({ jobType, limit, before }) =>
       Effect.map(Ref.get(events), (map) =>
-        [...map.values()]
-          .filter((e) => e.jobType === jobType && (before === undefined || e.id < before))
+        [...(map.get(jobType)?.values() ?? [])]
+          .filter((e) => before === undefined || e.id < before)
           .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
           .slice(0, Math.max(0, limit)),
       ),
