@@ -78,7 +78,22 @@ const QueryParam = (description: string) =>
 const { $schema: _, ...triggerRequestSchema } = JSONSchema.make(Schema.Struct(TriggerRequest.fields))
 
 export class JobsGroup extends HttpApiGroup.make("jobs")
-  .add(HttpApiEndpoint.get("types", "/jobs").addSuccess(JobTypes))
+  .add(
+    HttpApiEndpoint.get("types", "/jobs")
+      .setUrlParams(
+        Schema.Struct({
+          q: Schema.optional(QueryParam("Only job types containing this text (case-insensitive)")),
+          limit: Schema.optional(QueryParam("1..1000; without it, every matching job type")),
+          after: Schema.optional(QueryParam("Cursor: the last job type of the previous page")),
+        }),
+      )
+      .addSuccess(JobTypes)
+      .addError(InvalidParameter)
+      .annotate(
+        OpenApi.Description,
+        "The registered job types, optionally filtered (`q`) and paged (`limit`, then `next`).",
+      ),
+  )
   .add(
     HttpApiEndpoint.post("trigger", "/jobs/:jobType")
       .setPath(JobTypePath)

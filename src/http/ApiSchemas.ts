@@ -57,10 +57,14 @@ export const StatusJson = Schema.Struct({
 export type StatusJson = typeof StatusJson.Type
 
 export const JobTypes = Schema.Struct({
-  jobTypes: Schema.Array(Schema.String),
+  jobTypes: Schema.Array(Schema.String).annotations({
+    description: "In registration order (the supervisor last); this page's when `limit` is given",
+  }),
   readOnly: Schema.Boolean.annotations({
     description: "true when triggering, cancelling, pausing, resuming and backfilling are disabled",
   }),
+  total: Schema.Number.annotations({ description: "How many job types match `q` (all pages)" }),
+  next: Schema.NullOr(Schema.String).annotations({ description: "The next page's URL; null on the last" }),
 }).annotations({ identifier: "JobTypes" })
 
 export const Ok = Schema.Struct({ status: Schema.Literal("OK") }).annotations({ identifier: "Ok" })

@@ -104,6 +104,17 @@ const parseLimit = (raw: string | undefined) => {
       )
 }
 
+/** GET /jobs's limit: 1..MaxListLimit (a page of job types, not of executions: no default). */
+const typesLimit = (raw: string) =>
+  /^\d{1,9}$/.test(raw) && Number(raw) >= 1 && Number(raw) <= MaxListLimit
+    ? Effect.succeed(Number(raw))
+    : Effect.fail(
+        new InvalidParameter({
+          parameter: "limit",
+          message: `limit must be an integer between 1 and ${MaxListLimit}, got "${raw.slice(0, 20)}"`,
+        }),
+      )
+
 export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
   Effect.gen(function* () {
     const manager = yield* JobManager
@@ -124,7 +135,36 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
       })
 
     return handlers
-      .handle("types", () => Effect.succeed({ jobTypes: manager.jobTypes, readOnly: settings.readOnly }))
+      .handle("types", ({ urlParams }) =>
+        Effect.gen(function* () {
+          const q = yield* single("q", urlParams.q)
+          const rawLimit = yield* single("limit", urlParams.limit)
+          const after = yield* single("after", urlParams.after)
+          const limit = rawLimit === undefined ? undefined : yield* typesLimit(rawLimit)
+          const needle = q?.toLowerCase()
+          const matching: ReadonlyArray<string> =
+            needle === undefined || needle === ""
+              ? manager.jobTypes
+              : manager.jobTypes.filter((t) => t.toLowerCase().includes(needle))
+          const from = after === undefined ? 0 : matching.indexOf(after) + 1
+          if (from === 0 && after !== undefined)
+            return yield* new InvalidParameter({
+              parameter: "after",
+              message: `after "${after.slice(0, 100)}" is not a job type of this list; leave it out for the first page`,
+            })
+          const page = limit === undefined ? matching.slice(from) : matching.slice(from, from + limit)
+          const last = page.at(-1)
+          return {
+            jobTypes: page,
+            readOnly: settings.readOnly,
+            total: matching.length,
+            next:
+              limit !== undefined && last !== undefined && from + limit < matching.length
+                ? urls.typesPage(q, limit, last)
+                : null,
+          }
+        }),
+      )
       .handle("trigger", ({ path, request }) =>
         Effect.gen(function* () {
           const body = yield* triggerBody(request)

@@ -34,10 +34,15 @@ describe("the typed client derived from HaJobsApi", () => {
   const withToken = <A, E>(f: (client: Client) => Effect.Effect<A, E>) => call(f, "t")
 
   it("decodes successes and the typed errors (401, 409 with the holder, 404)", async () => {
-    const unauthorized = await call((c) => Effect.flip(c.jobs.types()))
+    const unauthorized = await call((c) => Effect.flip(c.jobs.types({ urlParams: {} })))
     expect(unauthorized._tag).toBe("Unauthorized")
 
-    expect(await withToken((c) => c.jobs.types())).toEqual({ jobTypes: ["holder", "other"], readOnly: false })
+    expect(await withToken((c) => c.jobs.types({ urlParams: {} }))).toEqual({
+      jobTypes: ["holder", "other"],
+      readOnly: false,
+      total: 2,
+      next: null,
+    })
     const started = await withToken((c) => c.jobs.trigger({ path: { jobType: "holder" } }))
     expect(started.status).toBe("OK")
     const conflict = await withToken((c) => Effect.flip(c.jobs.trigger({ path: { jobType: "other" } })))

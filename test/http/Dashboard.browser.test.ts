@@ -691,3 +691,63 @@ describe.skipIf(skip)("the dashboard with a token and read-only mode", () => {
     }
   })
 })
+
+describe.skipIf(skip)("the dashboard with 130 job types", () => {
+  it("pages the overview 48 at a time, searches by name, and reads summaries of the shown types only", async () => {
+    const many = Array.from({ length: 130 }, (_, i) => Job.make({ type: `job-${i}`, run: Effect.void }))
+    const server = await startServer({ stores: Effect.runSync(memoryStores), jobs: many })
+    const context = await browser.newContext()
+    try {
+      const page = await context.newPage()
+      page.setDefaultTimeout(10_000)
+      const errors: Array<string> = []
+      page.on("pageerror", (e) => errors.push(e.message))
+      const summaries: Array<string> = []
+      page.on("request", (r) => {
+        const path = new URL(r.url()).pathname
+        if (/^\/jobs\/job-\d+$/.test(path)) summaries.push(path)
+      })
+      const cardTypes = () =>
+        page.locator(".card").evaluateAll((cards) => cards.map((c) => c.getAttribute("data-type")))
+      const pagerText = () => page.locator("#overview-pager span").first().textContent()
+
+      await page.goto(`${server.baseUrl}/jobsOverview`)
+      await expect.poll(() => page.locator(".card").count()).toBe(48)
+      expect((await cardTypes())[0]).toBe("job-0")
+      expect(await pagerText()).toBe("1–48 of 130 job types")
+      // Summaries of the page's types only, and no tab per job type (130 would not fit).
+      expect(summaries.length).toBe(48)
+      expect(
+        await page.locator("nav#tabs a").evaluateAll((a) => a.map((x) => x.getAttribute("data-tab"))),
+      ).toEqual(["Overview", "Audit"])
+      expect(await page.locator('[data-page="previous"]').isDisabled()).toBe(true)
+
+      await page.locator('[data-page="next"]').click()
+      await expect.poll(async () => (await cardTypes())[0]).toBe("job-48")
+      expect(await pagerText()).toBe("49–96 of 130 job types")
+      await page.locator('[data-page="previous"]').click()
+      await expect.poll(async () => (await cardTypes())[0]).toBe("job-0")
+
+      // job-12 and job-120 ... job-129; the box keeps its focus while the cards change.
+      await page.locator("#overview-search").fill("JOB-12")
+      await expect.poll(() => page.locator(".card").count()).toBe(11)
+      expect(await pagerText()).toBe("1–11 of 11 job types")
+      expect(await page.locator('[data-page="next"]').isDisabled()).toBe(true)
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe("overview-search")
+      await page.locator("#overview-search").fill("no-such-job")
+      await expect
+        .poll(() => page.locator("#overview-empty").textContent())
+        .toBe('No job type contains "no-such-job".')
+
+      // A job type on no loaded page opens from its link, with a tab of its own while shown.
+      await page.goto(`${server.baseUrl}/jobsOverview#/type/job-117`)
+      await page.locator("#type-header").waitFor()
+      expect(await page.locator("#type-header").textContent()).toContain("job-117")
+      expect(await page.locator('nav#tabs a[data-tab="job-117"]').count()).toBe(1)
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+      await server.close()
+    }
+  })
+})

@@ -60,7 +60,40 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
     expect(body).toEqual({
       jobTypes: ["import-products", "export-products", "quick", "idle", "nightly", "report"],
       readOnly: false,
+      total: 6,
+      next: null,
     })
+  })
+
+  it("GET /jobs pages (limit, then next) and filters (q, case-insensitive) the job types", async () => {
+    const first = await json("/jobs?limit=4")
+    expect(first.body).toMatchObject({
+      jobTypes: ["import-products", "export-products", "quick", "idle"],
+      total: 6,
+      next: "/jobs?limit=4&after=idle",
+    })
+    const second = await json(first.body.next)
+    expect(second.body).toMatchObject({ jobTypes: ["nightly", "report"], total: 6, next: null })
+    const found = await json("/jobs?q=PRODUCTS&limit=1")
+    expect(found.body).toMatchObject({
+      jobTypes: ["import-products"],
+      total: 2,
+      next: "/jobs?q=PRODUCTS&limit=1&after=import-products",
+    })
+    expect((await json(found.body.next)).body).toMatchObject({ jobTypes: ["export-products"], next: null })
+    expect((await json("/jobs?q=nothing-like-it")).body).toMatchObject({ jobTypes: [], total: 0, next: null })
+    for (const [query, parameter] of [
+      ["limit=0", "limit"],
+      ["limit=1001", "limit"],
+      ["limit=many", "limit"],
+      ["after=no-such-type", "after"],
+      ["q=products&after=quick", "after"],
+      ["q=a&q=b", "q"],
+    ] as const) {
+      const { res, body } = await json(`/jobs?${query}`)
+      expect(res.status, query).toBe(400)
+      expect(body.message, query).toContain(parameter)
+    }
   })
 
   it("POST answers 201 with the new execution's Location; its status JSON has ha-jobs' fields", async () => {

@@ -24,10 +24,10 @@ const start = async () => {
   setUpTokenPanel(async () => {
     disconnect()
     tokenChanged()
-    if (await loadTypes()) route()
+    if (await loadTypes()) await route()
   })
   window.addEventListener("hashchange", route)
-  if (await loadTypes()) route()
+  if (await loadTypes()) await route()
   listen()
   setInterval(async () => {
     await Promise.all(state.types.map(loadSummary))

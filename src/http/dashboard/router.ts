@@ -21,12 +21,17 @@ export const refreshType = async (type: string) => {
   else render()
 }
 
-/** Reads the view from the hash (an unknown job type shows the overview) and draws it. */
-export const route = () => {
+/**
+ * Reads the view from the hash and draws it. A job type not on the overview's page (a link, a
+ * search) is looked up first; an unknown one shows the overview.
+ */
+export const route = async () => {
   const m = /^#\/type\/([^/]+)(?:\/([^/]+))?$/.exec(location.hash)
   const type = m ? decodeURIComponent(m[1]!) : null
+  const known =
+    type !== null && (state.types.includes(type) || state.summaries.has(type) || (await loadSummary(type)).ok)
   state.view = {
-    type: type && state.types.includes(type) ? type : null,
+    type: known ? type : null,
     jobId: m?.[2] ? decodeURIComponent(m[2]) : null,
   }
   render()

@@ -11,8 +11,16 @@ export interface Paging {
   data: JobList | null
 }
 
+/** Job types per overview page: a service with 10,000 gets pages and a search, not 10,000 cards. */
+export const OverviewPageSize = 48
+/** Up to this many job types (and no search), each has its own tab. */
+export const MaxTypeTabs = 12
+
 export const state: {
+  /** The overview page's job types. */
   types: ReadonlyArray<string>
+  /** The overview's search, its pages' cursors (the first has none), and how many types match. */
+  overview: { q: string; cursors: Array<string | undefined>; total: number; hasNext: boolean }
   readOnly: boolean
   /** jobType -> its list with limit 1: latest, cron, nextRuns. */
   readonly summaries: Map<string, JobList>
@@ -23,6 +31,7 @@ export const state: {
   storeDown: string | null
 } = {
   types: [],
+  overview: { q: "", cursors: [undefined], total: 0, hasNext: false },
   readOnly: false,
   summaries: new Map(),
   view: { type: null, jobId: null },
@@ -36,16 +45,27 @@ export const loadSummary = async (type: string) => {
   return res
 }
 
-/** The job types, read-only mode and every type's summary; false (an error shown) when that fails. */
+/**
+ * The overview page's job types (its search and page: state.overview), read-only mode and those
+ * types' summaries; false (an error shown) when that fails.
+ */
 export const loadTypes = async () => {
-  const res = await call<JobTypes>("GET", "jobs")
+  const { q, cursors } = state.overview
+  const after = cursors[cursors.length - 1]
+  const query = `limit=${OverviewPageSize}${q ? `&q=${enc(q)}` : ""}${after ? `&after=${enc(after)}` : ""}`
+  const res = await call<JobTypes>("GET", `jobs?${query}`)
   if (!res.ok) {
     setMain(h("p", { class: "alert alert-error", text: errorText("Loading job types", res) }))
     return false
   }
   state.types = res.body.jobTypes
+  state.overview.total = res.body.total
+  state.overview.hasNext = res.body.next !== null
   state.readOnly = res.body.readOnly === true
   $("read-only").hidden = !state.readOnly
   await Promise.all(state.types.map(loadSummary))
   return true
 }
+
+/** Whether every job type has a tab: few of them, no search. */
+export const typeTabs = () => state.overview.q === "" && state.overview.total <= MaxTypeTabs

@@ -1,7 +1,8 @@
-// The overview: a card per job type with its latest execution and its schedule.
+// The overview: a card per job type with its latest execution and its schedule, a page of them at a
+// time, with a search over the job types' names (the server filters and pages: GET /jobs).
 import type { JobList } from "../api.js"
-import { badge, h, setMain, shortId, stateClass, timeEl } from "../dom.js"
-import { state } from "../state.js"
+import { $, badge, h, setMain, shortId, stateClass, timeEl } from "../dom.js"
+import { loadTypes, OverviewPageSize, state } from "../state.js"
 import { typeHref } from "../urls.js"
 import { clusterSection } from "./cluster.js"
 
@@ -94,10 +95,79 @@ const renderCard = (type: string) => {
   )
 }
 
+/** "1–48 of 10000" with Previous and Next, for the overview's pages (state.overview). */
+const pager = () => {
+  const { cursors, total, hasNext } = state.overview
+  const first = (cursors.length - 1) * OverviewPageSize
+  const go = (change: (cursors: Array<string | undefined>) => void) => async () => {
+    change(state.overview.cursors)
+    if (await loadTypes()) refreshCards()
+  }
+  return [
+    h("span", {
+      class: "muted",
+      text:
+        total === 0
+          ? ""
+          : `${first + 1}–${first + state.types.length} of ${total} job type${total === 1 ? "" : "s"}`,
+    }),
+    h("button", {
+      type: "button",
+      class: "btn btn-light",
+      text: "Previous",
+      dataset: { page: "previous" },
+      disabled: cursors.length === 1,
+      onclick: go((c) => c.pop()),
+    }),
+    h("button", {
+      type: "button",
+      class: "btn btn-light",
+      text: "Next",
+      dataset: { page: "next" },
+      disabled: !hasNext,
+      onclick: go((c) => c.push(state.types[state.types.length - 1])),
+    }),
+  ]
+}
+
+const emptyText = () =>
+  state.overview.q ? `No job type contains "${state.overview.q}".` : "No job types are registered."
+
+/** Redraws the cards and the pager, not the search box (which keeps its focus and caret). */
+const refreshCards = () => {
+  $("cards").replaceChildren(...state.types.map(renderCard))
+  $("overview-pager").replaceChildren(...pager())
+  $("overview-empty").textContent = state.types.length === 0 ? emptyText() : ""
+}
+
+let searchTimer: ReturnType<typeof setTimeout> | undefined
+const onSearch = (event: Event) => {
+  const q = (event.target as HTMLInputElement).value.trim()
+  clearTimeout(searchTimer)
+  searchTimer = setTimeout(async () => {
+    state.overview.q = q
+    state.overview.cursors = [undefined]
+    if (await loadTypes()) refreshCards()
+  }, 250)
+}
+
 export const renderOverview = () => {
   setMain(
     h("h2", { text: "Latest executions" }),
-    state.types.length === 0 ? h("p", { class: "muted", text: "No job types are registered." }) : null,
+    h(
+      "div",
+      { class: "overview-bar" },
+      h("input", {
+        type: "search",
+        id: "overview-search",
+        placeholder: "Search job types",
+        "aria-label": "Search job types",
+        value: state.overview.q,
+        oninput: onSearch,
+      }),
+      h("span", { id: "overview-pager", class: "pager" }, pager()),
+    ),
+    h("p", { class: "muted", id: "overview-empty", text: state.types.length === 0 ? emptyText() : "" }),
     h("div", { class: "cards", id: "cards" }, state.types.map(renderCard)),
     clusterSection(),
   )

@@ -1,6 +1,6 @@
 // The tabs: the overview, then one per job type with its latest state as a coloured dot.
 import { $, h, stateClass } from "../dom.js"
-import { state } from "../state.js"
+import { state, typeTabs } from "../state.js"
 import { typeHref } from "../urls.js"
 
 export const renderTabs = () => {
@@ -15,7 +15,8 @@ export const renderTabs = () => {
   const audit = location.hash === "#/audit"
   $("tabs").replaceChildren(
     tab("#/", "Overview", current === null && !audit),
-    ...state.types.map((t) =>
+    // Many job types: only the one shown has a tab; the overview searches and pages the rest.
+    ...(typeTabs() ? state.types : current === null ? [] : [current]).map((t) =>
       tab(typeHref(t), t, current === t, state.summaries.get(t)?.jobs?.[0]?.jobState ?? null),
     ),
     tab("#/audit", "Audit", audit),
