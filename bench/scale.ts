@@ -16,10 +16,14 @@
  *
  *   npm run bench:scale -- [--quick] [--seconds 25] [--jobs J --instances N]
  *
+ * Plots (SVG) go to docs/ on the full run, to `--plots <dir>` if given.
+ *
  * --quick: J ∈ {100, 1,000} × N ∈ {1, 10}. Without: J ∈ {100, 1,000, 10,000} × N ∈ {1, 3, 10, 30,
  * 100}, without the points `skipped` below (one process saturates). Real processes and the other
  * stores are the next step (issue 19).
  */
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { type Context, Duration, Effect, Exit, Layer, Option, Scope } from "effect"
 import * as Job from "../src/core/Job.js"
 import { JobContext } from "../src/core/JobContext.js"
@@ -30,6 +34,7 @@ import { type AroundCall, mapLocks, mapStatuses } from "../src/ports/StoreBounds
 import * as MemoryStore from "../src/stores/memory/MemoryStore.js"
 import * as Stores from "../src/testing/Stores.js"
 import { ms, percentile } from "./stats.js"
+import { lineChart } from "./svgPlot.js"
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(name)
@@ -162,6 +167,7 @@ const main = Effect.gen(function* () {
     "| job types × instances | start-up | slots run | lag p50 / p99 (ms) | conditional writes per slot | of them claims | reads per slot | runs per slot (max) | CPU (one process, all instances) | heap / RSS growth per job type and instance | supervisor tick (store calls) |",
     "|---|---|---|---|---|---|---|---|---|---|---|",
   ]
+  const results = new Map<string, Effect.Effect.Success<ReturnType<typeof point>>>()
   for (const J of grid.J)
     for (const N of grid.N) {
       if (skipped(J, N)) {
@@ -171,12 +177,44 @@ const main = Effect.gen(function* () {
         continue
       }
       const r = yield* point(J, N)
+      results.set(`${J}x${N}`, r)
       const line = `| ${J} × ${N} | ${r.startupMs} ms | ${r.slots} | ${ms(r.lagP50)} / ${ms(r.lagP99)} | ${r.conditionalPerSlot.toFixed(2)} | ${r.claimsPerSlot.toFixed(2)} | ${r.readsPerSlot.toFixed(2)} | ${r.maxRunsPerSlot} | ${r.cpuPercent.toFixed(0)} % | ${r.heapKiBPerLoop.toFixed(1)} / ${r.rssKiBPerLoop.toFixed(0)} KiB | ${r.supervisorTickMs} ms (${r.supervisorCalls}) |`
       rows.push(line)
       console.error(line)
     }
   console.log(rows.join("\n"))
+  const plots = arg("--plots") ?? (quick ? undefined : "docs")
+  if (plots !== undefined) writePlots(plots, results)
 })
+
+/** The figures of BENCHMARKS.md's Scale section, as SVG under `dir`. */
+const writePlots = (dir: string, results: ReadonlyMap<string, { readonly [k: string]: number }>) => {
+  const at = (J: number, N: number, key: string) => results.get(`${J}x${N}`)?.[key]
+  const writes = lineChart({
+    title: "Conditional writes per cron slot",
+    xLabel: "instances (N)",
+    yLabel: "claims + lock acquires per slot",
+    categories: grid.N.map(String),
+    series: [
+      ...grid.J.map((J) => ({
+        name: `${J} job types`,
+        values: grid.N.map((N) => at(J, N, "conditionalPerSlot")),
+      })),
+      { name: "every instance claims", values: grid.N.map((N) => N + 1), dashed: true },
+    ],
+  })
+  const lag = lineChart({
+    title: "Firing lag p99 (one process)",
+    xLabel: "instances (N)",
+    yLabel: "ms from slot to run start",
+    categories: grid.N.map(String),
+    series: grid.J.map((J) => ({ name: `${J} job types`, values: grid.N.map((N) => at(J, N, "lagP99")) })),
+  })
+  fs.mkdirSync(dir, { recursive: true })
+  fs.writeFileSync(path.join(dir, "bench-scale-writes.svg"), writes)
+  fs.writeFileSync(path.join(dir, "bench-scale-lag.svg"), lag)
+  console.error(`plots written to ${dir}/bench-scale-writes.svg and ${dir}/bench-scale-lag.svg`)
+}
 
 Effect.runPromise(main).then(
   () => process.exit(0),

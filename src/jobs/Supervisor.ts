@@ -34,6 +34,9 @@ export interface SupervisorOptions {
   readonly lease?: LeaseOptions | undefined
 }
 
+/** Job types a supervisor run checks at once (each is 1–2 store reads, more when it acts). */
+const TypesAtOnce = 8
+
 /** What one supervisor run did; stored as its status content. */
 export class SupervisionReport extends Schema.Class<SupervisionReport>("SupervisionReport")({
   pendingChecked: Schema.Number,
@@ -66,65 +69,71 @@ export const supervise = (options: SupervisorOptions = {}) =>
     const markedDead: Array<string> = []
     const retried: Array<string> = []
 
-    for (const jobType of manager.jobTypes) {
-      const job = yield* manager.job(jobType)
-      // Phase 1: dead executions. The store's lease is the truth; the age only delays the verdict.
-      let before: JobId | undefined
-      while (true) {
-        const page = yield* statuses.listPending(jobType, { limit: pageSize, before })
-        for (const s of page) {
-          pendingChecked++
-          if (Option.isSome(self) && s.jobId === self.value.jobId) continue
-          const holder = yield* holderOf(s.lockType)
-          if (Option.isSome(holder) && holder.value.jobId === s.jobId) continue
-          if (now - s.jobStatusTs.getTime() < deadAfter) continue
-          // Re-read after the lease check: an execution writes its final status before releasing.
-          const latest = yield* statuses.get(jobType, s.jobId)
-          if (Option.isNone(latest) || latest.value.jobResult !== "PENDING") continue
-          yield* transitions.dead(latest.value, now)
-          markedDead.push(`${jobType}/${s.jobId}`)
-          yield* Metric.increment(Metric.tagged(JobMetrics.dead, "job_type", jobType))
+    const checkType = (jobType: (typeof manager.jobTypes)[number]) =>
+      Effect.gen(function* () {
+        const job = yield* manager.job(jobType)
+        // Phase 1: dead executions. The store's lease is the truth; the age only delays the verdict.
+        let before: JobId | undefined
+        while (true) {
+          const page = yield* statuses.listPending(jobType, { limit: pageSize, before })
+          for (const s of page) {
+            pendingChecked++
+            if (Option.isSome(self) && s.jobId === self.value.jobId) continue
+            const holder = yield* holderOf(s.lockType)
+            if (Option.isSome(holder) && holder.value.jobId === s.jobId) continue
+            if (now - s.jobStatusTs.getTime() < deadAfter) continue
+            // Re-read after the lease check: an execution writes its final status before releasing.
+            const latest = yield* statuses.get(jobType, s.jobId)
+            if (Option.isNone(latest) || latest.value.jobResult !== "PENDING") continue
+            yield* transitions.dead(latest.value, now)
+            markedDead.push(`${jobType}/${s.jobId}`)
+            yield* Metric.increment(Metric.tagged(JobMetrics.dead, "job_type", jobType))
+          }
+          if (page.length < pageSize) break
+          before = page[page.length - 1]!.jobId
         }
-        if (page.length < pageSize) break
-        before = page[page.length - 1]!.jobId
-      }
 
-      // Phase 2: retries, per trigger, within the recent executions of the job type.
-      if (job.retries === 0 || Option.isSome(job.continuous)) continue // continuous jobs are restarted by the instances
-      const recent = yield* statuses.list(jobType, { limit: options.retryWindow ?? 100 })
-      const byTrigger = new Map<string, Array<JobStatus>>()
-      for (const s of recent) byTrigger.set(s.triggerId, [...(byTrigger.get(s.triggerId) ?? []), s])
-      for (const [triggerId, executions] of byTrigger) {
-        if (executions.some((s) => s.jobResult !== "FAILED")) continue
-        const last = executions[0]! // newest job id first
-        if (last.jobState === "CANCELED" && last.reason === "cancelled") continue // a user's cancel
-        const attempts = Math.max(...executions.map((s) => s.attempt))
-        if (attempts > job.retries) continue
-        const failedAt = last.jobStatusTs.getTime()
-        if (now - failedAt > horizon) continue
-        const delay = yield* nthDelay(job.retryBackoff, attempts)
-        if (now < failedAt + delay) continue
-        // The trigger's params as stored with its statuses: a retry runs what the operator asked for.
-        const result = yield* manager
-          .retrigger(jobType, triggerId, attempts + 1, { params: last.params })
-          .pipe(
-            // Params stored under an older schema that no longer decode: this trigger is not retried;
-            // the others are.
-            Effect.catchTag("InvalidInput", (e) =>
-              Effect.as(
-                Effect.logWarning("a failed trigger is not retried: its params no longer fit the job").pipe(
-                  Effect.annotateLogs({ jobType, triggerId, error: e.message }),
+        // Phase 2: retries, per trigger, within the recent executions of the job type.
+        if (job.retries === 0 || Option.isSome(job.continuous)) return // continuous jobs are restarted by the instances
+        const recent = yield* statuses.list(jobType, { limit: options.retryWindow ?? 100 })
+        const byTrigger = new Map<string, Array<JobStatus>>()
+        for (const s of recent) byTrigger.set(s.triggerId, [...(byTrigger.get(s.triggerId) ?? []), s])
+        for (const [triggerId, executions] of byTrigger) {
+          if (executions.some((s) => s.jobResult !== "FAILED")) continue
+          const last = executions[0]! // newest job id first
+          if (last.jobState === "CANCELED" && last.reason === "cancelled") continue // a user's cancel
+          const attempts = Math.max(...executions.map((s) => s.attempt))
+          if (attempts > job.retries) continue
+          const failedAt = last.jobStatusTs.getTime()
+          if (now - failedAt > horizon) continue
+          const delay = yield* nthDelay(job.retryBackoff, attempts)
+          if (now < failedAt + delay) continue
+          // The trigger's params as stored with its statuses: a retry runs what the operator asked for.
+          const result = yield* manager
+            .retrigger(jobType, triggerId, attempts + 1, { params: last.params })
+            .pipe(
+              // Params stored under an older schema that no longer decode: this trigger is not retried;
+              // the others are.
+              Effect.catchTag("InvalidInput", (e) =>
+                Effect.as(
+                  Effect.logWarning("a failed trigger is not retried: its params no longer fit the job").pipe(
+                    Effect.annotateLogs({ jobType, triggerId, error: e.message }),
+                  ),
+                  undefined,
                 ),
-                undefined,
               ),
-            ),
-          )
-        if (result?._tag === "Started") {
-          retried.push(`${jobType}/${triggerId}#${attempts + 1}`)
-          yield* Metric.increment(Metric.tagged(JobMetrics.retries, "job_type", jobType))
+            )
+          if (result?._tag === "Started") {
+            retried.push(`${jobType}/${triggerId}#${attempts + 1}`)
+            yield* Metric.increment(Metric.tagged(JobMetrics.retries, "job_type", jobType))
+          }
         }
-      }
-    }
+      })
+    // Job types are independent: several at once, so a tick over thousands of them on a networked
+    // store takes round trips / TypesAtOnce, not one round trip after another.
+    yield* Effect.forEach(manager.jobTypes, checkType, { concurrency: TypesAtOnce, discard: true })
+    markedDead.sort()
+    retried.sort()
     if (markedDead.length > 0 || retried.length > 0)
       yield* Effect.logInfo(`supervisor: ${markedDead.length} marked DEAD, ${retried.length} retried`)
     return new SupervisionReport({ pendingChecked, markedDead, retried })
