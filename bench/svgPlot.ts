@@ -20,7 +20,7 @@ export interface Chart {
 }
 
 const colours = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2"]
-const escape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+const xml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
 
 /** A "nice" upper bound for the y axis: 1, 2 or 5 times a power of ten, at least `max`. */
 const niceMax = (max: number) => {
@@ -48,7 +48,7 @@ export const lineChart = (chart: Chart): string => {
   const out: Array<string> = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
-    `<text x="${left}" y="22" font-size="14" font-weight="bold">${escape(chart.title)}</text>`,
+    `<text x="${left}" y="22" font-size="14" font-weight="bold">${xml(chart.title)}</text>`,
   ]
   for (let t = 0; t <= 4; t++) {
     const v = (yMax * t) / 4
@@ -57,12 +57,11 @@ export const lineChart = (chart: Chart): string => {
       `<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${Number(v.toPrecision(3))}</text>`,
     )
   }
-  chart.categories.forEach((c, i) =>
-    out.push(`<text x="${x(i)}" y="${top + plotH + 18}" text-anchor="middle">${escape(c)}</text>`),
-  )
+  for (const [i, c] of chart.categories.entries())
+    out.push(`<text x="${x(i)}" y="${top + plotH + 18}" text-anchor="middle">${xml(c)}</text>`)
   out.push(
-    `<text x="${left + plotW / 2}" y="${height - 12}" text-anchor="middle">${escape(chart.xLabel)}</text>`,
-    `<text transform="translate(16 ${top + plotH / 2}) rotate(-90)" text-anchor="middle">${escape(chart.yLabel)}</text>`,
+    `<text x="${left + plotW / 2}" y="${height - 12}" text-anchor="middle">${xml(chart.xLabel)}</text>`,
+    `<text transform="translate(16 ${top + plotH / 2}) rotate(-90)" text-anchor="middle">${xml(chart.yLabel)}</text>`,
   )
   chart.series.forEach((s, k) => {
     const colour = colours[k % colours.length]!
@@ -76,16 +75,19 @@ export const lineChart = (chart: Chart): string => {
         )
       run = []
     }
-    s.values.forEach((v, i) => {
-      if (v === undefined || !Number.isFinite(v)) return flush()
+    for (const [i, v] of s.values.entries()) {
+      if (v === undefined || !Number.isFinite(v)) {
+        flush()
+        continue
+      }
       run.push(`${x(i)},${y(v)}`)
       out.push(`<circle cx="${x(i)}" cy="${y(v)}" r="3" fill="${colour}"/>`)
-    })
+    }
     flush()
     const ly = top + 10 + k * 20
     out.push(
       `<line x1="${width - right + 16}" x2="${width - right + 40}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-width="2"${dash}/>`,
-      `<text x="${width - right + 46}" y="${ly + 4}">${escape(s.name)}</text>`,
+      `<text x="${width - right + 46}" y="${ly + 4}">${xml(s.name)}</text>`,
     )
   })
   out.push("</svg>")
