@@ -30,6 +30,12 @@ const AuditPerPoll = 20
 const JobEventsPerPoll = 20
 /** Store reads in flight at once per poll. */
 const PollConcurrency = 4
+/**
+ * Job types read per poll (their latest execution and newest events): with more, each poll reads
+ * the next ones in turn, so a poll costs at most 2 × this many reads whatever the job type count, and
+ * a change shows within ceil(job types / this) intervals.
+ */
+export const PollTypesPerInterval = 200
 /** Seconds a client refused for the cap is told to wait (Retry-After). */
 export const RetryAfterSeconds = 10
 
@@ -135,9 +141,25 @@ export const make = Effect.gen(function* () {
       // The newest audit entry id seen: entries after it are new. Unset until the first poll, which
       // only sets it (a stream starts with the state, not with the past).
       let lastAudit: string | undefined
+      // Where the next poll's share of the job types starts (PollTypesPerInterval).
+      let nextShare = 0
+      const share = (): ReadonlyArray<(typeof manager.jobTypes)[number]> => {
+        const all = manager.jobTypes
+        if (all.length <= PollTypesPerInterval) return all
+        const from = nextShare
+        nextShare = (from + PollTypesPerInterval) % all.length
+        const part = all.slice(from, from + PollTypesPerInterval)
+        return part.length < PollTypesPerInterval
+          ? [...part, ...all.slice(0, PollTypesPerInterval - part.length)]
+          : part
+      }
       const poll = Effect.gen(function* () {
+        // One queue item per poll, however many frames it has: a burst (hundreds of slots firing in
+        // the same second) is one write, and a client is slow when it is polls behind, not frames.
+        const out: Array<string> = []
+        const polled = share()
         const results = yield* Effect.forEach(
-          manager.jobTypes,
+          polled,
           (jobType) => Effect.map(Effect.either(manager.latest(jobType)), (r) => [jobType, r] as const),
           { concurrency: PollConcurrency },
         )
@@ -147,18 +169,18 @@ export const make = Effect.gen(function* () {
           : undefined
         if (nextStore !== storeFrame) {
           storeFrame = nextStore
-          yield* publish(nextStore ?? frame("store", { ok: true }))
+          out.push(nextStore ?? frame("store", { ok: true }))
         }
         const audit = yield* Effect.either(manager.auditLog({ limit: AuditPerPoll }))
         if (Either.isRight(audit)) {
           const newest = audit.right[0]?.id ?? ""
           if (lastAudit !== undefined)
             for (const entry of audit.right.filter((e) => e.id > (lastAudit ?? "")).reverse())
-              yield* publish(frame("audit", toAuditJson(entry)))
+              out.push(frame("audit", toAuditJson(entry)))
           if (lastAudit === undefined || newest > lastAudit) lastAudit = newest
         }
         const events = yield* Effect.forEach(
-          manager.jobTypes,
+          polled,
           (jobType) =>
             Effect.map(
               Effect.either(manager.events(jobType, { limit: JobEventsPerPoll })),
@@ -171,8 +193,7 @@ export const make = Effect.gen(function* () {
           const seen = seenEvents.get(jobType)
           if (seen !== undefined)
             for (const event of [...result.right].reverse())
-              if ((seen.get(event.id) ?? 0) < event.count)
-                yield* publish(frame("jobEvent", toJobEventJson(event)))
+              if ((seen.get(event.id) ?? 0) < event.count) out.push(frame("jobEvent", toJobEventJson(event)))
           seenEvents.set(jobType, new Map(result.right.map((e) => [e.id, e.count])))
         }
         if (Option.isSome(expectations))
@@ -183,7 +204,7 @@ export const make = Effect.gen(function* () {
             if (standing.get(x.jobType)?.[0] === key) continue
             const next = frame("expectation", { jobType: x.jobType, expectations: json })
             standing.set(x.jobType, [key, next])
-            yield* publish(next)
+            out.push(next)
           }
         for (const [jobType, result] of results) {
           if (Either.isLeft(result)) continue
@@ -192,8 +213,9 @@ export const make = Effect.gen(function* () {
           if (current.get(jobType)?.[0] === key) continue
           const next = frame("status", { jobType, latest })
           current.set(jobType, [key, next])
-          yield* publish(next)
+          out.push(next)
         }
+        if (out.length > 0) yield* publish(out.join(""))
       })
       yield* poll
       // A defect in one poll must not end the live updates for everyone.

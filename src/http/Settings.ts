@@ -45,8 +45,8 @@ export interface HttpOptions {
    */
   readonly maxEventStreams?: number | undefined
   /**
-   * @internal Frames queued for one /events client before it counts as too slow and is dropped
-   * (default 64). Tests lower it.
+   * @internal Writes (a poll's frames, a heartbeat) queued for one /events client before it counts
+   * as too slow and is dropped (default 64). Tests lower it.
    */
   readonly eventsBufferFrames?: number | undefined
 }

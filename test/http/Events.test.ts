@@ -5,6 +5,7 @@ import * as Job from "../../src/core/Job.js"
 import { makeEventId } from "../../src/domain/Ids.js"
 import { JobEvent } from "../../src/domain/JobEvent.js"
 import type { JobType } from "../../src/domain/Names.js"
+import { PollTypesPerInterval } from "../../src/http/Events.js"
 import { StatusRepository } from "../../src/ports/StatusRepository.js"
 import { memoryStores, type Stores } from "../support/harness.js"
 import { eventually, startServer, type Target } from "../support/httpHarness.js"
@@ -249,4 +250,51 @@ describe("/events streams", () => {
     await eventually(async () => expect(slowClosed).toBe(true), 20_000)
     expect(slowBytes).toBeGreaterThan(0)
   }, 60_000)
+
+  it("with 450 job types a poll reads 200 of them (latest and events), in turn; a change on the last one still streams", async () => {
+    const inner = Effect.runSync(memoryStores)
+    let counting = false
+    const reads = { list: 0, events: 0 }
+    const stores: Stores = {
+      lockRepository: inner.lockRepository,
+      statusRepository: StatusRepository.of({
+        ...inner.statusRepository,
+        list: (jobType, options) =>
+          Effect.suspend(() => {
+            if (counting && options?.limit === 1) reads.list++
+            return inner.statusRepository.list(jobType, options)
+          }),
+        events: (options) =>
+          Effect.suspend(() => {
+            if (counting) reads.events++
+            return inner.statusRepository.events(options)
+          }),
+      }),
+    }
+    const many = Array.from({ length: 449 }, (_, i) => Job.make({ type: `t-${i}`, run: Effect.void }))
+    app = await startServer({ stores, jobs: many, http: { eventsInterval: "200 millis" } })
+    const target = app
+    const stream = await open(target)
+    let text = ""
+    stream.res.setEncoding("utf8")
+    stream.res.on("data", (d: string) => {
+      text += d
+    })
+    // Over 5 polls: at most PollTypesPerInterval of each kind per poll (the supervisor is the 450th).
+    counting = true
+    await new Promise((r) => setTimeout(r, 1_000))
+    counting = false
+    expect(reads.list).toBeGreaterThan(0)
+    expect(reads.list).toBeLessThanOrEqual(6 * PollTypesPerInterval)
+    expect(reads.events).toBeLessThanOrEqual(6 * PollTypesPerInterval)
+    const started = await target.fetch("/jobs/t-448", { method: "POST" })
+    expect(started.status).toBe(201)
+    const framesOf = (jobType: string) =>
+      text
+        .split("\n\n")
+        .filter((f) => f.includes(`"jobType":"${jobType}"`))
+        .join("\n")
+    await eventually(async () => expect(framesOf("t-448")).toContain('"latest":{'), 10_000)
+    close(stream)
+  }, 30_000)
 })
