@@ -10,7 +10,7 @@ import { headers, nextToken, showTokenPanel } from "./token.js"
 import { url } from "./urls.js"
 import { renderAudit } from "./views/audit.js"
 import { renderType } from "./views/jobType.js"
-import { renderOverview } from "./views/overview.js"
+import { redrawOverview } from "./views/overview.js"
 import { renderTabs } from "./views/tabs.js"
 
 /** Wait before a new connection after one ended or failed. */
@@ -60,8 +60,9 @@ const redraw = (jobType: string) => {
     // with the overview, whose view is also "no job type".
     if (location.hash === "#/audit") return
     if (state.view.type === null) {
-      await Promise.all(types.map(loadSummary)) // fresh next runs too
-      if (state.view.type === null && location.hash !== "#/audit") renderOverview()
+      // Fresh next runs too; of the overview page's job types only (a stream tells of all of them).
+      await Promise.all(types.filter((t) => state.types.includes(t)).map(loadSummary))
+      if (state.view.type === null && location.hash !== "#/audit") redrawOverview()
     } else if (types.includes(state.view.type) && state.page.cursors.length <= 1) {
       await renderType(state.view.type, state.view.jobId, keepDetails)
     }
@@ -72,7 +73,7 @@ const redraw = (jobType: string) => {
 const onAudit = async ({ jobType }: AuditEvent) => {
   await loadSummary(jobType)
   if (location.hash === "#/audit") await renderAudit()
-  else if (state.view.type === null) renderOverview()
+  else if (state.view.type === null) redrawOverview()
   else if (state.view.type === jobType) await renderType(jobType, state.view.jobId, true)
 }
 

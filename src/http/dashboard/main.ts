@@ -12,7 +12,7 @@ import { refreshType, route } from "./router.js"
 import { loadSummary, loadTypes, state } from "./state.js"
 import { setUpTokenPanel, tokenChanged } from "./token.js"
 import { url } from "./urls.js"
-import { renderOverview } from "./views/overview.js"
+import { redrawOverview } from "./views/overview.js"
 
 /** Next fire times move on: the summaries are read again this often. */
 const summaryRefreshMs = 60_000
@@ -31,7 +31,7 @@ const start = async () => {
   listen()
   setInterval(async () => {
     await Promise.all(state.types.map(loadSummary))
-    if (state.view.type === null) renderOverview()
+    if (state.view.type === null && location.hash !== "#/audit") redrawOverview()
   }, summaryRefreshMs)
 }
 

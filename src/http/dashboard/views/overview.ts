@@ -151,6 +151,9 @@ const onSearch = (event: Event) => {
   }, 250)
 }
 
+/** The overview again with fresh summaries, keeping the search box (and its focus) when it is shown. */
+export const redrawOverview = () => (document.getElementById("cards") ? refreshCards() : renderOverview())
+
 export const renderOverview = () => {
   setMain(
     h("h2", { text: "Latest executions" }),
