@@ -23,15 +23,19 @@
  * stores are the next step (issue 19).
  */
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
-import { type Context, Duration, Effect, Exit, Layer, Option, Scope } from "effect"
+import { Context, Duration, Effect, Exit, Layer, Option, Scope } from "effect"
 import * as Job from "../src/core/Job.js"
 import { JobContext } from "../src/core/JobContext.js"
 import type { JobManager } from "../src/core/JobManager.js"
 import * as HaJobs from "../src/HaJobs.js"
 import * as Supervisor from "../src/jobs/Supervisor.js"
+import { LockRepository } from "../src/ports/LockRepository.js"
+import { StatusRepository } from "../src/ports/StatusRepository.js"
 import { type AroundCall, mapLocks, mapStatuses } from "../src/ports/StoreBounds.js"
 import * as MemoryStore from "../src/stores/memory/MemoryStore.js"
+import * as SqliteStore from "../src/stores/sqlite/SqliteStore.js"
 import * as Stores from "../src/testing/Stores.js"
 import { ms, percentile } from "./stats.js"
 import { lineChart } from "./svgPlot.js"
@@ -71,11 +75,27 @@ const counter = () => {
   }
 }
 
-const point = (J: number, N: number) =>
+type StoreKind = "memory" | "sqlite"
+
+/** A fresh store of that kind, removed with the scope (SQLite: a file in a new temporary directory). */
+const freshStore = (kind: StoreKind) =>
+  kind === "memory"
+    ? MemoryStore.make
+    : Effect.gen(function* () {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-scale-"))
+        yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+        const context = yield* Layer.build(SqliteStore.layer({ filename: path.join(dir, "scale.db") }))
+        return {
+          lockRepository: Context.get(context, LockRepository),
+          statusRepository: Context.get(context, StatusRepository),
+        }
+      })
+
+const point = (J: number, N: number, kind: StoreKind) =>
   Effect.gen(function* () {
     global.gc?.()
     const before = process.memoryUsage()
-    const store = yield* MemoryStore.make
+    const store = yield* freshStore(kind)
     const calls = counter()
     let counting = false
     const stores = {
@@ -141,6 +161,7 @@ const point = (J: number, N: number) =>
     return {
       J,
       N,
+      kind,
       startupMs,
       slots,
       lagP50: percentile(lags, 50),
@@ -155,7 +176,15 @@ const point = (J: number, N: number) =>
       heapKiBPerLoop: (after.heapUsed - before.heapUsed) / 1024 / (J * N),
       rssKiBPerLoop: (after.rss - before.rss) / 1024 / (J * N),
     }
-  })
+  }).pipe(Effect.scoped)
+
+const stores: ReadonlyArray<StoreKind> = arg("--store")
+  ? [arg("--store") as StoreKind]
+  : quick
+    ? ["memory"]
+    : ["memory", "sqlite"]
+/** SQLite's points: the default store, one file; a slot's writes are its transactions. */
+const sqliteGrid = { J: [100, 1_000], N: [1, 10] }
 
 const grid = {
   J: arg("--jobs") ? [Number(arg("--jobs"))] : quick ? [100, 1_000] : [100, 1_000, 10_000],
@@ -164,32 +193,36 @@ const grid = {
 
 const main = Effect.gen(function* () {
   const rows: Array<string> = [
-    "| job types × instances | start-up | slots run | lag p50 / p99 (ms) | conditional writes per slot | of them claims | reads per slot | runs per slot (max) | CPU (one process, all instances) | heap / RSS growth per job type and instance | supervisor tick (store calls) |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
+    "| store | job types × instances | start-up | slots run | lag p50 / p99 (ms) | conditional writes per slot | of them claims | reads per slot | runs per slot (max) | CPU (one process, all instances) | heap / RSS growth per job type and instance | supervisor tick (store calls) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
   ]
   const results = new Map<string, Effect.Effect.Success<ReturnType<typeof point>>>()
-  for (const J of grid.J)
-    for (const N of grid.N) {
-      if (skipped(J, N)) {
-        rows.push(
-          `| ${J} × ${N} | not run: ${J * N} cron entries in one process (it saturates) | | | | | | | | | | |`,
-        )
-        continue
+  for (const kind of stores)
+    for (const J of (kind === "memory" || arg("--store") ? grid : sqliteGrid).J)
+      for (const N of (kind === "memory" || arg("--store") ? grid : sqliteGrid).N) {
+        if (skipped(J, N)) {
+          rows.push(
+            `| ${kind} | ${J} × ${N} | not run: ${J * N} cron entries in one process (it saturates) | | | | | | | | | | |`,
+          )
+          continue
+        }
+        const r = yield* point(J, N, kind)
+        if (kind === "memory") results.set(`${J}x${N}`, r)
+        const line = `| ${kind} | ${J} × ${N} | ${r.startupMs} ms | ${r.slots} | ${ms(r.lagP50)} / ${ms(r.lagP99)} | ${r.conditionalPerSlot.toFixed(2)} | ${r.claimsPerSlot.toFixed(2)} | ${r.readsPerSlot.toFixed(2)} | ${r.maxRunsPerSlot} | ${r.cpuPercent.toFixed(0)} % | ${r.heapKiBPerLoop.toFixed(1)} / ${r.rssKiBPerLoop.toFixed(0)} KiB | ${r.supervisorTickMs} ms (${r.supervisorCalls}) |`
+        rows.push(line)
+        console.error(line)
       }
-      const r = yield* point(J, N)
-      results.set(`${J}x${N}`, r)
-      const line = `| ${J} × ${N} | ${r.startupMs} ms | ${r.slots} | ${ms(r.lagP50)} / ${ms(r.lagP99)} | ${r.conditionalPerSlot.toFixed(2)} | ${r.claimsPerSlot.toFixed(2)} | ${r.readsPerSlot.toFixed(2)} | ${r.maxRunsPerSlot} | ${r.cpuPercent.toFixed(0)} % | ${r.heapKiBPerLoop.toFixed(1)} / ${r.rssKiBPerLoop.toFixed(0)} KiB | ${r.supervisorTickMs} ms (${r.supervisorCalls}) |`
-      rows.push(line)
-      console.error(line)
-    }
   console.log(rows.join("\n"))
   const plots = arg("--plots") ?? (quick ? undefined : "docs")
   if (plots !== undefined) writePlots(plots, results)
 })
 
 /** The figures of BENCHMARKS.md's Scale section, as SVG under `dir`. */
-const writePlots = (dir: string, results: ReadonlyMap<string, { readonly [k: string]: number }>) => {
-  const at = (J: number, N: number, key: string) => results.get(`${J}x${N}`)?.[key]
+const writePlots = (
+  dir: string,
+  results: ReadonlyMap<string, { readonly conditionalPerSlot: number; readonly lagP99: number }>,
+) => {
+  const at = (J: number, N: number, key: "conditionalPerSlot" | "lagP99") => results.get(`${J}x${N}`)?.[key]
   const writes = lineChart({
     title: "Conditional writes per cron slot",
     xLabel: "instances (N)",
