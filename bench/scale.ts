@@ -16,7 +16,8 @@
  *
  *   npm run bench:scale -- [--quick] [--seconds 25] [--jobs J --instances N]
  *
- * Plots (SVG) go to docs/ on the full run, to `--plots <dir>` if given.
+ * Plots (SVG) go to docs/ on the full run, to `--plots <dir>` if given. `--store cassandra` runs the
+ * grid on the keyspace of the CASSANDRA_* environment (migrated first: `npm run cassandra:migrate`).
  *
  * --quick: J ∈ {100, 1,000} × N ∈ {1, 10}. Without: J ∈ {100, 1,000, 10,000} × N ∈ {1, 3, 10, 30,
  * 100}, without the points `skipped` below (one process saturates). Real processes and the other
@@ -34,6 +35,7 @@ import * as Supervisor from "../src/jobs/Supervisor.js"
 import { LockRepository } from "../src/ports/LockRepository.js"
 import { StatusRepository } from "../src/ports/StatusRepository.js"
 import { type AroundCall, mapLocks, mapStatuses } from "../src/ports/StoreBounds.js"
+import * as CassandraStore from "../src/stores/cassandra/CassandraStore.js"
 import * as MemoryStore from "../src/stores/memory/MemoryStore.js"
 import * as SqliteStore from "../src/stores/sqlite/SqliteStore.js"
 import * as Stores from "../src/testing/Stores.js"
@@ -75,27 +77,37 @@ const counter = () => {
   }
 }
 
-type StoreKind = "memory" | "sqlite"
+type StoreKind = "memory" | "sqlite" | "cassandra"
 
 /** A fresh store of that kind, removed with the scope (SQLite: a file in a new temporary directory). */
 const freshStore = (kind: StoreKind) =>
   kind === "memory"
     ? MemoryStore.make
-    : Effect.gen(function* () {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-scale-"))
-        yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
-        const context = yield* Layer.build(SqliteStore.layer({ filename: path.join(dir, "scale.db") }))
-        return {
+    : kind === "cassandra"
+      ? // A migrated keyspace from the environment (CASSANDRA_CONTACT_POINTS, CASSANDRA_KEYSPACE, ...);
+        // each point's job types have names of their own, so nothing of an earlier point is caught up.
+        Effect.map(Layer.build(CassandraStore.layerFromEnv()), (context) => ({
           lockRepository: Context.get(context, LockRepository),
           statusRepository: Context.get(context, StatusRepository),
-        }
-      })
+        }))
+      : Effect.gen(function* () {
+          const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ha-jobs-scale-"))
+          yield* Effect.addFinalizer(() =>
+            Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })),
+          )
+          const context = yield* Layer.build(SqliteStore.layer({ filename: path.join(dir, "scale.db") }))
+          return {
+            lockRepository: Context.get(context, LockRepository),
+            statusRepository: Context.get(context, StatusRepository),
+          }
+        })
 
 const point = (J: number, N: number, kind: StoreKind) =>
   Effect.gen(function* () {
     global.gc?.()
     const before = process.memoryUsage()
     const store = yield* freshStore(kind)
+    const runTag = `p${J}x${N}-${Date.now().toString(36)}`
     const calls = counter()
     let counting = false
     const stores = {
@@ -106,7 +118,7 @@ const point = (J: number, N: number, kind: StoreKind) =>
     const runsPerSlot = new Map<string, number>()
     const jobs = Array.from({ length: J }, (_, i) =>
       Job.make({
-        type: `job-${i}`,
+        type: `${runTag}-${i}`,
         cron: `${i % 60} * * * * ?`,
         run: Effect.flatMap(JobContext, (ctx) =>
           Effect.sync(() => {
