@@ -94,26 +94,22 @@ const single = (parameter: string, value: string | ReadonlyArray<string> | undef
 const parseLimit = (raw: string | undefined) => {
   if (raw === undefined) return Effect.succeed(DefaultListLimit)
   // The manager checks the range; this only refuses what is not a number at all.
-  return /^\d{1,9}$/.test(raw)
-    ? Effect.succeed(Number(raw))
-    : Effect.fail(
-        new InvalidParameter({
-          parameter: "limit",
-          message: `limit must be an integer between 1 and ${MaxListLimit}, got "${raw.slice(0, 20)}"`,
-        }),
-      )
+  return /^\d{1,9}$/.test(raw) ? Effect.succeed(Number(raw)) : Effect.fail(badLimit(raw))
 }
 
-/** GET /jobs's limit: 1..MaxListLimit (a page of job types, not of executions: no default). */
+const badLimit = (raw: string) =>
+  new InvalidParameter({
+    parameter: "limit",
+    message: `limit must be an integer between 1 and ${MaxListLimit}, got "${raw.slice(0, 20)}"`,
+  })
+
+/** GET /jobs's limit: 1..MaxListLimit, checked here (no manager call checks it for job types). */
 const typesLimit = (raw: string) =>
-  /^\d{1,9}$/.test(raw) && Number(raw) >= 1 && Number(raw) <= MaxListLimit
-    ? Effect.succeed(Number(raw))
-    : Effect.fail(
-        new InvalidParameter({
-          parameter: "limit",
-          message: `limit must be an integer between 1 and ${MaxListLimit}, got "${raw.slice(0, 20)}"`,
-        }),
-      )
+  Effect.filterOrFail(
+    parseLimit(raw),
+    (n) => n >= 1 && n <= MaxListLimit,
+    () => badLimit(raw),
+  )
 
 export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
   Effect.gen(function* () {

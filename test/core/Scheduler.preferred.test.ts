@@ -94,6 +94,13 @@ const perSlot = (runs: ReadonlyArray<Run>) => {
   return byKey
 }
 
+/** The job type's first- and second-ranked instances, every instance being live. */
+const ranked = (test: TestCluster.TestCluster, jobType: string) => {
+  const names = test.instances.map((i) => i.name)
+  const at = (rank: number) => names.find((n) => Rendezvous.rank(n, names, jobType) === rank)!
+  return { preferred: at(0), second: at(1) }
+}
+
 describe("Scheduler: a preferred firer per job type", () => {
   it.scoped("10 instances: each slot runs once, for one conditional claim and one acquire", () =>
     Effect.gen(function* () {
@@ -131,10 +138,8 @@ describe("Scheduler: a preferred firer per job type", () => {
       Effect.gen(function* () {
         const { test, runs, count, jobTypes, ranBy } = yield* cluster(5)
         yield* stepBy("1 second", 20)
-        const names = test.instances.map((i) => i.name)
         const jobType = jobTypes[0]!
-        const preferred = names.find((n) => Rendezvous.rank(n, names, jobType) === 0)!
-        const second = names.find((n) => Rendezvous.rank(n, names, jobType) === 1)!
+        const { preferred, second } = ranked(test, jobType)
         yield* test.instance(preferred).stop
         yield* count
         yield* stepBy("1 second", 240) // t = 260 s: slots at 60, 120, 180, 240 s
@@ -160,10 +165,8 @@ describe("Scheduler: a preferred firer per job type", () => {
     Effect.gen(function* () {
       const { test, runs, count, jobTypes, ranBy } = yield* cluster(5)
       yield* stepBy("1 second", 55) // t = 55 s; its heartbeat at 50 s is fresh
-      const names = test.instances.map((i) => i.name)
       const jobType = jobTypes[0]!
-      const preferred = names.find((n) => Rendezvous.rank(n, names, jobType) === 0)!
-      const second = names.find((n) => Rendezvous.rank(n, names, jobType) === 1)!
+      const { preferred, second } = ranked(test, jobType)
       yield* test.instance(preferred).stop
       yield* count
       yield* stepBy("1 second", 10)
