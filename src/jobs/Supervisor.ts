@@ -4,7 +4,7 @@
  *
  * This module: the supervisor — retries failed triggers, marks executions whose holder died DEAD.
  */
-import { Chunk, Clock, Duration, Effect, Metric, Option, Schedule, Schema } from "effect"
+import { Chunk, Clock, Duration, Effect, Metric, Option, Ref, Schedule, Schema } from "effect"
 import * as Job from "../core/Job.js"
 import { JobContext } from "../core/JobContext.js"
 import { JobManager } from "../core/JobManager.js"
@@ -32,7 +32,18 @@ export interface SupervisorOptions {
   readonly retryHorizon?: Duration.DurationInput | undefined
   /** The supervisor's own lease; a short one lets another instance take supervision over sooner. */
   readonly lease?: LeaseOptions | undefined
+  /**
+   * Job types one run checks at most; with more, each run takes the next ones in turn, so a run's
+   * store reads stay bounded (about 2 per job type) and every job type is checked once in
+   * ceil(job types / this) runs. Defaults to 1,000.
+   */
+  readonly jobTypesPerRun?: number | undefined
 }
+
+/** Where the next supervisor run starts in the list of job types; kept by the instance across runs. */
+export type Turn = Ref.Ref<number>
+
+export const DefaultJobTypesPerRun = 1_000
 
 /** Job types a supervisor run checks at once (each is 1–2 store reads, more when it acts). */
 const TypesAtOnce = 8
@@ -40,6 +51,8 @@ const TypesAtOnce = 8
 /** What one supervisor run did; stored as its status content. */
 export class SupervisionReport extends Schema.Class<SupervisionReport>("SupervisionReport")({
   pendingChecked: Schema.Number,
+  /** Job types this run checked (all of them unless there are more than `jobTypesPerRun`). */
+  jobTypesChecked: Schema.optional(Schema.Number),
   markedDead: Schema.Array(Schema.String),
   retried: Schema.Array(Schema.String),
 }) {}
@@ -48,7 +61,7 @@ export class SupervisionReport extends Schema.Class<SupervisionReport>("Supervis
  * Marks dead executions DEAD and retries failed triggers. Every pending execution of every job type
  * is checked, page by page (ha-jobs looked at the newest ten only).
  */
-export const supervise = (options: SupervisorOptions = {}) =>
+export const supervise = (options: SupervisorOptions = {}, turn: Turn = Ref.unsafeMake(0)) =>
   Effect.gen(function* () {
     const manager = yield* JobManager
     const locks = yield* LockRepository
@@ -131,13 +144,25 @@ export const supervise = (options: SupervisorOptions = {}) =>
       })
     // Job types are independent: several at once, so a tick over thousands of them on a networked
     // store takes round trips / TypesAtOnce, not one round trip after another.
-    yield* Effect.forEach(manager.jobTypes, checkType, { concurrency: TypesAtOnce, discard: true })
+    const perRun = Math.max(1, Math.floor(options.jobTypesPerRun ?? DefaultJobTypesPerRun))
+    const types = yield* thisRunsShare(manager.jobTypes, perRun, turn)
+    yield* Effect.forEach(types, checkType, { concurrency: TypesAtOnce, discard: true })
     markedDead.sort()
     retried.sort()
     if (markedDead.length > 0 || retried.length > 0)
       yield* Effect.logInfo(`supervisor: ${markedDead.length} marked DEAD, ${retried.length} retried`)
-    return new SupervisionReport({ pendingChecked, markedDead, retried })
+    return new SupervisionReport({ pendingChecked, jobTypesChecked: types.length, markedDead, retried })
   })
+
+/** The job types this run checks: all, or the next `perRun` after the last run's, wrapping around. */
+const thisRunsShare = <T>(all: ReadonlyArray<T>, perRun: number, turn: Turn) =>
+  all.length <= perRun
+    ? Effect.succeed(all)
+    : Ref.modify(turn, (next) => {
+        const start = next % all.length
+        const share = Array.from({ length: perRun }, (_, i) => all[(start + i) % all.length]!)
+        return [share, (start + perRun) % all.length] as const
+      })
 
 /** The n-th delay (1-based) of a backoff schedule. */
 const nthDelay = (schedule: Schedule.Schedule<unknown, unknown>, n: number) =>
@@ -160,5 +185,5 @@ export const job = (options: SupervisorOptions = {}) =>
     catchUp: "skip",
     lease: options.lease,
     result: SupervisionReport,
-    run: supervise(options),
+    run: supervise(options, Ref.unsafeMake(0)),
   })

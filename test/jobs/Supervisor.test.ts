@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option, Schedule, TestClock } from "effect"
+import { Effect, Option, Ref, Schedule, TestClock } from "effect"
 import * as Job from "../../src/core/Job.js"
 import { JobManager } from "../../src/core/JobManager.js"
 import { type JobId, makeJobId, makeTriggerId } from "../../src/domain/Ids.js"
@@ -11,15 +11,15 @@ import { memoryStores, nodeOn, type Stores, storesLayer } from "../support/harne
 const work = Job.make({ type: "work", lease: { ttl: "30 seconds" }, retries: 0, run: Effect.never })
 
 /** A RUNNING status as a crashed instance leaves it: no lease behind it. */
-const orphan = (stores: Stores, at: number, content?: unknown) =>
+const orphan = (stores: Stores, at: number, content?: unknown, type = "work") =>
   Effect.gen(function* () {
     const jobId = yield* makeJobId
     yield* stores.statusRepository.save(
       new JobStatus({
         triggerId: yield* makeTriggerId,
-        jobType: "work" as JobType,
+        jobType: type as JobType,
         jobId,
-        lockType: "work" as LockType,
+        lockType: type as LockType,
         jobState: "RUNNING",
         jobResult: "PENDING",
         jobStatusTs: new Date(at),
@@ -174,5 +174,35 @@ describe("Supervisor", () => {
       const reports = runs.map((r) => r.content as { markedDead: ReadonlyArray<string> })
       assert.strictEqual(reports.flatMap((r) => r.markedDead).length, 1)
     }),
+  )
+
+  it.scoped(
+    "more job types than jobTypesPerRun: each run checks the next ones in turn, all within ceil(J / perRun) runs",
+    () =>
+      Effect.gen(function* () {
+        const stores = yield* memoryStores
+        const types = ["w0", "w1", "w2", "w3", "w4"]
+        const jobs = types.map((type) => Job.make({ type, retries: 0, run: Effect.never }))
+        const { manager } = yield* nodeOn(stores, jobs)
+        for (const type of types) yield* orphan(stores, 0, undefined, type)
+        yield* TestClock.adjust("10 minutes")
+        const turn = Ref.unsafeMake(0)
+        const run = () =>
+          Supervisor.supervise({ jobTypesPerRun: 2 }, turn).pipe(
+            Effect.provideService(JobManager, manager),
+            Effect.provide(storesLayer(stores)),
+          )
+        const first = yield* run()
+        const second = yield* run()
+        const third = yield* run()
+        assert.deepStrictEqual(
+          [first, second, third].map((r) => [r.jobTypesChecked, r.markedDead.map((d) => d.split("/")[0])]),
+          [
+            [2, ["w0", "w1"]],
+            [2, ["w2", "w3"]],
+            [2, ["w4"]], // w4 and w0 again (already DEAD)
+          ],
+        )
+      }),
   )
 })
