@@ -23,3 +23,12 @@ export type LockType = typeof LockType.Type
 /** The name of a job. A job type names its lock type (by default a lock type of the same name). */
 export const JobType = Name("job type").pipe(Schema.brand("JobType"))
 export type JobType = typeof JobType.Type
+
+/**
+ * A job type's group: its name up to the first `.` (`billing.invoices` → `billing`); undefined for a
+ * name without one. The overview and `GET /jobs?group=` sort job types by it.
+ */
+export const groupOf = (jobType: string): string | undefined => {
+  const at = jobType.indexOf(".")
+  return at > 0 ? jobType.slice(0, at) : undefined
+}

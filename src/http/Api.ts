@@ -83,6 +83,7 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
       .setUrlParams(
         Schema.Struct({
           q: Schema.optional(QueryParam("Only job types containing this text (case-insensitive)")),
+          group: Schema.optional(QueryParam("Only job types of this group (named `<group>.…`)")),
           limit: Schema.optional(QueryParam("1..1000; without it, every matching job type")),
           after: Schema.optional(QueryParam("Cursor: the last job type of the previous page")),
         }),
@@ -91,7 +92,7 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
       .addError(InvalidParameter)
       .annotate(
         OpenApi.Description,
-        "The registered job types, optionally filtered (`q`) and paged (`limit`, then `next`).",
+        "The registered job types, optionally filtered (`q`, `group`) and paged (`limit`, then `next`).",
       ),
   )
   .add(

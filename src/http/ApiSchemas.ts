@@ -63,7 +63,11 @@ export const JobTypes = Schema.Struct({
   readOnly: Schema.Boolean.annotations({
     description: "true when triggering, cancelling, pausing, resuming and backfilling are disabled",
   }),
-  total: Schema.Number.annotations({ description: "How many job types match `q` (all pages)" }),
+  total: Schema.Number.annotations({ description: "How many job types match `q` and `group` (all pages)" }),
+  groups: Schema.Array(Schema.Struct({ name: Schema.String, count: Schema.Number })).annotations({
+    description:
+      "The groups of the job types matching `q` (a job type `billing.invoices` is in group `billing`), by name, with their sizes",
+  }),
   next: Schema.NullOr(Schema.String).annotations({ description: "The next page's URL; null on the last" }),
 }).annotations({ identifier: "JobTypes" })
 

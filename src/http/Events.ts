@@ -13,6 +13,7 @@ import {
   Stream,
 } from "effect"
 import { Expectations } from "../core/Expectations.js"
+import { nextShare } from "../core/InTurn.js"
 import { JobManager } from "../core/JobManager.js"
 import { HaJobsApi } from "./Api.js"
 import { TooManyEventStreams } from "./ApiErrors.js"
@@ -142,16 +143,11 @@ export const make = Effect.gen(function* () {
       // only sets it (a stream starts with the state, not with the past).
       let lastAudit: string | undefined
       // Where the next poll's share of the job types starts (PollTypesPerInterval).
-      let nextShare = 0
-      const share = (): ReadonlyArray<(typeof manager.jobTypes)[number]> => {
-        const all = manager.jobTypes
-        if (all.length <= PollTypesPerInterval) return all
-        const from = nextShare
-        nextShare = (from + PollTypesPerInterval) % all.length
-        const part = all.slice(from, from + PollTypesPerInterval)
-        return part.length < PollTypesPerInterval
-          ? [...part, ...all.slice(0, PollTypesPerInterval - part.length)]
-          : part
+      let shareAt = 0
+      const share = () => {
+        const [types, next] = nextShare(manager.jobTypes, PollTypesPerInterval, shareAt)
+        shareAt = next
+        return types
       }
       const poll = Effect.gen(function* () {
         // One queue item per poll, however many frames it has: a burst (hundreds of slots firing in

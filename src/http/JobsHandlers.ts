@@ -8,6 +8,7 @@ import { Membership } from "../core/Membership.js"
 import { Scheduler } from "../core/Scheduler.js"
 import { InvalidInput, StoreError, UnknownJobType } from "../domain/Errors.js"
 import { JobId } from "../domain/Ids.js"
+import { groupOf } from "../domain/Names.js"
 import type { Pause } from "../domain/Pause.js"
 import { CallerIdentity, HaJobsApi } from "./Api.js"
 import {
@@ -134,14 +135,16 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
       .handle("types", ({ urlParams }) =>
         Effect.gen(function* () {
           const q = yield* single("q", urlParams.q)
+          const group = yield* single("group", urlParams.group)
           const rawLimit = yield* single("limit", urlParams.limit)
           const after = yield* single("after", urlParams.after)
           const limit = rawLimit === undefined ? undefined : yield* typesLimit(rawLimit)
           const needle = q?.toLowerCase()
-          const matching: ReadonlyArray<string> =
+          const found: ReadonlyArray<string> =
             needle === undefined || needle === ""
               ? manager.jobTypes
               : manager.jobTypes.filter((t) => t.toLowerCase().includes(needle))
+          const matching = group === undefined ? found : found.filter((t) => groupOf(t) === group)
           const from = after === undefined ? 0 : matching.indexOf(after) + 1
           if (from === 0 && after !== undefined)
             return yield* new InvalidParameter({
@@ -154,9 +157,10 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
             jobTypes: page,
             readOnly: settings.readOnly,
             total: matching.length,
+            groups: groupsOf(found),
             next:
               limit !== undefined && last !== undefined && from + limit < matching.length
-                ? urls.typesPage(q, limit, last)
+                ? urls.typesPage({ q, group }, limit, last)
                 : null,
           }
         }),
@@ -381,6 +385,18 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
       )
   }),
 )
+
+/** The groups of `types` (see groupOf) by name, with how many of them each holds. */
+const groupsOf = (types: ReadonlyArray<string>) => {
+  const counts = new Map<string, number>()
+  for (const t of types) {
+    const g = groupOf(t)
+    if (g !== undefined) counts.set(g, (counts.get(g) ?? 0) + 1)
+  }
+  return [...counts]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, count]) => ({ name, count }))
+}
 
 /**
  * The cursor of the page after `page` (its last item's), or null when there is none: a full page

@@ -10,8 +10,12 @@ export const makeUrls = (basePath: string) => {
       `${jobs(jobType)}/events?limit=${limit}&before=${encodeURIComponent(before)}`,
     historyPage: (jobType: string, jobId: string, limit: number, before: string) =>
       `${jobs(jobType)}/${encodeURIComponent(jobId)}/history?limit=${limit}&before=${encodeURIComponent(before)}`,
-    typesPage: (q: string | undefined, limit: number, after: string) =>
-      `${basePath}/jobs?${q === undefined ? "" : `q=${encodeURIComponent(q)}&`}limit=${limit}&after=${encodeURIComponent(after)}`,
+    typesPage: (
+      filter: { readonly q?: string | undefined; readonly group?: string | undefined },
+      limit: number,
+      after: string,
+    ) =>
+      `${basePath}/jobs?${filter.q === undefined ? "" : `q=${encodeURIComponent(filter.q)}&`}${filter.group === undefined ? "" : `group=${encodeURIComponent(filter.group)}&`}limit=${limit}&after=${encodeURIComponent(after)}`,
     page: (jobType: string, limit: number, before: string) =>
       `${jobs(jobType)}?limit=${limit}&before=${encodeURIComponent(before)}`,
   }

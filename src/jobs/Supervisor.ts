@@ -5,6 +5,7 @@
  * This module: the supervisor — retries failed triggers, marks executions whose holder died DEAD.
  */
 import { Chunk, Clock, Duration, Effect, Metric, Option, Ref, Schedule, Schema } from "effect"
+import { nextShare } from "../core/InTurn.js"
 import * as Job from "../core/Job.js"
 import { JobContext } from "../core/JobContext.js"
 import { JobManager } from "../core/JobManager.js"
@@ -145,7 +146,7 @@ export const supervise = (options: SupervisorOptions = {}, turn: Turn = Ref.unsa
     // Job types are independent: several at once, so a tick over thousands of them on a networked
     // store takes round trips / TypesAtOnce, not one round trip after another.
     const perRun = Math.max(1, Math.floor(options.jobTypesPerRun ?? DefaultJobTypesPerRun))
-    const types = yield* thisRunsShare(manager.jobTypes, perRun, turn)
+    const types = yield* Ref.modify(turn, (next) => nextShare(manager.jobTypes, perRun, next))
     yield* Effect.forEach(types, checkType, { concurrency: TypesAtOnce, discard: true })
     markedDead.sort()
     retried.sort()
@@ -153,16 +154,6 @@ export const supervise = (options: SupervisorOptions = {}, turn: Turn = Ref.unsa
       yield* Effect.logInfo(`supervisor: ${markedDead.length} marked DEAD, ${retried.length} retried`)
     return new SupervisionReport({ pendingChecked, jobTypesChecked: types.length, markedDead, retried })
   })
-
-/** The job types this run checks: all, or the next `perRun` after the last run's, wrapping around. */
-const thisRunsShare = <T>(all: ReadonlyArray<T>, perRun: number, turn: Turn) =>
-  all.length <= perRun
-    ? Effect.succeed(all)
-    : Ref.modify(turn, (next) => {
-        const start = next % all.length
-        const share = Array.from({ length: perRun }, (_, i) => all[(start + i) % all.length]!)
-        return [share, (start + perRun) % all.length] as const
-      })
 
 /** The n-th delay (1-based) of a backoff schedule. */
 const nthDelay = (schedule: Schedule.Schedule<unknown, unknown>, n: number) =>

@@ -721,6 +721,8 @@ describe.skipIf(skip)("the dashboard with 130 job types", () => {
         await page.locator("nav#tabs a").evaluateAll((a) => a.map((x) => x.getAttribute("data-tab"))),
       ).toEqual(["Overview", "Audit"])
       expect(await page.locator('[data-page="previous"]').isDisabled()).toBe(true)
+      // No group picker: no name has a group (`group.…`).
+      expect(await page.locator("#overview-group").count()).toBe(0)
 
       await page.locator('[data-page="next"]').click()
       await expect.poll(async () => (await cardTypes())[0]).toBe("job-48")
@@ -744,6 +746,51 @@ describe.skipIf(skip)("the dashboard with 130 job types", () => {
       await page.locator("#type-header").waitFor()
       expect(await page.locator("#type-header").textContent()).toContain("job-117")
       expect(await page.locator('nav#tabs a[data-tab="job-117"]').count()).toBe(1)
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+      await server.close()
+    }
+  })
+})
+
+describe.skipIf(skip)("the dashboard with grouped job types", () => {
+  it("offers the groups of the job types (names `group.…`) and pages within the one picked", async () => {
+    const types = [
+      ...Array.from({ length: 60 }, (_, i) => `billing.invoice-${i}`),
+      ...Array.from({ length: 10 }, (_, i) => `crm.sync-${i}`),
+      "adhoc",
+    ]
+    const server = await startServer({
+      stores: Effect.runSync(memoryStores),
+      jobs: types.map((type) => Job.make({ type, run: Effect.void })),
+    })
+    const context = await browser.newContext()
+    try {
+      const page = await context.newPage()
+      page.setDefaultTimeout(10_000)
+      const errors: Array<string> = []
+      page.on("pageerror", (e) => errors.push(e.message))
+      const cardTypes = () =>
+        page.locator(".card").evaluateAll((cards) => cards.map((c) => c.getAttribute("data-type")))
+      const pagerText = () => page.locator("#overview-pager span").first().textContent()
+
+      await page.goto(`${server.baseUrl}/jobsOverview`)
+      await expect.poll(() => page.locator(".card").count()).toBe(48)
+      expect(
+        await page.locator("#overview-group option").evaluateAll((o) => o.map((x) => x.textContent)),
+      ).toEqual(["All groups", "billing (60)", "crm (10)"])
+      await page.locator("#overview-group").selectOption("crm")
+      await expect.poll(async () => (await cardTypes()).length).toBe(10)
+      expect((await cardTypes()).every((t) => t?.startsWith("crm."))).toBe(true)
+      expect(await pagerText()).toBe("1–10 of 10 job types")
+      // A search within the group; then all groups again.
+      await page.locator("#overview-search").fill("sync-7")
+      await expect.poll(() => cardTypes()).toEqual(["crm.sync-7"])
+      await page.locator("#overview-search").fill("")
+      await page.locator("#overview-group").selectOption("")
+      await expect.poll(async () => (await cardTypes())[0]).toBe("billing.invoice-0")
+      expect(await pagerText()).toBe("1–48 of 71 job types")
       expect(errors).toEqual([])
     } finally {
       await context.close()

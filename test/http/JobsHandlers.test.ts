@@ -61,8 +61,46 @@ describe.each(targets)("HTTP API through the %s", (_, start) => {
       jobTypes: ["import-products", "export-products", "quick", "idle", "nightly", "report"],
       readOnly: false,
       total: 6,
+      groups: [],
       next: null,
     })
+  })
+
+  it("GET /jobs groups job types by their name's prefix (group=, groups) and pages within a group", async () => {
+    const grouped = ["billing.invoices", "crm.sync", "billing.dunning", "adhoc", "crm.export", "billing.tax"]
+    const other = await start({
+      stores: Effect.runSync(memoryStores),
+      jobs: grouped.map((type) => Job.make({ type, run: Effect.void })),
+    })
+    try {
+      const get = async (path: string) => (await other.fetch(path)).json() as Promise<any>
+      expect(await get("/jobs")).toMatchObject({
+        total: 6,
+        groups: [
+          { name: "billing", count: 3 },
+          { name: "crm", count: 2 },
+        ],
+      })
+      const first = await get("/jobs?group=billing&limit=2")
+      expect(first).toMatchObject({
+        jobTypes: ["billing.invoices", "billing.dunning"],
+        total: 3,
+        next: "/jobs?group=billing&limit=2&after=billing.dunning",
+      })
+      expect(await get(first.next)).toMatchObject({ jobTypes: ["billing.tax"], next: null })
+      // The groups are those of the search's matches; the group narrows the search's matches.
+      expect(await get("/jobs?q=o&group=crm")).toMatchObject({
+        jobTypes: ["crm.export"],
+        total: 1,
+        groups: [
+          { name: "billing", count: 1 },
+          { name: "crm", count: 1 },
+        ],
+      })
+      expect(await get("/jobs?group=nothing")).toMatchObject({ jobTypes: [], total: 0 })
+    } finally {
+      await other.close()
+    }
   })
 
   it("GET /jobs pages (limit, then next) and filters (q, case-insensitive) the job types", async () => {

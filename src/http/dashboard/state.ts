@@ -19,8 +19,18 @@ export const MaxTypeTabs = 12
 export const state: {
   /** The overview page's job types. */
   types: ReadonlyArray<string>
-  /** The overview's search, its pages' cursors (the first has none), and how many types match. */
-  overview: { q: string; cursors: Array<string | undefined>; total: number; hasNext: boolean }
+  /**
+   * The overview's search and group ("" for all), its pages' cursors (the first has none), how many
+   * types match, and the groups of the types the search matches.
+   */
+  overview: {
+    q: string
+    group: string
+    cursors: Array<string | undefined>
+    total: number
+    hasNext: boolean
+    groups: JobTypes["groups"]
+  }
   readOnly: boolean
   /** jobType -> its list with limit 1: latest, cron, nextRuns. */
   readonly summaries: Map<string, JobList>
@@ -31,7 +41,7 @@ export const state: {
   storeDown: string | null
 } = {
   types: [],
-  overview: { q: "", cursors: [undefined], total: 0, hasNext: false },
+  overview: { q: "", group: "", cursors: [undefined], total: 0, hasNext: false, groups: [] },
   readOnly: false,
   summaries: new Map(),
   view: { type: null, jobId: null },
@@ -50,9 +60,9 @@ export const loadSummary = async (type: string) => {
  * types' summaries; false (an error shown) when that fails.
  */
 export const loadTypes = async () => {
-  const { q, cursors } = state.overview
+  const { q, group, cursors } = state.overview
   const after = cursors[cursors.length - 1]
-  const query = `limit=${OverviewPageSize}${q ? `&q=${enc(q)}` : ""}${after ? `&after=${enc(after)}` : ""}`
+  const query = `limit=${OverviewPageSize}${q ? `&q=${enc(q)}` : ""}${group ? `&group=${enc(group)}` : ""}${after ? `&after=${enc(after)}` : ""}`
   const res = await call<JobTypes>("GET", `jobs?${query}`)
   if (!res.ok) {
     setMain(h("p", { class: "alert alert-error", text: errorText("Loading job types", res) }))
@@ -60,6 +70,7 @@ export const loadTypes = async () => {
   }
   state.types = res.body.jobTypes
   state.overview.total = res.body.total
+  state.overview.groups = res.body.groups
   state.overview.hasNext = res.body.next !== null
   state.readOnly = res.body.readOnly === true
   $("read-only").hidden = !state.readOnly
@@ -68,4 +79,5 @@ export const loadTypes = async () => {
 }
 
 /** Whether every job type has a tab: few of them, no search. */
-export const typeTabs = () => state.overview.q === "" && state.overview.total <= MaxTypeTabs
+export const typeTabs = () =>
+  state.overview.q === "" && state.overview.group === "" && state.overview.total <= MaxTypeTabs

@@ -130,12 +130,47 @@ const pager = () => {
   ]
 }
 
-const emptyText = () =>
-  state.overview.q ? `No job type contains "${state.overview.q}".` : "No job types are registered."
+const emptyText = () => {
+  const { q, group } = state.overview
+  if (q && group) return `No job type of group "${group}" contains "${q}".`
+  if (q) return `No job type contains "${q}".`
+  return group ? `No job type is in group "${group}".` : "No job types are registered."
+}
 
-/** Redraws the cards and the pager, not the search box (which keeps its focus and caret). */
+/**
+ * The group picker (see groupOf in domain/Names.ts): shown once the job types (matching the search)
+ * fall into two groups or more, or while one is picked.
+ */
+const groupPicker = () => {
+  const { groups, group } = state.overview
+  if (groups.length < 2 && group === "") return []
+  const options =
+    groups.some((g) => g.name === group) || group === "" ? groups : [{ name: group, count: 0 }, ...groups]
+  return [
+    h(
+      "select",
+      {
+        id: "overview-group",
+        "aria-label": "Job type group",
+        onchange: async (event: Event) => {
+          state.overview.group = (event.target as HTMLSelectElement).value
+          state.overview.cursors = [undefined]
+          if (await loadTypes()) refreshCards()
+          $("overview-group")?.focus()
+        },
+      },
+      h("option", { value: "", text: "All groups", selected: group === "" }),
+      ...options.map((g) =>
+        h("option", { value: g.name, text: `${g.name} (${g.count})`, selected: g.name === group }),
+      ),
+    ),
+  ]
+}
+
+/** Redraws the cards, the group picker and the pager, not the search box (which keeps its focus and caret). */
 const refreshCards = () => {
   $("cards").replaceChildren(...state.types.map(renderCard))
+  $("overview-groups").replaceChildren(...groupPicker())
   $("overview-pager").replaceChildren(...pager())
   $("overview-empty").textContent = state.types.length === 0 ? emptyText() : ""
 }
@@ -168,6 +203,7 @@ export const renderOverview = () => {
         value: state.overview.q,
         oninput: onSearch,
       }),
+      h("span", { id: "overview-groups" }, groupPicker()),
       h("span", { id: "overview-pager", class: "pager" }, pager()),
     ),
     h("p", { class: "muted", id: "overview-empty", text: state.types.length === 0 ? emptyText() : "" }),
