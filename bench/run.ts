@@ -2,10 +2,11 @@
  * `npm run bench`: every bench module, one after the other, each written as a section of
  * BENCHMARKS.md with the machine's details (other sections of the file are kept).
  *
- *   npx tsx bench/run.ts [--only inprocess|failover|cassandra|pgboss|eventsFlood|sqliteLock] [module options, e.g. --rounds 5]
+ *   npx tsx bench/run.ts [--only inprocess|failover|cassandra|pgboss|eventsFlood|sqliteLock|scale] [module options, e.g. --rounds 5]
  *
  * bench/cassandra.ts runs (as its own process) only when CASSANDRA_CONTACT_POINTS is set;
  * bench/pgboss.ts only when a PostgreSQL answers at PGBOSS_URL (default 127.0.0.1:5432/test).
+ * The scale bench runs its --quick grid here (2.5 minutes); the full one is `npm run bench:scale`.
  */
 import { spawnSync } from "node:child_process"
 import * as path from "node:path"
@@ -58,6 +59,30 @@ const cassandra = (): Section | undefined => {
   }
 }
 
+/** `npm run bench:scale -- --quick` as its own process (it needs --expose-gc and a large heap). */
+const scaleQuick = (): Section => {
+  const r = spawnSync(
+    process.execPath,
+    [
+      "--expose-gc",
+      "--max-old-space-size=8192",
+      "--import",
+      "tsx",
+      path.join(root, "bench/scale.ts"),
+      "--quick",
+    ],
+    { cwd: root, encoding: "utf8", timeout: 15 * 60_000, stdio: ["ignore", "pipe", "inherit"] },
+  )
+  if (r.status !== 0) throw new Error(`bench/scale.ts --quick failed (exit ${r.status})`)
+  return {
+    title: "Scale, quick grid: cron job types × instances in one process (memory store)",
+    command: "npm run bench:scale -- --quick",
+    body: `${r.stdout.slice(r.stdout.indexOf("| store")).trim()}
+
+The full grid, other stores, real processes and plots: [Scale](#scale-many-cron-job-types-on-many-instances).`,
+  }
+}
+
 if (!only || only === "inprocess") write("bench-inprocess", await inprocess.run())
 if (!only || only === "failover") write("bench-failover", await failover.run())
 if (!only || only === "eventsFlood") write("bench-events-flood", await eventsFlood.run())
@@ -66,6 +91,7 @@ if (!only || only === "cassandra") {
   const s = cassandra()
   if (s) write("bench-cassandra", s)
 }
+if (!only || only === "scale") write("bench-scale-quick", scaleQuick())
 if (!only || only === "pgboss") {
   if (await pgboss.reachable()) write("bench-pgboss", await pgboss.run())
   else console.log(`bench: no PostgreSQL at ${pgboss.url}; bench/pgboss.ts skipped`)
