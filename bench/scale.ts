@@ -32,7 +32,6 @@
  * PostgreSQL J ∈ {100, 1,000} × N ∈ {1, 10}, then the real-process points (`processGrid`).
  */
 import { fork } from "node:child_process"
-import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { type Context, Duration, Effect, Exit, Layer, Scope } from "effect"
