@@ -41,6 +41,7 @@ describe("the typed client derived from HaJobsApi", () => {
       jobTypes: ["holder", "other"],
       readOnly: false,
       total: 2,
+      groups: [],
       next: null,
     })
     const started = await withToken((c) => c.jobs.trigger({ path: { jobType: "holder" } }))
