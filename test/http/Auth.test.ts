@@ -60,7 +60,13 @@ describe.each(targets)("security through the %s", (_, start) => {
       })
     }
     const types = await app.fetch("/jobs")
-    expect(await types.json()).toEqual({ jobTypes: ["import"], readOnly: true, total: 1, groups: [], next: null })
+    expect(await types.json()).toEqual({
+      jobTypes: ["import"],
+      readOnly: true,
+      total: 1,
+      groups: [],
+      next: null,
+    })
     expect(await statusOf(app.fetch("/jobs/import"))).toBe(200)
   })
 
