@@ -236,6 +236,12 @@ export const EventsMaxStreams = withDefault("HA_JOBS_EVENTS_MAX_STREAMS", Config
   description: "How many /events streams may be open at once; beyond, 503 with Retry-After.",
 })
 
+export const Compat = withDefault("HA_JOBS_COMPAT", Config.literal("none", "ha-jobs"), {
+  default: "none",
+  description:
+    'ha-jobs: the API answers as ha-jobs did, so its overview page and REST clients work unchanged (README "Migrating from ha-jobs").',
+})
+
 /** Every variable the library reads, in README's order. */
 export const all: ReadonlyArray<Variable<unknown>> = [
   Store,
@@ -259,4 +265,5 @@ export const all: ReadonlyArray<Variable<unknown>> = [
   BasePath,
   EventsInterval,
   EventsMaxStreams,
+  Compat,
 ]

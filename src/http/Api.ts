@@ -83,6 +83,11 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
       .setUrlParams(
         Schema.Struct({
           q: Schema.optional(QueryParam("Only job types containing this text (case-insensitive)")),
+          all: Schema.optional(
+            QueryParam(
+              "true: every registered job type (the default); false: only those that have run, as ha-jobs listed them (the default in the ha-jobs mode)",
+            ),
+          ),
           group: Schema.optional(QueryParam("Only job types of this group (named `<group>.…`)")),
           limit: Schema.optional(QueryParam("1..1000; without it, every matching job type")),
           after: Schema.optional(QueryParam("Cursor: the last job type of the previous page")),
@@ -90,6 +95,7 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
       )
       .addSuccess(JobTypes)
       .addError(InvalidParameter)
+      .addError(StoreUnavailable)
       .annotate(
         OpenApi.Description,
         "The registered job types, optionally filtered (`q`, `group`) and paged (`limit`, then `next`).",

@@ -204,7 +204,8 @@ export const make = Effect.gen(function* () {
           }
         for (const [jobType, result] of results) {
           if (Either.isLeft(result)) continue
-          const latest = result.right._tag === "Some" ? toStatusJson(result.right.value, false) : null
+          const latest =
+            result.right._tag === "Some" ? toStatusJson(result.right.value, false, settings.compat) : null
           const key = latest ? `${latest.jobId}|${latest.jobState}|${latest.jobStatusTs}` : ""
           if (current.get(jobType)?.[0] === key) continue
           const next = frame("status", { jobType, latest })

@@ -21,6 +21,7 @@ import {
   TriggerFailed,
 } from "./ApiErrors.js"
 import { type ClusterJson, TriggerRequest } from "./ApiSchemas.js"
+import { type IdView, idView } from "./Compat.js"
 import { describeCron } from "./CronText.js"
 import { HttpSettings } from "./Settings.js"
 import {
@@ -73,9 +74,9 @@ const setLocation = (url: string) =>
   )
 
 // The manager checks ids too, but its message is a schema tree: say it plainly. Answers the id as
-// decoded (lower case), the form the stores hold.
-const checkJobId = (parameter: "jobId" | "before", value: string) =>
-  Option.match(Schema.decodeUnknownOption(JobId)(value), {
+// decoded (lower case), the form the stores hold; `ids` reads the wire form (compat: version 1).
+const checkJobId = (parameter: "jobId" | "before", value: string, ids: IdView) =>
+  Option.match(Schema.decodeUnknownOption(JobId)(ids.in(value)), {
     onSome: Effect.succeed,
     onNone: () =>
       Effect.fail(
@@ -119,7 +120,46 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
     const expectations = yield* Effect.serviceOption(Expectations)
     const membership = yield* Effect.serviceOption(Membership)
     const settings = yield* HttpSettings
-    const urls = makeUrls(settings.basePath)
+    const ids = idView(settings.compat)
+    // GET /jobs?all=false (the ha-jobs mode's default): the job types with an execution, as ha-jobs
+    // listed its status table's types. A type that has run stays listed; the others are read again
+    // (one read each, 8 at once) on each such request.
+    const ran = new Set<string>()
+    const typesThatRan = Effect.map(
+      Effect.forEach(
+        manager.jobTypes,
+        (t) =>
+          ran.has(t)
+            ? Effect.succeed(true)
+            : Effect.map(
+                // Every listed type is registered: an unknown one cannot happen, and has not run.
+                Effect.catchTag(manager.latest(t), "UnknownJobType", () => Effect.succeed(Option.none())),
+                (latest) => {
+                  if (Option.isSome(latest)) ran.add(t)
+                  return Option.isSome(latest)
+                },
+              ),
+        { concurrency: 8 },
+      ),
+      (hasRun) => manager.jobTypes.filter((_, i) => hasRun[i]),
+    )
+    const allTypes = (raw: string | undefined) =>
+      raw === undefined
+        ? Effect.succeed(settings.compat !== "ha-jobs")
+        : raw === "true" || raw === "false"
+          ? Effect.succeed(raw === "true")
+          : Effect.fail(
+              new InvalidParameter({
+                parameter: "all",
+                message: `all must be true or false, got "${raw.slice(0, 20)}"`,
+              }),
+            )
+    const urls = makeUrls(settings.basePath, ids)
+    // ha-jobs answered 404 for a job id it could not parse: nothing by that id exists.
+    const executionId = (jobType: string, value: string) =>
+      settings.compat === "ha-jobs"
+        ? Effect.catchTag(checkJobId("jobId", value, ids), "InvalidParameter", () => notFound(jobType, value))
+        : checkJobId("jobId", value, ids)
     /** The job type's deadline and overruns as last checked (no store read); null when it declares none. */
     const expectationJson = (jobType: string) =>
       Option.match(expectations, {
@@ -139,11 +179,13 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
           const rawLimit = yield* single("limit", urlParams.limit)
           const after = yield* single("after", urlParams.after)
           const limit = rawLimit === undefined ? undefined : yield* typesLimit(rawLimit)
+          const all = yield* allTypes(yield* single("all", urlParams.all))
+          const listed = all ? manager.jobTypes : yield* typesThatRan
           const needle = q?.toLowerCase()
           const found: ReadonlyArray<string> =
             needle === undefined || needle === ""
-              ? manager.jobTypes
-              : manager.jobTypes.filter((t) => t.toLowerCase().includes(needle))
+              ? listed
+              : listed.filter((t) => t.toLowerCase().includes(needle))
           const matching = group === undefined ? found : found.filter((t) => groupOf(t) === group)
           const from = after === undefined ? 0 : matching.indexOf(after) + 1
           if (from === 0 && after !== undefined)
@@ -163,7 +205,7 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
                 ? urls.typesPage({ q, group }, limit, last)
                 : null,
           }
-        }),
+        }).pipe(toHttpErrors),
       )
       .handle("trigger", ({ path, request }) =>
         Effect.gen(function* () {
@@ -178,7 +220,7 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
               return {
                 status: "OK" as const,
                 jobType: result.jobType,
-                jobId: result.jobId,
+                jobId: ids.out(result.jobId),
                 triggerId: result.triggerId,
               }
             case "Locked":
@@ -187,7 +229,7 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
               return yield* new JobAlreadyRunning({
                 message: JobAlreadyRunning.text,
                 holderJobType: result.jobType,
-                holderJobId: result.jobId,
+                holderJobId: ids.out(result.jobId),
               })
             case "Failed":
               return yield* result.storeUnavailable
@@ -244,7 +286,7 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
           const job = yield* manager.job(path.jobType)
           const limit = yield* parseLimit(yield* single("limit", urlParams.limit))
           const cursor = yield* single("before", urlParams.before)
-          const before = cursor === undefined ? undefined : yield* checkJobId("before", cursor)
+          const before = cursor === undefined ? undefined : yield* checkJobId("before", cursor, ids)
           const jobs = yield* manager.list(job.type, { limit, before })
           const next = yield* nextCursor(
             jobs,
@@ -256,7 +298,7 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
           const cron = Option.getOrNull(job.cron)
           const nextRuns = yield* scheduler.nextRuns(job, NextRunsShown)
           return {
-            jobs: jobs.map((s) => toStatusJson(s, false)),
+            jobs: jobs.map((s) => toStatusJson(s, false, settings.compat)),
             cron: cron?.expression ?? null,
             cronDescription: cron ? describeCron(cron.expression) : null,
             timeZone: cron?.timeZone ?? null,
@@ -358,16 +400,16 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
       .handle("status", ({ path }) =>
         Effect.gen(function* () {
           yield* manager.job(path.jobType)
-          const jobId = yield* checkJobId("jobId", path.jobId)
+          const jobId = yield* executionId(path.jobType, path.jobId)
           const status = yield* manager.status(path.jobType, jobId)
           if (Option.isNone(status)) return yield* notFound(path.jobType, jobId)
-          return toStatusJson(status.value)
+          return toStatusJson(status.value, true, settings.compat)
         }).pipe(toHttpErrors),
       )
       .handle("history", ({ path, urlParams }) =>
         Effect.gen(function* () {
           yield* manager.job(path.jobType)
-          const jobId = yield* checkJobId("jobId", path.jobId)
+          const jobId = yield* executionId(path.jobType, path.jobId)
           const raw = yield* single("limit", urlParams.limit)
           const limit = raw === undefined ? MaxListLimit : yield* parseLimit(raw)
           const before = yield* single("before", urlParams.before)
@@ -375,7 +417,7 @@ export const layer = HttpApiBuilder.group(HaJobsApi, "jobs", (handlers) =>
           // A page past the oldest status is empty but the execution exists: only the first is 404.
           if (page.statuses.length === 0 && before === undefined) return yield* notFound(path.jobType, jobId)
           return {
-            history: page.statuses.map((s) => toStatusJson(s)),
+            history: page.statuses.map((s) => toStatusJson(s, true, settings.compat)),
             next: Option.match(page.next, {
               onNone: () => null,
               onSome: (cursor) => urls.historyPage(path.jobType, jobId, limit, cursor),

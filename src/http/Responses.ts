@@ -1,4 +1,5 @@
 import {
+  Headers,
   HttpApiBuilder,
   HttpApp,
   HttpServerError,
@@ -90,6 +91,15 @@ const decodeErrorBody = (response: HttpServerResponse.HttpServerResponse) => {
   })
 }
 
+/** ha-jobs answered every 404 with an empty body; its clients and tests expect exactly that. */
+const emptyNotFound = (response: HttpServerResponse.HttpServerResponse) =>
+  response.status === 404 && response.body._tag !== "Empty"
+    ? HttpServerResponse.empty({
+        status: 404,
+        headers: Headers.remove(Headers.remove(response.headers, "content-type"), "content-length"),
+      })
+    : response
+
 /** Does a router path ("/jobs/:jobType", "/files/*") match `path` ("/jobs/import")? */
 export const pathMatches = (pattern: string, path: string): boolean => {
   const want = pattern.split("/")
@@ -107,7 +117,7 @@ export const pathMatches = (pattern: string, path: string): boolean => {
 export const layer = (docsPath: string) =>
   HttpApiBuilder.middleware(
     Effect.gen(function* () {
-      const { basePath } = yield* HttpSettings
+      const { basePath, compat } = yield* HttpSettings
       const router = yield* HttpApiBuilder.Router
       // Read when first needed: by then every part of the app has added its routes.
       const allRoutes = yield* Effect.cached(
@@ -120,6 +130,8 @@ export const layer = (docsPath: string) =>
           const path = url.split("?")[0]!
           yield* nosniff
           yield* HttpApp.appendPreResponseHandler((_, response) => Effect.succeed(decodeErrorBody(response)))
+          if (compat === "ha-jobs")
+            yield* HttpApp.appendPreResponseHandler((_, response) => Effect.succeed(emptyNotFound(response)))
           if (path === docsPath)
             yield* HttpApp.appendPreResponseHandler((_, response) => Effect.succeed(docsHeaders(response)))
           return yield* app.pipe(

@@ -3,6 +3,7 @@ import type { HttpServerRequest } from "@effect/platform"
 import { Config, ConfigError, Context, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
 import * as Env from "../Env.js"
 import { type Forbidden, Unauthorized } from "./ApiErrors.js"
+import type { CompatMode } from "./Compat.js"
 
 /** What an authorization hook is told about a request. */
 export interface AuthRequest {
@@ -49,6 +50,13 @@ export interface HttpOptions {
    * as too slow and is dropped (default 64). Tests lower it.
    */
   readonly eventsBufferFrames?: number | undefined
+  /**
+   * "ha-jobs": answer as ha-jobs did, so its own overview page and REST clients work unchanged
+   * (version-1 job ids on the wire, `GET /jobs` lists the job types that have run, empty 404s,
+   * durations in weeks and months). README "Migrating from ha-jobs". Config: HA_JOBS_COMPAT
+   * (default none).
+   */
+  readonly compat?: CompatMode | undefined
 }
 
 /** The HTTP layer's settings, resolved from options and config. */
@@ -62,6 +70,7 @@ export class HttpSettings extends Context.Tag("effect-ha-jobs/HttpSettings")<
     readonly eventsInterval: Duration.Duration
     readonly maxEventStreams: number
     readonly eventsBufferFrames: number
+    readonly compat: CompatMode
   }
 >() {}
 
@@ -116,6 +125,7 @@ export const config = Config.all({
   readOnly: Env.ReadOnly.config,
   basePath: BasePath,
   eventsInterval: Env.EventsInterval.config,
+  compat: Env.Compat.config,
   maxEventStreams: Env.EventsMaxStreams.config.pipe(
     Config.validate({
       message: `${Env.EventsMaxStreams.name} must be a positive integer`,
@@ -159,6 +169,7 @@ export const make = (options: HttpOptions = {}) =>
       eventsInterval: Duration.decode(options.eventsInterval ?? fromConfig.eventsInterval),
       maxEventStreams: maxEventStreams ?? fromConfig.maxEventStreams,
       eventsBufferFrames: eventsBufferFrames ?? DefaultEventsBufferFrames,
+      compat: options.compat ?? fromConfig.compat,
     })
   })
 

@@ -1,15 +1,20 @@
-/** The URLs the API writes (Location, latest, next), under the base path it is mounted at. */
-export const makeUrls = (basePath: string) => {
+import { type IdView, sameIds } from "./Compat.js"
+
+/**
+ * The URLs the API writes (Location, latest, next), under the base path it is mounted at; job ids
+ * in their wire form (`ids`: version 1 in the ha-jobs mode).
+ */
+export const makeUrls = (basePath: string, ids: IdView = sameIds) => {
   const jobs = (jobType: string) => `${basePath}/jobs/${encodeURIComponent(jobType)}`
   return {
-    status: (jobType: string, jobId: string) => `${jobs(jobType)}/${encodeURIComponent(jobId)}`,
+    status: (jobType: string, jobId: string) => `${jobs(jobType)}/${encodeURIComponent(ids.out(jobId))}`,
     resume: (jobType: string) => `${jobs(jobType)}/resume`,
     auditPage: (jobType: string | undefined, limit: number, before: string) =>
       `${basePath}/audit?${jobType === undefined ? "" : `jobType=${encodeURIComponent(jobType)}&`}limit=${limit}&before=${encodeURIComponent(before)}`,
     eventsPage: (jobType: string, limit: number, before: string) =>
       `${jobs(jobType)}/events?limit=${limit}&before=${encodeURIComponent(before)}`,
     historyPage: (jobType: string, jobId: string, limit: number, before: string) =>
-      `${jobs(jobType)}/${encodeURIComponent(jobId)}/history?limit=${limit}&before=${encodeURIComponent(before)}`,
+      `${jobs(jobType)}/${encodeURIComponent(ids.out(jobId))}/history?limit=${limit}&before=${encodeURIComponent(before)}`,
     typesPage: (
       filter: { readonly q?: string | undefined; readonly group?: string | undefined },
       limit: number,
@@ -17,6 +22,6 @@ export const makeUrls = (basePath: string) => {
     ) =>
       `${basePath}/jobs?${filter.q === undefined ? "" : `q=${encodeURIComponent(filter.q)}&`}${filter.group === undefined ? "" : `group=${encodeURIComponent(filter.group)}&`}limit=${limit}&after=${encodeURIComponent(after)}`,
     page: (jobType: string, limit: number, before: string) =>
-      `${jobs(jobType)}?limit=${limit}&before=${encodeURIComponent(before)}`,
+      `${jobs(jobType)}?limit=${limit}&before=${encodeURIComponent(ids.out(before))}`,
   }
 }

@@ -62,7 +62,8 @@ export const loadSummary = async (type: string) => {
 export const loadTypes = async () => {
   const { q, group, cursors } = state.overview
   const after = cursors[cursors.length - 1]
-  const query = `limit=${OverviewPageSize}${q ? `&q=${enc(q)}` : ""}${group ? `&group=${enc(group)}` : ""}${after ? `&after=${enc(after)}` : ""}`
+  // all=true: every registered job type, in the ha-jobs mode too (where /jobs lists those that ran).
+  const query = `all=true&limit=${OverviewPageSize}${q ? `&q=${enc(q)}` : ""}${group ? `&group=${enc(group)}` : ""}${after ? `&after=${enc(after)}` : ""}`
   const res = await call<JobTypes>("GET", `jobs?${query}`)
   if (!res.ok) {
     setMain(h("p", { class: "alert alert-error", text: errorText("Loading job types", res) }))
