@@ -798,3 +798,42 @@ describe.skipIf(skip)("the dashboard with grouped job types", () => {
     }
   })
 })
+
+describe.skipIf(skip)("the dashboard in the ha-jobs mode", () => {
+  it("shows every registered type (not only those that ran) and opens an execution by its v1 id", async () => {
+    const jobs = [
+      Job.make({ type: "ran", run: Effect.void }),
+      Job.make({ type: "not-yet", run: Effect.void }),
+    ]
+    const server = await startServer({
+      stores: Effect.runSync(memoryStores),
+      jobs,
+      http: { compat: "ha-jobs" },
+    })
+    const context = await browser.newContext()
+    try {
+      const started = await (await fetch(`${server.baseUrl}/jobs/ran`, { method: "POST" })).json()
+      expect(started.jobId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-1/) // the ha-jobs mode's wire form
+      const page = await context.newPage()
+      page.setDefaultTimeout(10_000)
+      const errors: Array<string> = []
+      page.on("pageerror", (e) => errors.push(e.message))
+      await page.goto(`${server.baseUrl}/jobsOverview`)
+      await expect
+        .poll(() =>
+          page.locator(".card").evaluateAll((cards) => cards.map((c) => c.getAttribute("data-type"))),
+        )
+        .toEqual(["ran", "not-yet"])
+      await page.goto(`${server.baseUrl}/jobsOverview#/type/ran/${started.jobId}`)
+      await page.locator("#details").waitFor()
+      await expect
+        .poll(() => page.locator("#details .f-jobState").textContent(), { timeout: 5_000 })
+        .toBe("FINISHED")
+      expect(await page.locator("#details .f-jobId").textContent()).toBe(started.jobId)
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+      await server.close()
+    }
+  })
+})
