@@ -2,7 +2,7 @@
 // goes in a header. A status event redraws what it concerns; a store event sets the pill; an audit
 // event (a pause elsewhere) reloads its job type's summary; a job event redraws its job type's page
 // (its events list); an expectation event sets or clears the OVERDUE / OVERRUNNING badges.
-import type { AuditEvent, ExpectationEvent, JobEventFrame, StatusEvent, StoreEvent } from "./api.js"
+import type { AuditEvent, ExpectationEvent, JobEventFrame, Status, StatusEvent, StoreEvent } from "./api.js"
 import { $ } from "./dom.js"
 import { notify } from "./feedback.js"
 import { loadSummary, state } from "./state.js"
@@ -28,8 +28,19 @@ const pending = new Set<string>()
 let flushTimer: ReturnType<typeof setTimeout> | undefined
 const changedJobs = new Set<string>()
 
+/** Whether two latest statuses are the same write (a stream starts with the state the page has). */
+const sameStatus = (a: Status | null, b: Status | null) =>
+  a === b ||
+  (a !== null &&
+    b !== null &&
+    a.jobId === b.jobId &&
+    a.jobStatusTs === b.jobStatusTs &&
+    a.jobState === b.jobState)
+
 const onStatus = ({ jobType, latest }: StatusEvent) => {
   const summary = state.summaries.get(jobType)
+  // Nothing new (a new stream's first frames): no redraw, no summary read again.
+  if (summary && sameStatus(summary.jobs[0] ?? null, latest)) return
   if (summary) state.summaries.set(jobType, { ...summary, jobs: latest ? [latest] : [] })
   if (latest) changedJobs.add(latest.jobId)
   redraw(jobType)

@@ -294,39 +294,49 @@ describe.skipIf(!enabled)("Cassandra store on a three-node cluster", () => {
             const { statusRepository } = yield* CassandraStore.make(options())
             const statuses = boundStatuses(statusRepository)
             const bound = Duration.toMillis(DefaultStoreCallTimeout)
-            const unloggedBefore = (yield* Metric.value(cassandraBatchUnlogged)).count
-            const { jobType } = names()
             // A running service has its statements prepared; a first PREPARE sent to the node about to
             // be cut off would wait out the request timeout instead (a start during the partition).
             yield* statuses.save(yield* statusOf(names().jobType, yield* makeJobId, "RUNNING", Date.now()))
             // Right after the cut, before gossip convicts the node (seconds), a logged batch waits for
             // its batchlog on that node: without the unlogged retry every save here would time out.
-            const saved = yield* partitioned(
-              nodes[1]!,
-              Effect.forEach([1, 2, 3, 4, 5], () =>
-                Effect.gen(function* () {
-                  const jobId = yield* makeJobId
-                  const started = Date.now()
-                  yield* statuses.save(yield* statusOf(jobType, jobId, "RUNNING", Date.now()))
-                  return { jobId, ms: Date.now() - started }
-                }),
-              ),
-            )
-            const unlogged = (yield* Metric.value(cassandraBatchUnlogged)).count - unloggedBefore
-            log(
-              `node ${nodes[1]!.index} just cut off: 5 statuses saved in ${saved.map((x) => x.ms).join(", ")} ms, ${unlogged} of them unlogged`,
-            )
-            for (const x of saved) assert.isAtMost(x.ms, bound + 2_000, `a save took ${x.ms} ms`)
-            const listed = yield* statuses.list(jobType, { limit: 10 })
-            assert.sameMembers(
-              listed.map((x) => x.jobId),
-              saved.map((x) => x.jobId),
-            )
+            // Whether a batch gets stuck depends on the cluster still counting the node up (a node
+            // reconnected by the test before may not be yet): up to 3 attempts, 20 s apart.
+            let unlogged = 0
+            for (let attempt = 1; attempt <= 3 && unlogged === 0; attempt++) {
+              if (attempt > 1) yield* Effect.sleep("20 seconds")
+              const unloggedBefore = (yield* Metric.value(cassandraBatchUnlogged)).count
+              const { jobType } = names()
+              const saved = yield* partitioned(
+                nodes[1]!,
+                Effect.forEach([1, 2, 3, 4, 5], () =>
+                  Effect.gen(function* () {
+                    const jobId = yield* makeJobId
+                    const started = Date.now()
+                    yield* statuses.save(yield* statusOf(jobType, jobId, "RUNNING", Date.now()))
+                    return { jobId, ms: Date.now() - started }
+                  }),
+                ),
+              )
+              unlogged = (yield* Metric.value(cassandraBatchUnlogged)).count - unloggedBefore
+              log(
+                `attempt ${attempt}: node ${nodes[1]!.index} just cut off: 5 statuses saved in ${saved.map((x) => x.ms).join(", ")} ms, ${unlogged} of them unlogged`,
+              )
+              for (const x of saved) assert.isAtMost(x.ms, bound + 2_000, `a save took ${x.ms} ms`)
+              const listed = yield* statuses.list(jobType, { limit: 10 })
+              assert.sameMembers(
+                listed.map((x) => x.jobId),
+                saved.map((x) => x.jobId),
+              )
+            }
             // The batchlog did get stuck (or this test would test nothing), and the fallback carried it.
-            assert.isAbove(unlogged, 0, "no logged batch timed out: the node was not cut off in time?")
+            assert.isAbove(
+              unlogged,
+              0,
+              "no logged batch timed out in 3 attempts: the node was not cut off in time?",
+            )
           }),
         ),
-      120_000,
+      240_000,
     )
 
     it.live(
