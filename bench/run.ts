@@ -2,7 +2,7 @@
  * `npm run bench`: every bench module, one after the other, each written as a section of
  * BENCHMARKS.md with the machine's details (other sections of the file are kept).
  *
- *   npx tsx bench/run.ts [--only inprocess|failover|cassandra|pgboss|eventsFlood|sqliteLock|scale] [module options, e.g. --rounds 5]
+ *   npx tsx bench/run.ts [--only inprocess|failover|failover-defaults|cassandra|pgboss|eventsFlood|sqliteLock|scale] [module options, e.g. --rounds 5]
  *
  * bench/cassandra.ts runs (as its own process) only when CASSANDRA_CONTACT_POINTS is set;
  * bench/pgboss.ts only when a PostgreSQL answers at PGBOSS_URL (default 127.0.0.1:5432/test).
@@ -84,7 +84,8 @@ The full grid, other stores, real processes and plots: [Scale](#scale-many-cron-
 }
 
 if (!only || only === "inprocess") write("bench-inprocess", await inprocess.run())
-if (!only || only === "failover") write("bench-failover", await failover.run())
+if (!only || only === "failover") write("bench-failover", await failover.run(false))
+if (!only || only === "failover-defaults") write("bench-failover-defaults", await failover.run(true))
 if (!only || only === "eventsFlood") write("bench-events-flood", await eventsFlood.run())
 if (!only || only === "sqliteLock") write("bench-sqlite-lock", await sqliteLock.run())
 if (!only || only === "cassandra") {

@@ -23,6 +23,8 @@
  *   in a timer, as a driver bug once did (cassandra-driver's control connection after a node restart).
  * - CHAOS_SABOTAGE=ignore-lease-loss: the continuous job keeps writing with its old token after the
  *   library interrupted it (for 8 s, ignoring refusals); =no-slot-claim: every slot claim succeeds.
+ * - CHAOS_DEFAULTS=1 (bench/failover.ts --defaults): the library's own defaults for the lease, the
+ *   continuous job's watch and restart, and the supervisor, instead of the short chaos settings.
  * Every acquisition is reported to the ledger (POST /acquired, with the times the store call began
  * and returned) for the checker's self-fencing margin and token order (not those of /health's store
  * probe, whose reserved lock type no job has); every renewal of the continuous job's lease too
@@ -122,7 +124,8 @@ const write = (kind: WriteKind) =>
     }
   })
 
-const lease = { ttl: `${ttlMs} millis` as const }
+const defaults = process.env.CHAOS_DEFAULTS === "1"
+const lease = defaults ? undefined : { ttl: `${ttlMs} millis` as const }
 
 /**
  * Sabotage: the beats run in a daemon fiber, out of reach of the library's interrupt on lease loss,
@@ -142,7 +145,7 @@ const ignoringLeaseLoss = Effect.gen(function* () {
 const continuous = Job.make({
   type: "chaos-continuous",
   lease,
-  continuous: { watchEvery: "200 millis", restartDelay: "500 millis" },
+  continuous: defaults ? true : { watchEvery: "200 millis", restartDelay: "500 millis" },
   run: Effect.gen(function* () {
     yield* write("start")
     if (sabotage === "ignore-lease-loss") return yield* ignoringLeaseLoss
@@ -274,7 +277,7 @@ const Repositories = Layer.effectContext(
 // (and so to every fiber it forks), not to the store, which was built before with the real clock.
 const Service = HaJobs.layer([continuous, cron], {
   instance,
-  supervisor: { cron: "* * * * * ?", deadAfter: `${deadAfterMs} millis`, lease },
+  supervisor: defaults ? {} : { cron: "* * * * * ?", deadAfter: `${deadAfterMs} millis`, lease },
 }).pipe(Layer.locallyEffect(Effect.withClock(skewed)), Layer.provide(Repositories))
 
 // The HTTP API on 127.0.0.1, port picked by the OS; settings from defaults only (an empty config
