@@ -48,9 +48,10 @@ import {
   openStore,
   type StoreKind,
   scaleJobs,
+  slotFigures,
 } from "./scaleParts.js"
 import { writePlots } from "./scalePlots.js"
-import { ms, percentile } from "./stats.js"
+import { ms } from "./stats.js"
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(name)
@@ -101,17 +102,9 @@ const point = (J: number, N: number, kind: StoreKind) =>
     counting = false
     calls.stop()
     const cpu = process.cpuUsage(cpuBefore)
-    const storeErrors = calls.of("!error")
-    const storeTimeouts = calls.of("!timeout")
+    const figures = slotFigures(lags, runsPerSlot, calls.of)
     global.gc?.()
     const after = process.memoryUsage()
-    const slots = runsPerSlot.size
-    const per = (op: string) => (slots === 0 ? Number.NaN : calls.of(op) / slots)
-    const ops = {
-      claimSlot: per("claimSlot"),
-      acquire: per("acquire"),
-      reads: per("slotClaim") + per("paused"),
-    }
     // One supervisor tick over the J job types (what the supervisor job runs each minute), with the
     // store calls it makes. The cron runs go on meanwhile, as they would.
     calls.start()
@@ -127,18 +120,10 @@ const point = (J: number, N: number, kind: StoreKind) =>
       N,
       kind,
       startupMs,
-      slots,
-      lagP50: percentile(lags, 50),
-      lagP99: percentile(lags, 99),
-      conditionalPerSlot: ops.claimSlot + ops.acquire,
-      claimsPerSlot: ops.claimSlot,
-      readsPerSlot: ops.reads,
+      ...figures,
       supervisorTickMs,
       supervisorCalls,
-      storeErrors,
-      storeTimeouts,
       http,
-      maxRunsPerSlot: Math.max(0, ...runsPerSlot.values()),
       cpuPercent: ((cpu.user + cpu.system) / 1000 / countedMs) * 100,
       heapKiBPerLoop: (after.heapUsed - before.heapUsed) / 1024 / (J * N),
       rssKiBPerLoop: (after.rss - before.rss) / 1024 / (J * N),
@@ -196,24 +181,17 @@ const processPoint = (J: number, N: number, P: number, kind: StoreKind) =>
     for (const r of results)
       for (const [slot, n] of Object.entries(r.runs)) runs.set(slot, (runs.get(slot) ?? 0) + n)
     const calls = (op: string) => results.reduce((a, r) => a + (r.calls[op] ?? 0), 0)
-    const slots = runs.size
-    const per = (op: string) => (slots === 0 ? Number.NaN : calls(op) / slots)
-    const lags = results.flatMap((r) => r.lags)
     return {
       J,
       N,
       P,
       kind,
       startupMs,
-      slots,
-      lagP50: percentile(lags, 50),
-      lagP99: percentile(lags, 99),
-      conditionalPerSlot: per("claimSlot") + per("acquire"),
-      claimsPerSlot: per("claimSlot"),
-      readsPerSlot: per("slotClaim") + per("paused"),
-      storeErrors: calls("!error"),
-      storeTimeouts: calls("!timeout"),
-      maxRunsPerSlot: Math.max(0, ...runs.values()),
+      ...slotFigures(
+        results.flatMap((r) => r.lags),
+        runs,
+        calls,
+      ),
       cpuPercent: (results.reduce((a, r) => a + r.cpuMs, 0) / countedMs) * 100,
       rssMiBPerProcess: results.reduce((a, r) => a + r.rssBytes, 0) / P / 1024 / 1024,
     }

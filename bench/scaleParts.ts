@@ -16,6 +16,7 @@ import * as CassandraStore from "../src/stores/cassandra/CassandraStore.js"
 import * as MemoryStore from "../src/stores/memory/MemoryStore.js"
 import * as PgStore from "../src/stores/pg/PgStore.js"
 import * as SqliteStore from "../src/stores/sqlite/SqliteStore.js"
+import { percentile } from "./stats.js"
 
 export type StoreKind = "memory" | "sqlite" | "postgres" | "cassandra"
 
@@ -132,6 +133,30 @@ export const scaleJobs = (runTag: string, J: number, onRun: (jobType: string, sl
       ),
     }),
   )
+
+/**
+ * A point's figures of its counted window: lag percentiles, store calls per slot run (`calls` gives
+ * a port method's count, or a "!" tally), failed calls and the most runs of one slot.
+ */
+export const slotFigures = (
+  lags: ReadonlyArray<number>,
+  runsPerSlot: ReadonlyMap<string, number>,
+  calls: (operation: string) => number,
+) => {
+  const slots = runsPerSlot.size
+  const per = (op: string) => (slots === 0 ? Number.NaN : calls(op) / slots)
+  return {
+    slots,
+    lagP50: percentile(lags, 50),
+    lagP99: percentile(lags, 99),
+    conditionalPerSlot: per("claimSlot") + per("acquire"),
+    claimsPerSlot: per("claimSlot"),
+    readsPerSlot: per("slotClaim") + per("paused"),
+    storeErrors: calls("!error"),
+    storeTimeouts: calls("!timeout"),
+    maxRunsPerSlot: Math.max(0, ...runsPerSlot.values()),
+  }
+}
 
 /** What a child process reports of its counted window. */
 export interface ChildResult {
