@@ -1,4 +1,5 @@
 import * as crypto from "node:crypto"
+import type { Scheduler as EffectScheduler } from "effect"
 import {
   Clock,
   Context,
@@ -18,6 +19,7 @@ import * as JobMetrics from "../domain/Metrics.js"
 import { LockRepository } from "../ports/LockRepository.js"
 import { StatusRepository } from "../ports/StatusRepository.js"
 import { bounded, boundLocks, boundStatuses } from "../ports/StoreBounds.js"
+import { fair } from "./FairScheduler.js"
 import type { ResolvedJob } from "./Job.js"
 import { JobManager } from "./JobManager.js"
 import { Membership } from "./Membership.js"
@@ -43,6 +45,12 @@ export interface SchedulerOptions {
    * conditional write per instance per slot; the store alone arbitrates). Defaults to 1 second.
    */
   readonly handoff?: Duration.DurationInput | false | undefined
+  /**
+   * The Effect scheduler of the cron and watch fibers and of the jobs they start. Defaults to
+   * `FairScheduler.fair` (50 ms slices), so a burst of thousands of slots cannot hold back lease
+   * timers for seconds; `EffectScheduler.defaultScheduler` is Effect's own (FairScheduler.ts says why not).
+   */
+  readonly effectScheduler?: EffectScheduler.Scheduler | undefined
 }
 
 /**
@@ -485,7 +493,8 @@ export const make = (options: SchedulerOptions = {}) =>
       yield* Ref.set(state, { status: "running" })
       yield* Deferred.succeed(scheduled, true)
     })
-    yield* Effect.forkScoped(start)
+    // Every slot's fiber and every watch (and the jobs they start) inherit the fair scheduler.
+    yield* Effect.forkScoped(Effect.withScheduler(start, options.effectScheduler ?? fair))
 
     return Scheduler.of({
       scheduled: Deferred.await(scheduled),
