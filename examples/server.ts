@@ -50,6 +50,8 @@ const Settings = Config.all({
   consumerLease: Variables.consumerLease.config,
   supervisorCron: Variables.supervisorCron.config,
   reportEvery: Variables.reportEvery.config,
+  // The library's own variable: the ha-jobs mode sets the defaults here and the API's answers there.
+  compat: Env.Compat.config,
 })
 
 const ServiceLayer = Layer.unwrapEffect(
@@ -62,6 +64,7 @@ const ServiceLayer = Layer.unwrapEffect(
       ],
       {
         supervisor: { cron: s.supervisorCron },
+        compat: s.compat,
         instance: s.instance._tag === "Some" ? s.instance.value : undefined,
       },
     ),

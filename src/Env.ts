@@ -239,7 +239,7 @@ export const EventsMaxStreams = withDefault("HA_JOBS_EVENTS_MAX_STREAMS", Config
 export const Compat = withDefault("HA_JOBS_COMPAT", Config.literal("none", "ha-jobs"), {
   default: "none",
   description:
-    'ha-jobs: the API answers as ha-jobs did, so its overview page and REST clients work unchanged (README "Migrating from ha-jobs").',
+    'ha-jobs: ha-jobs\' defaults (lease 60 s, supervisor every minute, DEAD after 5 minutes) and the API answers as ha-jobs did, so its overview page and REST clients work unchanged (README "Migrating from ha-jobs").',
 })
 
 /** Every variable the library reads, in README's order. */

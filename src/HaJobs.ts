@@ -40,7 +40,8 @@ export const layer = <const Jobs extends Iterable<Any<any>>>(
   LockRepository | StatusRepository | Exclude<Requirements<Jobs>, JobManager.Provided>
 > => {
   const all: Array<Any<any>> = [...jobs]
-  if (options.supervisor !== false) all.push(Supervisor.job(options.supervisor ?? {}))
+  if (options.supervisor !== false)
+    all.push(Supervisor.job(Supervisor.withCompat(options.supervisor ?? {}, options.compat ?? "none")))
   const manager = JobManager.layerWithRunner(all, options) as Layer.Layer<
     JobManager.JobManager,
     InvalidJobDefinition,

@@ -1,9 +1,15 @@
 import { Duration, type Effect, Either, Option, ParseResult, Schedule, Schema } from "effect"
+import type { CompatMode } from "../domain/Compat.js"
 import { DefaultMaxContentBytes } from "../domain/Content.js"
 import { type CronSchedule, DefaultTimeZone, parseCron } from "../domain/CronSchedule.js"
 import { InvalidJobDefinition } from "../domain/Errors.js"
 import type { JobOutcome } from "../domain/JobOutcome.js"
-import { type LeaseOptions, type LeaseTiming, makeLeaseTiming } from "../domain/LeaseTiming.js"
+import {
+  defaultLeaseTtl,
+  type LeaseOptions,
+  type LeaseTiming,
+  makeLeaseTiming,
+} from "../domain/LeaseTiming.js"
 import { JobType, LockType } from "../domain/Names.js"
 import type { JobContext } from "./JobContext.js"
 
@@ -109,7 +115,10 @@ export const DefaultAcceptableDelay = Duration.minutes(30)
 export const DefaultRetryBackoff: Schedule.Schedule<unknown, unknown> = Schedule.exponential("1 minute")
 
 /** Checks names and lease timing; the message names the job and the problem. */
-export const resolve = (job: Any<any>): Either.Either<ResolvedJob, InvalidJobDefinition> => {
+export const resolve = (
+  job: Any<any>,
+  compat: CompatMode = "none",
+): Either.Either<ResolvedJob, InvalidJobDefinition> => {
   const fail = (message: string) =>
     Either.left(
       new InvalidJobDefinition({ jobType: String(job.type), message: `job "${job.type}": ${message}` }),
@@ -118,7 +127,7 @@ export const resolve = (job: Any<any>): Either.Either<ResolvedJob, InvalidJobDef
   if (Either.isLeft(type)) return fail(ParseResult.TreeFormatter.formatErrorSync(type.left))
   const lockType = Schema.decodeUnknownEither(LockType)(job.lockType ?? job.type)
   if (Either.isLeft(lockType)) return fail(ParseResult.TreeFormatter.formatErrorSync(lockType.left))
-  const timing = makeLeaseTiming(job.lease)
+  const timing = makeLeaseTiming(job.lease, defaultLeaseTtl(compat))
   if (Either.isLeft(timing)) return fail(timing.left)
   const maxContentBytes = job.maxContentBytes ?? DefaultMaxContentBytes
   if (!Number.isInteger(maxContentBytes) || maxContentBytes <= 0)

@@ -24,6 +24,7 @@ import {
   Scope,
 } from "effect"
 import { type AuditAction, AuditEntry, MaxAuditDetailBytes } from "../domain/Audit.js"
+import type { CompatMode } from "../domain/Compat.js"
 import {
   failureMessage,
   InvalidInput,
@@ -71,6 +72,11 @@ export interface JobManagerOptions {
    * returns `Failed` (store unavailable), like ha-jobs' jobStartTimeout. Defaults to 10 seconds.
    */
   readonly startTimeout?: Duration.DurationInput | undefined
+  /**
+   * "ha-jobs": ha-jobs' values where a job leaves them unset (lease ttl 60 s instead of 15 s; with
+   * HaJobs.layer also the supervisor's: every minute, DEAD after 5 minutes). Defaults to "none".
+   */
+  readonly compat?: CompatMode | undefined
 }
 
 export interface TriggerOptions {
@@ -263,7 +269,7 @@ export const make = <const Jobs extends Iterable<Any<any>>, R = Exclude<Requirem
   Effect.gen(function* () {
     const registry = new Map<JobType, ResolvedJob>()
     for (const job of jobs) {
-      const resolved = resolve(job)
+      const resolved = resolve(job, options.compat)
       if (Either.isLeft(resolved)) return yield* resolved.left
       if (registry.has(resolved.right.type))
         return yield* new InvalidJobDefinition({

@@ -1,4 +1,5 @@
 import { Duration, Either } from "effect"
+import type { CompatMode } from "./Compat.js"
 
 /**
  * How a lease is kept. The keeper renews every `renewEvery`; after a store error it retries every
@@ -14,7 +15,7 @@ export interface LeaseTiming {
 }
 
 export interface LeaseOptions {
-  /** Lease time to live in the store. At least 1 second. Defaults to 60 seconds (ha-jobs' lockTimeout). */
+  /** Lease time to live in the store. At least 1 second. Defaults to 15 seconds (60 in the ha-jobs mode). */
   readonly ttl?: Duration.DurationInput | undefined
   /** Defaults to ttl / 3. */
   readonly renewEvery?: Duration.DurationInput | undefined
@@ -24,9 +25,25 @@ export interface LeaseOptions {
   readonly margin?: Duration.DurationInput | undefined
 }
 
-export const DefaultLeaseTtl = Duration.seconds(60)
+/**
+ * The default ttl, chosen from measurement (README "Lease sizing", BENCHMARKS "Failover at the
+ * defaults"): after a crash the lock type is free again within the ttl (p50 about 0.8 × ttl,
+ * Cassandra up to 1 s later), under the goal of p50 ≤ 15 s and max ≤ 20 s; a renewal every 5 s
+ * still rides out a stall of about 8 s (a slow store call, a held SQLite lock) before the job stops.
+ */
+export const DefaultLeaseTtl = Duration.seconds(15)
 
-export const makeLeaseTiming = (options: LeaseOptions = {}): Either.Either<LeaseTiming, string> => {
+/** ha-jobs' lockTimeout: the default in the ha-jobs mode. */
+export const HaJobsLeaseTtl = Duration.seconds(60)
+
+/** The ttl of a job that sets none. */
+export const defaultLeaseTtl = (mode: CompatMode): Duration.Duration =>
+  mode === "ha-jobs" ? HaJobsLeaseTtl : DefaultLeaseTtl
+
+export const makeLeaseTiming = (
+  options: LeaseOptions = {},
+  defaultTtl: Duration.Duration = DefaultLeaseTtl,
+): Either.Either<LeaseTiming, string> => {
   const decode = (name: string, input: Duration.DurationInput | undefined, fallback: Duration.Duration) => {
     if (input === undefined) return Either.right(fallback)
     const d = Duration.decodeUnknown(input)
@@ -36,7 +53,7 @@ export const makeLeaseTiming = (options: LeaseOptions = {}): Either.Either<Lease
     return Either.right(d.value)
   }
   return Either.gen(function* () {
-    const ttl = yield* decode("ttl", options.ttl, DefaultLeaseTtl)
+    const ttl = yield* decode("ttl", options.ttl, defaultTtl)
     const ttlMs = Duration.toMillis(ttl)
     if (ttlMs < 1000)
       return yield* Either.left(

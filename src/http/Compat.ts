@@ -4,7 +4,7 @@
  * README "Migrating from ha-jobs" lists every difference.
  */
 
-export type CompatMode = "none" | "ha-jobs"
+import type { CompatMode } from "../domain/Compat.js"
 
 /**
  * How job ids look on the wire. Stores keep this library's time-ordered (version 7) ids in every

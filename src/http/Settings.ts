@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from "node:crypto"
 import type { HttpServerRequest } from "@effect/platform"
 import { Config, ConfigError, Context, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
+import type { CompatMode } from "../domain/Compat.js"
 import * as Env from "../Env.js"
 import { type Forbidden, Unauthorized } from "./ApiErrors.js"
-import type { CompatMode } from "./Compat.js"
 
 /** What an authorization hook is told about a request. */
 export interface AuthRequest {

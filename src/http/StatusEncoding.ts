@@ -1,13 +1,14 @@
 import { Duration, Option } from "effect"
 import type { JobExpectation } from "../core/Expectations.js"
 import type { AuditEntry } from "../domain/Audit.js"
+import type { CompatMode } from "../domain/Compat.js"
 import { timestampOf } from "../domain/Ids.js"
 import type { JobEvent } from "../domain/JobEvent.js"
 import type { JobStatus } from "../domain/JobStatus.js"
 import type { Pause } from "../domain/Pause.js"
 import { fieldEntries, type StatusField, statusFields } from "../domain/StatusFields.js"
 import { type ExpectationJson, StatusJson } from "./ApiSchemas.js"
-import { type CompatMode, idView } from "./Compat.js"
+import { idView } from "./Compat.js"
 
 const DayMs = 86_400_000
 

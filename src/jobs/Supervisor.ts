@@ -10,6 +10,7 @@ import * as Job from "../core/Job.js"
 import { JobContext } from "../core/JobContext.js"
 import { JobManager } from "../core/JobManager.js"
 import * as StatusTransitions from "../core/StatusTransitions.js"
+import type { CompatMode } from "../domain/Compat.js"
 import type { JobId } from "../domain/Ids.js"
 import type { JobStatus } from "../domain/JobStatus.js"
 import type { LeaseOptions } from "../domain/LeaseTiming.js"
@@ -21,9 +22,12 @@ import { StatusRepository } from "../ports/StatusRepository.js"
 export const SupervisorJobType = "supervisor"
 
 export interface SupervisorOptions {
-  /** When the supervisor runs. Defaults to every minute (`0 * * * * ?`, as in ha-jobs' README). */
+  /** When the supervisor runs. Defaults to every 15 seconds (`DefaultCron`). */
   readonly cron?: string | undefined
-  /** A PENDING execution without a lease becomes DEAD once its last status is this old. Defaults to 5 minutes. */
+  /**
+   * A PENDING execution without a lease becomes DEAD once its last status is this old. Defaults to
+   * the job's lease ttl (an execution that renews is never that old without a lease in the store).
+   */
   readonly deadAfter?: Duration.DurationInput | undefined
   /** Page size of the pending-execution scan. Defaults to 100. */
   readonly pageSize?: number | undefined
@@ -45,6 +49,18 @@ export interface SupervisorOptions {
 export type Turn = Ref.Ref<number>
 
 export const DefaultJobTypesPerRun = 1_000
+
+/**
+ * Every 15 seconds: a dead execution is marked DEAD within its lease ttl plus one period (measured
+ * in BENCHMARKS "Failover at the defaults"), for about 2 store reads per job type per run.
+ */
+export const DefaultCron = "*/15 * * * * ?"
+
+/** ha-jobs' values (its README: every minute; DEAD after 5 minutes), where `options` leaves them unset. */
+export const withCompat = (options: SupervisorOptions, mode: CompatMode): SupervisorOptions =>
+  mode === "ha-jobs"
+    ? { ...options, cron: options.cron ?? "0 * * * * ?", deadAfter: options.deadAfter ?? "5 minutes" }
+    : options
 
 /** Job types a supervisor run checks at once (each is 1–2 store reads, more when it acts). */
 const TypesAtOnce = 8
@@ -69,7 +85,8 @@ export const supervise = (options: SupervisorOptions = {}, turn: Turn = Ref.unsa
     const statuses = yield* StatusRepository
     const transitions = StatusTransitions.make(statuses)
     const self = yield* Effect.serviceOption(JobContext)
-    const deadAfter = Duration.toMillis(Duration.decode(options.deadAfter ?? "5 minutes"))
+    const deadAfter =
+      options.deadAfter === undefined ? undefined : Duration.toMillis(Duration.decode(options.deadAfter))
     const horizon = Duration.toMillis(Duration.decode(options.retryHorizon ?? "1 day"))
     const pageSize = options.pageSize ?? 100
     const now = yield* Clock.currentTimeMillis
@@ -86,6 +103,7 @@ export const supervise = (options: SupervisorOptions = {}, turn: Turn = Ref.unsa
     const checkType = (jobType: (typeof manager.jobTypes)[number]) =>
       Effect.gen(function* () {
         const job = yield* manager.job(jobType)
+        const deadAfterMs = deadAfter ?? Duration.toMillis(job.timing.ttl)
         // Phase 1: dead executions. The store's lease is the truth; the age only delays the verdict.
         let before: JobId | undefined
         while (true) {
@@ -95,7 +113,7 @@ export const supervise = (options: SupervisorOptions = {}, turn: Turn = Ref.unsa
             if (Option.isSome(self) && s.jobId === self.value.jobId) continue
             const holder = yield* holderOf(s.lockType)
             if (Option.isSome(holder) && holder.value.jobId === s.jobId) continue
-            if (now - s.jobStatusTs.getTime() < deadAfter) continue
+            if (now - s.jobStatusTs.getTime() < deadAfterMs) continue
             // Re-read after the lease check: an execution writes its final status before releasing.
             const latest = yield* statuses.get(jobType, s.jobId)
             if (Option.isNone(latest) || latest.value.jobResult !== "PENDING") continue
@@ -171,7 +189,7 @@ export const job = (options: SupervisorOptions = {}) =>
   Job.make({
     type: SupervisorJobType,
     lockType: SupervisorJobType,
-    cron: options.cron ?? "0 * * * * ?",
+    cron: options.cron ?? DefaultCron,
     retries: 0,
     catchUp: "skip",
     lease: options.lease,

@@ -1,14 +1,24 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Either } from "effect"
-import { makeLeaseTiming } from "../../src/domain/LeaseTiming.js"
+import { defaultLeaseTtl, makeLeaseTiming } from "../../src/domain/LeaseTiming.js"
 
 describe("LeaseTiming", () => {
-  it("defaults follow ha-jobs' 60 s lock, renewing every third", () => {
+  it("defaults to a 15 s lease, renewing every third", () => {
     const t = Either.getOrThrow(makeLeaseTiming())
+    assert.deepStrictEqual(
+      [t.ttl, t.renewEvery, t.retryEvery, t.margin].map(Duration.toMillis),
+      [15_000, 5_000, 1_500, 1_500],
+    )
+  })
+
+  it("the ha-jobs mode defaults to ha-jobs' 60 s lock; a ttl set by the job wins in both", () => {
+    const t = Either.getOrThrow(makeLeaseTiming({}, defaultLeaseTtl("ha-jobs")))
     assert.deepStrictEqual(
       [t.ttl, t.renewEvery, t.retryEvery, t.margin].map(Duration.toMillis),
       [60_000, 20_000, 6_000, 6_000],
     )
+    const set = Either.getOrThrow(makeLeaseTiming({ ttl: "9 seconds" }, defaultLeaseTtl("ha-jobs")))
+    assert.strictEqual(Duration.toMillis(set.ttl), 9_000)
   })
 
   it("derives the other intervals from a custom ttl", () => {

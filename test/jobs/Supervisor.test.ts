@@ -1,10 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option, Ref, Schedule, TestClock } from "effect"
+import { Duration, Effect, Layer, Option, Ref, Schedule, TestClock } from "effect"
 import * as Job from "../../src/core/Job.js"
 import { JobManager } from "../../src/core/JobManager.js"
 import { type JobId, makeJobId, makeTriggerId } from "../../src/domain/Ids.js"
 import { JobStatus } from "../../src/domain/JobStatus.js"
 import type { JobType, LockType } from "../../src/domain/Names.js"
+import { HaJobs, MemoryStore } from "../../src/index.js"
 import * as Supervisor from "../../src/jobs/Supervisor.js"
 import { memoryStores, nodeOn, type Stores, storesLayer } from "../support/harness.js"
 
@@ -73,6 +74,54 @@ describe("Supervisor", () => {
         yield* superviseOnce(stores, manager, { deadAfter: "5 minutes" })
         assert.strictEqual(yield* stateOf(manager, alive.jobId), "RUNNING")
         assert.strictEqual(yield* stateOf(manager, young), "DEAD")
+      }),
+  )
+
+  it.scoped(
+    "by default an orphan is DEAD once its last status is older than its job's lease ttl (30 s here)",
+    () =>
+      Effect.gen(function* () {
+        const stores = yield* memoryStores
+        const { manager } = yield* nodeOn(stores, [work], {})
+        yield* TestClock.setTime(60_000)
+        const orphaned = yield* orphan(stores, 60_000)
+        yield* TestClock.adjust("29 seconds")
+        assert.deepStrictEqual((yield* superviseOnce(stores, manager)).markedDead, [])
+        yield* TestClock.adjust("2 seconds")
+        assert.deepStrictEqual((yield* superviseOnce(stores, manager)).markedDead, [`work/${orphaned}`])
+      }),
+  )
+
+  it.scoped(
+    "HaJobs.layer: our defaults (lease 15 s, supervisor every 15 s); compat ha-jobs: ha-jobs' (60 s, every minute)",
+    () =>
+      Effect.gen(function* () {
+        const plain = Job.make({ type: "plain", run: Effect.void })
+        const defaultsOf = (compat: "none" | "ha-jobs") =>
+          Effect.gen(function* () {
+            const manager = yield* JobManager
+            const job = yield* manager.job("plain")
+            const supervisor = yield* manager.job("supervisor")
+            return [
+              Duration.toMillis(job.timing.ttl),
+              Duration.toMillis(supervisor.timing.ttl),
+              Option.getOrThrow(supervisor.cron).expression,
+            ]
+          }).pipe(
+            Effect.provide(
+              HaJobs.layer([plain], { compat, scheduler: { enabled: false } }).pipe(
+                Layer.provide(MemoryStore.layer),
+              ),
+            ),
+          )
+        assert.deepStrictEqual(yield* defaultsOf("none"), [15_000, 15_000, "*/15 * * * * ?"])
+        assert.deepStrictEqual(yield* defaultsOf("ha-jobs"), [60_000, 60_000, "0 * * * * ?"])
+        // ... and DEAD after 5 minutes there, whatever the job's lease.
+        assert.deepStrictEqual(Supervisor.withCompat({}, "ha-jobs").deadAfter, "5 minutes")
+        assert.deepStrictEqual(
+          Supervisor.withCompat({ deadAfter: "1 minute" }, "ha-jobs").deadAfter,
+          "1 minute",
+        )
       }),
   )
 
