@@ -12,6 +12,8 @@
  *
  * --defaults: the workers use the library's defaults (lease ttl, the continuous job's watch interval
  * and restart delay, the supervisor) instead of a 3 s lease: what a user gets without tuning (issue 21).
+ * It also measures dead detection: from the SIGKILL until the killed execution reads DEAD through a
+ * surviving worker's API (the supervisor at its defaults marks it).
  */
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
@@ -22,6 +24,7 @@ import { migrateKeyspace } from "../chaos/cassandra.js"
 import type { LedgerEntry } from "../chaos/ledger.js"
 import { applicationName, createSchema, databaseUrl, dropSchema } from "../chaos/postgres.js"
 import { DefaultLeaseTtl } from "../src/domain/LeaseTiming.js"
+import { DefaultCron } from "../src/jobs/Supervisor.js"
 import { reachable } from "./pgboss.js"
 import { ms, percentile, ratio, type Section, sleep, spawnTsx as tsx, waitFor } from "./stats.js"
 
@@ -41,7 +44,11 @@ const arg = (name: string, fallback: number) => {
 }
 
 type Store = "sqlite" | "cassandra" | "postgres"
-type Samples = Record<"SIGKILL" | "SIGTERM", Array<number>>
+/** Failover per signal; `dead`: SIGKILL → the killed execution reads DEAD (--defaults only). */
+type Samples = Record<"SIGKILL" | "SIGTERM" | "dead", Array<number>>
+
+/** The supervisor's default period in ms, read from its default cron ("every N seconds"). */
+export const supervisorPeriodMs = () => Number(/^\*\/(\d+) /.exec(DefaultCron)?.[1] ?? Number.NaN) * 1_000
 
 const measure = async (
   store: Store,
@@ -64,7 +71,7 @@ const measure = async (
     c.stderr!.on("data", (d) => outputs.set(c, (outputs.get(c)! + d).slice(-10_000)))
     return c
   }
-  const results: Samples = { SIGKILL: [], SIGTERM: [] }
+  const results: Samples = { SIGKILL: [], SIGTERM: [], dead: [] }
   try {
     const ledger = start("chaos/ledger.ts", { CHAOS_LEDGER_FILE: path.join(dir, "ledger.jsonl") })
     const port = await waitFor(
@@ -118,6 +125,22 @@ const measure = async (
         )
         results[signal].push(next.at - at)
         workers.splice(workers.indexOf(target), 1)
+        if (defaults && signal === "SIGKILL") {
+          // The survivor's API (its "ready" line names the port) shows the killed execution's status.
+          const port = /http 127\.0\.0\.1:(\d+)/.exec(outputs.get(workers[0]!)!)?.[1]
+          const stateUrl = `http://127.0.0.1:${port}/jobs/chaos-continuous/${holder.jobId}`
+          await waitFor(
+            "the killed execution DEAD",
+            async () => {
+              const r = await fetch(stateUrl).catch(() => undefined)
+              const state = r?.ok ? ((await r.json()) as { jobState?: string }).jobState : undefined
+              return state === "DEAD" ? true : undefined
+            },
+            4 * LEASE_MS + 4 * supervisorPeriodMs() + 30_000,
+            200,
+          )
+          results.dead.push(Date.now() - at)
+        }
         workers.push(worker())
       }
   } finally {
@@ -140,6 +163,9 @@ export const run = async (defaults = process.argv.includes("--defaults")): Promi
     ...(contactPoints ? (["cassandra"] as const) : []),
   ]
   const rows: Array<string> = []
+  const deadRows: Array<string> = []
+  // The goal (issue 21): DEAD within the lease + one supervisor period + 5 s.
+  const deadBound = LEASE_MS + supervisorPeriodMs() + 5_000
   for (const store of stores) {
     const results = await measure(store, rounds, setup)
     const line = (label: string, xs: Array<number>) =>
@@ -148,6 +174,10 @@ export const run = async (defaults = process.argv.includes("--defaults")): Promi
       line("SIGKILL (lease left to expire)", results.SIGKILL),
       line("SIGTERM (graceful handover: lease released)", results.SIGTERM),
     )
+    if (defaults)
+      deadRows.push(
+        `| ${store} | ${results.dead.length} | ${ms(percentile(results.dead, 50))} | ${ms(Math.max(...results.dead))} | ${ms(deadBound)} |`,
+      )
   }
   return {
     title: `Failover between processes (${defaults ? `the library's defaults: lease ${LEASE_MS / 1000} s` : "lease 3 s"}): ${stores.join(", ")}`,
@@ -167,6 +197,16 @@ export const run = async (defaults = process.argv.includes("--defaults")): Promi
       "| store | signal | n | p50 (ms) | max (ms) | p50 ÷ lease | max ÷ lease |",
       "|---|---|---:|---:|---:|---:|---:|",
       ...rows,
+      ...(defaults
+        ? [
+            "",
+            `Dead detection: SIGKILL of the holder → its execution reads DEAD through the survivor's API (supervisor at its defaults: \`${DefaultCron}\`, DEAD once the lease is gone and the last status is one ttl old). Goal: ≤ lease + one supervisor period + 5 s = ${ms(deadBound)} ms.`,
+            "",
+            "| store | n | p50 (ms) | max (ms) | goal (ms) |",
+            "|---|---:|---:|---:|---:|",
+            ...deadRows,
+          ]
+        : []),
     ].join("\n"),
   }
 }

@@ -2,7 +2,10 @@
  * `npm run bench`: every bench module, one after the other, each written as a section of
  * BENCHMARKS.md with the machine's details (other sections of the file are kept).
  *
- *   npx tsx bench/run.ts [--only inprocess|failover|failover-defaults|cassandra|pgboss|eventsFlood|sqliteLock|scale] [module options, e.g. --rounds 5]
+ *   npx tsx bench/run.ts [--only inprocess|failover|failover-defaults|defaults-load|cassandra|pgboss|eventsFlood|sqliteLock|scale] [module options, e.g. --rounds 5]
+ *
+ * failover-defaults is issue 21's "defaults" row: failover and dead detection at the library's
+ * defaults, beside @effect/cluster at its own (bench/effectCluster.ts) when PostgreSQL answers.
  *
  * bench/cassandra.ts runs (as its own process) only when CASSANDRA_CONTACT_POINTS is set;
  * bench/pgboss.ts only when a PostgreSQL answers at PGBOSS_URL (default 127.0.0.1:5432/test).
@@ -11,6 +14,9 @@
 import { spawnSync } from "node:child_process"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { databaseUrl } from "../chaos/postgres.js"
+import * as defaultsLoad from "./defaultsLoad.js"
+import * as effectCluster from "./effectCluster.js"
 import * as eventsFlood from "./eventsFlood.js"
 import * as failover from "./failover.js"
 import * as inprocess from "./inprocess.js"
@@ -59,6 +65,17 @@ const cassandra = (): Section | undefined => {
   }
 }
 
+/** Ours at the defaults (failover, dead detection) beside @effect/cluster at its defaults. */
+const defaults = async (): Promise<Section> => {
+  const ours = await failover.run(true)
+  const theirs = (await pgboss.reachable(databaseUrl())) ? await effectCluster.run() : undefined
+  return {
+    title: `${ours.title}, beside @effect/cluster at its defaults`,
+    command: `${ours.command}; ${theirs ? theirs.command : "(no PostgreSQL: bench/effectCluster.ts skipped)"}`,
+    body: theirs ? `${ours.body}\n\n**${theirs.title}**\n\n${theirs.body}` : ours.body,
+  }
+}
+
 /** `npm run bench:scale -- --quick` as its own process (it needs --expose-gc and a large heap). */
 const scaleQuick = (): Section => {
   const r = spawnSync(
@@ -85,7 +102,8 @@ The full grid, other stores, real processes and plots: [Scale](#scale-many-cron-
 
 if (!only || only === "inprocess") write("bench-inprocess", await inprocess.run())
 if (!only || only === "failover") write("bench-failover", await failover.run(false))
-if (!only || only === "failover-defaults") write("bench-failover-defaults", await failover.run(true))
+if (!only || only === "failover-defaults") write("bench-failover-defaults", await defaults())
+if (!only || only === "defaults-load") write("bench-defaults-load", await defaultsLoad.run())
 if (!only || only === "eventsFlood") write("bench-events-flood", await eventsFlood.run())
 if (!only || only === "sqliteLock") write("bench-sqlite-lock", await sqliteLock.run())
 if (!only || only === "cassandra") {

@@ -59,4 +59,4 @@ export class FairScheduler implements Scheduler.Scheduler {
 }
 
 /** 50 ms slices: a lease's timers fire at most about that late however many fibers are busy. */
-export const fair: Scheduler.Scheduler = new FairScheduler(50)
+export const fair: FairScheduler = new FairScheduler(50)

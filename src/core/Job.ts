@@ -111,6 +111,13 @@ export interface ResolvedJob {
 }
 
 export const DefaultRetries = 1
+/**
+ * A continuous job's lock is read this often on every instance (2 reads per second each): after a
+ * crash it runs again within the lease ttl plus this.
+ */
+export const DefaultWatchEvery = Duration.millis(500)
+/** A continuous job that failed by itself starts again this much later. */
+export const DefaultRestartDelay = Duration.seconds(5)
 export const DefaultAcceptableDelay = Duration.minutes(30)
 export const DefaultRetryBackoff: Schedule.Schedule<unknown, unknown> = Schedule.exponential("1 minute")
 
@@ -160,8 +167,8 @@ export const resolve = (
   let continuous = Option.none<{ watchEvery: Duration.Duration; restartDelay: Duration.Duration }>()
   if (job.continuous) {
     const c = job.continuous === true ? {} : job.continuous
-    const watchEvery = Duration.decodeUnknown(c.watchEvery ?? "500 millis")
-    const restartDelay = Duration.decodeUnknown(c.restartDelay ?? "5 seconds")
+    const watchEvery = Duration.decodeUnknown(c.watchEvery ?? DefaultWatchEvery)
+    const restartDelay = Duration.decodeUnknown(c.restartDelay ?? DefaultRestartDelay)
     if (Option.isNone(watchEvery) || Duration.toMillis(watchEvery.value) <= 0)
       return fail("continuous.watchEvery must be a positive duration")
     if (Option.isNone(restartDelay)) return fail("continuous.restartDelay must be a duration")
