@@ -1,47 +1,16 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import ts from "typescript"
 import { assert, describe, it } from "vitest"
 import { Variables as ExampleVariables } from "../../examples/server.js"
 import * as Env from "../../src/Env.js"
+import { root, tableAfter } from "../support/readmeTables.js"
 
 /**
  * README's tables of environment variables say what the code declares (src/Env.ts for the library,
  * examples/server.ts for the example service): the same variables, the same defaults. A variable
  * added without its row, or a row without its variable, fails here.
  */
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
-const readme = fs.readFileSync(path.join(root, "README.md"), "utf8").split("\n")
-
-interface Row {
-  readonly line: number
-  readonly cells: Record<string, string>
-}
-
-/** Cells split on `|`, except an escaped `\|` (inside a cell). */
-const cellsOf = (line: string) =>
-  line
-    .trim()
-    .replace(/^\||\|$/g, "")
-    .split(/(?<!\\)\|/)
-    .map((c) => c.trim())
-
-/** The first table after the heading `heading` (the whole line), its rows keyed by the header's cells. */
-const tableAfter = (heading: string): ReadonlyArray<Row> => {
-  const at = readme.indexOf(heading)
-  assert.notStrictEqual(at, -1, `README has no heading "${heading}"`)
-  const start = readme.findIndex((l, i) => i > at && l.startsWith("|"))
-  const next = readme.findIndex((l, i) => i > at && l.startsWith("#"))
-  assert.isTrue(start !== -1 && (next === -1 || start < next), `no table under "${heading}"`)
-  const end = readme.findIndex((l, i) => i > start && !l.startsWith("|"))
-  const header = cellsOf(readme[start]!)
-  return readme.slice(start + 2, end).map((l, i) => ({
-    line: start + 3 + i,
-    cells: Object.fromEntries(cellsOf(l).map((c, j) => [header[j] ?? String(j), c])),
-  }))
-}
-
 /** The variable names of a cell: its code spans that look like one (`HA_JOBS_STORE`, `PGHOST`). */
 const namesIn = (cell: string) =>
   [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!).filter((s) => /^[A-Z][A-Z0-9_]*$/.test(s))
