@@ -15,7 +15,6 @@
  * Shown able to fail (the last rows): the same burst with Effect's own scheduler for the cron
  * fibers instead of the library's FairScheduler, at the default lease and at a 5 s one.
  */
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
@@ -28,7 +27,7 @@ import { DefaultLeaseTtl } from "../src/domain/LeaseTiming.js"
 import { HaJobs, HaJobsHttp, Job, MemoryStore, SqliteStore } from "../src/index.js"
 import { LockRepository } from "../src/ports/LockRepository.js"
 import { StatusRepository } from "../src/ports/StatusRepository.js"
-import { ms, percentile, ratio, type Section, serveForBench, sleep, waitFor } from "./stats.js"
+import { ms, percentile, ratio, type Section, serveForBench, sleep, startDriven } from "./stats.js"
 
 const Continuous = "load-continuous"
 const CronTypes = 5_000
@@ -113,38 +112,13 @@ const serve = async () => {
 }
 
 /** The service's process; `ask` writes a command and waits for its "LOAD <what> <json>" answer. */
-const start = async (env: Record<string, string>) => {
-  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url)], {
-    env: { ...process.env, ...env, DEFAULTS_LOAD_SERVER: "1" },
-    stdio: ["pipe", "pipe", "pipe"],
-  })
-  const answers = new Map<string, Array<unknown>>()
-  let output = ""
-  readline.createInterface({ input: child.stdout! }).on("line", (line) => {
-    const m = /^LOAD (\w+) (.*)$/.exec(line)
-    if (m) answers.set(m[1]!, [...(answers.get(m[1]!) ?? []), JSON.parse(m[2]!)])
-    else output = `${output}${line}\n`.slice(-5_000)
-  })
-  child.stderr!.on("data", (d) => (output = (output + d).slice(-5_000)))
-  const ask = <A>(command: string, what: string): Promise<A> => {
-    const seen = answers.get(what)?.length ?? 0
-    child.stdin!.write(`${command}\n`)
-    return waitFor(
-      `the service's "${what}" (${output})`,
-      () => {
-        const all = answers.get(what)
-        return all && all.length > seen ? (all.at(-1) as A) : undefined
-      },
-      120_000,
-    )
-  }
-  const port = await waitFor(
-    `the service to listen (${output})`,
-    () => answers.get("listening")?.[0] as number | undefined,
-    180_000,
+const start = (env: Record<string, string>) =>
+  startDriven(
+    fileURLToPath(import.meta.url),
+    "LOAD",
+    { ...env, DEFAULTS_LOAD_SERVER: "1" },
+    { listenMs: 180_000, answerMs: 120_000 },
   )
-  return { child, port, ask }
-}
 
 /** The sum of the library's lease-loss counter over its labels, from the service's /metrics. */
 const leaseLosses = async (port: number) => {

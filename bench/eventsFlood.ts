@@ -12,7 +12,6 @@
  * 127.0.0.1 only; at most `--connections` attempts, at most 500 awaiting their answer at once, and
  * the flood lasts at most `--seconds` after the last attempt (60 s in all at most).
  */
-import { spawn } from "node:child_process"
 import * as http from "node:http"
 import * as readline from "node:readline"
 import { fileURLToPath } from "node:url"
@@ -21,7 +20,7 @@ import { DefaultMaxEventStreams } from "../src/http/Settings.js"
 import { HaJobs, HaJobsHttp, Job, MemoryStore } from "../src/index.js"
 import { LockRepository } from "../src/ports/LockRepository.js"
 import { StatusRepository } from "../src/ports/StatusRepository.js"
-import { ms, percentile, ratio, type Section, serveForBench, sleep, waitFor } from "./stats.js"
+import { ms, percentile, ratio, type Section, serveForBench, sleep, startDriven } from "./stats.js"
 
 const RENEW_MS = 1_000
 const JobType = "flood-continuous"
@@ -102,45 +101,11 @@ const serve = async () => {
 }
 
 /** The service's process, driven through its stdin; its answers are the "FLOOD <what> <json>" lines. */
-const startService = async (maxEventStreams: number) => {
-  // As spawnTsx does, but with stdin to drive it.
-  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url)], {
-    env: { ...process.env, EVENTS_FLOOD_SERVER: "1", EVENTS_FLOOD_MAX_STREAMS: String(maxEventStreams) },
-    stdio: ["pipe", "pipe", "pipe"],
+const startService = (maxEventStreams: number) =>
+  startDriven(fileURLToPath(import.meta.url), "FLOOD", {
+    EVENTS_FLOOD_SERVER: "1",
+    EVENTS_FLOOD_MAX_STREAMS: String(maxEventStreams),
   })
-  const answers = new Map<string, Array<unknown>>()
-  let output = ""
-  readline.createInterface({ input: child.stdout! }).on("line", (line) => {
-    const m = /^FLOOD (\w+) (.*)$/.exec(line)
-    if (m) answers.set(m[1]!, [...(answers.get(m[1]!) ?? []), JSON.parse(m[2]!)])
-    else output = `${output}${line}\n`.slice(-5_000)
-  })
-  child.stderr!.on("data", (d) => {
-    output = (output + d).slice(-5_000)
-  })
-  const next = async <A>(what: string, timeoutMs = 60_000): Promise<A> => {
-    const seen = answers.get(what)?.length ?? 0
-    return waitFor(
-      `the service's "${what}" (${output})`,
-      () => {
-        const all = answers.get(what)
-        return all && all.length > seen ? (all.at(-1) as A) : undefined
-      },
-      timeoutMs,
-    )
-  }
-  const ask = async <A>(command: string, what: string): Promise<A> => {
-    const answer = next<A>(what)
-    child.stdin!.write(`${command}\n`)
-    return answer
-  }
-  const port = await waitFor(
-    `the service to listen (${output})`,
-    () => answers.get("listening")?.[0] as number | undefined,
-    60_000,
-  )
-  return { child, port, ask }
-}
 
 /** One GET on its own connection: the status (0 on error) and the time to the response's head. */
 const get = (port: number, path: string, sockets?: Set<http.ClientRequest>) =>

@@ -1,7 +1,8 @@
 /** Small helpers shared by the bench modules and the chaos suite. */
-import { type SpawnOptions, spawn } from "node:child_process"
+import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process"
 import * as path from "node:path"
 import { monitorEventLoopDelay } from "node:perf_hooks"
+import * as readline from "node:readline"
 import { fileURLToPath } from "node:url"
 import { HttpServer } from "@effect/platform"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
@@ -39,6 +40,57 @@ export const waitFor = async <A>(
     await sleep(pollMs)
   }
   throw new Error(`timed out waiting for ${what}`)
+}
+
+/**
+ * A bench's service process (the bench file itself, run with `env`), driven through its stdin: it
+ * answers on lines `<TAG> <what> <json>`, and says `<TAG> listening <port>` once it serves. `ask`
+ * writes a command and waits for the next answer named `what`.
+ */
+export const startDriven = async (
+  file: string,
+  tag: string,
+  env: Record<string, string>,
+  { listenMs = 60_000, answerMs = 60_000 } = {},
+): Promise<{
+  readonly child: ChildProcess
+  readonly port: number
+  readonly ask: <A>(command: string, what: string) => Promise<A>
+}> => {
+  // As spawnTsx does, but with stdin to drive it.
+  const child = spawn(process.execPath, ["--import", "tsx", file], {
+    env: { ...process.env, ...env },
+    stdio: ["pipe", "pipe", "pipe"],
+  })
+  const answers = new Map<string, Array<unknown>>()
+  let output = ""
+  const answerLine = new RegExp(`^${tag} (\\w+) (.*)$`)
+  readline.createInterface({ input: child.stdout! }).on("line", (line) => {
+    const m = answerLine.exec(line)
+    if (m) answers.set(m[1]!, [...(answers.get(m[1]!) ?? []), JSON.parse(m[2]!)])
+    else output = `${output}${line}\n`.slice(-5_000)
+  })
+  child.stderr!.on("data", (d) => {
+    output = (output + d).slice(-5_000)
+  })
+  const ask = <A>(command: string, what: string): Promise<A> => {
+    const seen = answers.get(what)?.length ?? 0
+    child.stdin!.write(`${command}\n`)
+    return waitFor(
+      `the service's "${what}" (${output})`,
+      () => {
+        const all = answers.get(what)
+        return all && all.length > seen ? (all.at(-1) as A) : undefined
+      },
+      answerMs,
+    )
+  }
+  const port = await waitFor(
+    `the service to listen (${output})`,
+    () => answers.get("listening")?.[0] as number | undefined,
+    listenMs,
+  )
+  return { child, port, ask }
 }
 
 /** One bench module's result: a titled markdown section. */

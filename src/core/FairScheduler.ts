@@ -41,7 +41,6 @@ export class FairScheduler implements Scheduler.Scheduler {
         task()
         if (done < this.tasks.length && performance.now() > end) {
           this.tasks = this.tasks.slice(done)
-          done = 0
           setImmediate(this.slice)
           return
         }

@@ -48,7 +48,7 @@ export interface SchedulerOptions {
   /**
    * The Effect scheduler of the cron and watch fibers and of the jobs they start. Defaults to
    * `FairScheduler.fair` (50 ms slices), so a burst of thousands of slots cannot hold back lease
-   * timers for seconds; `EffectScheduler.defaultScheduler` is Effect's own (FairScheduler.ts says why not).
+   * timers for seconds; Effect's own is `Scheduler.defaultScheduler` from "effect" (FairScheduler.ts says why not).
    */
   readonly effectScheduler?: EffectScheduler.Scheduler | undefined
 }

@@ -38,24 +38,19 @@ describe("FairScheduler", () => {
   it.scoped("cron slots and the jobs they start run on it, unless the scheduler option names another", () =>
     Effect.gen(function* () {
       const seen = yield* Ref.make<Array<Scheduler.Scheduler>>([])
-      const job = Job.make({
-        type: "tick",
-        cron: "* * * * * ?",
-        run: Effect.flatMap(FiberRef.get(FiberRef.currentScheduler), (s) =>
-          Ref.update(seen, (all) => [...all, s]),
-        ),
-      })
-      yield* nodeOn(yield* memoryStores, [job])
-      yield* TestClock.adjust("2 seconds")
       const other = yield* Ref.make<Array<Scheduler.Scheduler>>([])
-      const otherJob = Job.make({
-        type: "tick",
-        cron: "* * * * * ?",
-        run: Effect.flatMap(FiberRef.get(FiberRef.currentScheduler), (s) =>
-          Ref.update(other, (all) => [...all, s]),
-        ),
-      })
-      yield* nodeOn(yield* memoryStores, [otherJob], {
+      /** A job every second that records the scheduler it runs on. */
+      const recording = (into: Ref.Ref<Array<Scheduler.Scheduler>>) =>
+        Job.make({
+          type: "tick",
+          cron: "* * * * * ?",
+          run: Effect.flatMap(FiberRef.get(FiberRef.currentScheduler), (s) =>
+            Ref.update(into, (all) => [...all, s]),
+          ),
+        })
+      yield* nodeOn(yield* memoryStores, [recording(seen)])
+      yield* TestClock.adjust("2 seconds")
+      yield* nodeOn(yield* memoryStores, [recording(other)], {
         scheduler: { effectScheduler: Scheduler.defaultScheduler },
       })
       yield* TestClock.adjust("2 seconds")
