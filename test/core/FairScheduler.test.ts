@@ -10,7 +10,10 @@ const spin = (ms: number) => {
   while (performance.now() < end);
 }
 
-/** Three 40 ms tasks on `scheduler`, and a setImmediate callback queued before them: the order. */
+/**
+ * Three tasks of 60 ms each (longer than a 50 ms slice, so a delay of the process can only make a
+ * slice end sooner, never later) on `scheduler`, and a setImmediate callback queued before them.
+ */
 const order = (scheduler: Scheduler.Scheduler) =>
   new Promise<ReadonlyArray<string>>((resolve) => {
     const seen: Array<string> = []
@@ -21,7 +24,7 @@ const order = (scheduler: Scheduler.Scheduler) =>
     setImmediate(() => push("other"))
     for (const name of ["a", "b", "c"])
       scheduler.scheduleTask(() => {
-        spin(40)
+        spin(60)
         seen.push(name)
         if (seen.length === 4) resolve(seen)
       }, 0)
@@ -29,8 +32,8 @@ const order = (scheduler: Scheduler.Scheduler) =>
   })
 
 describe("FairScheduler", () => {
-  it("runs its queue in slices: after 50 ms the rest waits behind what the event loop has queued", async () => {
-    assert.deepStrictEqual(await order(new FairScheduler(50)), ["a", "b", "other", "c"])
+  it("runs its queue in slices: once 50 ms have passed, the rest waits behind what the event loop has queued", async () => {
+    assert.deepStrictEqual(await order(new FairScheduler(50)), ["a", "other", "b", "c"])
     // Without slices (what a microtask-only scheduler does): everything queued waits for all three.
     assert.deepStrictEqual(await order(new FairScheduler(Number.POSITIVE_INFINITY)), ["a", "b", "c", "other"])
   })
